@@ -1,0 +1,25 @@
+// A ghost process (Section 8.2.1): handles operations upon its incarnation (here: supplying
+// inc_asinvoke extra data, inc_copyto/inc_copyfrom on its buffers) and event notifications.
+#pragma once
+
+#include "models/kernel/process.hpp"
+
+namespace equus::kernel {
+
+class Incarnation;
+struct KernelMessage;
+
+class Ghost : public Process {
+public:
+  Ghost(Kernel& kernel, Incarnation& inc);
+  void start();
+  void stop();
+
+private:
+  void run();
+  void handle(KernelMessage& m);
+  Incarnation& inc_;
+  simgrid::s4u::ActorPtr actor_;
+};
+
+}  // namespace equus::kernel

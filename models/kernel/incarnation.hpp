@@ -1,0 +1,110 @@
+// Per-incarnation kernel data (the pincdata of Section 8.2.2): references, ports, reply handles, events.
+#pragma once
+
+#include "models/kernel/messages.hpp"
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+
+namespace equus::kernel {
+
+class Kernel;
+struct KernelPort;
+class SystemIncarnation;
+class Ghost;
+
+struct StreamRef {
+  GlobalId gid = 0;  // the stream itself (selectors name it)
+  GlobalId channel = 0;
+  ChanType type = ChanType::Unicast;
+  KernelPortAddr dest;          // cached destination kernel port (unicast), learnt from acks and replies
+  int buffer_limit = 0;         // inc_asinvoke blocks when this many are outstanding (0 = no limit)
+  std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
+  uint64_t next_seq = 0;
+};
+
+struct PortRef {
+  KernelPort* kport = nullptr;
+  GlobalId channel = 0;
+  ChanType type = ChanType::Unicast;
+};
+
+struct AlienBufRef {  // buffer handle on another incarnation's buffer
+  GlobalId owner = 0;
+  KernelPortAddr owner_ghost;
+  Buf region;
+  bool writable = false;
+};
+
+struct IncRef {
+  GlobalId inc = 0;
+};
+
+struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
+  GlobalId stream = 0;
+};
+
+using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef>;
+
+struct ReplyHandle {
+  int src_node  = -1;
+  uint64_t xid  = 0;
+  std::shared_ptr<Invocation> inv;
+};
+
+class Incarnation {
+public:
+  Incarnation(Kernel& kernel, GlobalId gid, std::string name) : kernel_(&kernel), gid_(gid), name_(std::move(name)) {}
+
+  Kernel& kernel() const { return *kernel_; }
+  GlobalId gid() const { return gid_; }
+  const std::string& name() const { return name_; }
+
+  int add_ref(Reference r)
+  {
+    int id = next_ref_++;
+    refs_.emplace(id, std::move(r));
+    return id;
+  }
+  template <class T> T* ref(int id)
+  {
+    auto it = refs_.find(id);
+    return it == refs_.end() ? nullptr : std::get_if<T>(&it->second);
+  }
+  bool has_ref(int id) const { return refs_.count(id) != 0; }
+  void erase_ref(int id) { refs_.erase(id); }
+  std::map<int, Reference>& refs() { return refs_; }
+
+  int add_reply_handle(ReplyHandle h)
+  {
+    int id = next_handle_++;
+    handles_.emplace(id, std::move(h));
+    return id;
+  }
+  std::map<int, ReplyHandle>& reply_handles() { return handles_; }
+
+  std::deque<EvDesc>& events() { return events_; }
+
+  // Kernel message buffers in use by messages queued at this incarnation's ports.
+  int small_in_use = 0;
+  int large_in_use = 0;
+
+  SystemIncarnation* system = nullptr;
+  Ghost* ghost = nullptr;
+  KernelPort* ghost_port = nullptr;
+
+private:
+  Kernel* kernel_;
+  GlobalId gid_;
+  std::string name_;
+  std::map<int, Reference> refs_;
+  int next_ref_    = 1;
+  int next_handle_ = 2;  // inc_receive returns 0, 1 or a handle > 1
+  std::map<int, ReplyHandle> handles_;
+  std::deque<EvDesc> events_;
+};
+
+}  // namespace equus::kernel

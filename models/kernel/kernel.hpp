@@ -1,0 +1,185 @@
+// One node's kernel nucleus (Chapter 8): kernel ports, the global-identifier database, the three
+// delivery services of Section 8.4.1 and the delivery of arriving packets. Its processes (packet
+// interrupt, communications manager, time daemon, loader, ghosts, system incarnations) are actors.
+#pragma once
+
+#include "models/common/model_params.hpp"
+#include "models/kernel/incarnation.hpp"
+#include "models/kernel/messages.hpp"
+#include "models/kernel/process.hpp"
+#include "models/m68030/cpu.hpp"
+#include "models/vme/bus.hpp"
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+namespace equus::kernel {
+
+class Network;
+class CommManager;
+class PacketInterrupt;
+class TimeDaemon;
+
+struct QueuedMessage {
+  std::shared_ptr<Invocation> inv;
+  Service service = Service::Datagram;
+  int src_node    = -1;
+  uint64_t xid    = 0;
+  bool large      = false;  // holds a packet-sized buffer
+};
+
+/// A kernel port: the arrived queue of invocation messages, or a ghost's request queue.
+struct KernelPort {
+  uint32_t index = 0;
+  Incarnation* owner = nullptr;
+  bool ghost = false;
+  std::deque<QueuedMessage> arrived;
+  std::deque<KernelMessage> requests;  // ghost ports
+  Process* waiter = nullptr;
+  GlobalId selector = 0;               // the waiter only wants messages from this stream (0: any)
+};
+
+/// Counters a run reports.
+struct KernelStats {
+  long packets_in = 0;
+  long packets_dropped_no_port = 0;
+  long packets_dropped_no_buffer = 0;
+  long packets_lost = 0;
+  long retries = 0;
+  long duplicates = 0;
+};
+
+class Kernel {
+public:
+  Kernel(Network& net, int node, simgrid::s4u::Host* host, const params::ModelParams& params);
+  ~Kernel();
+
+  int node() const { return node_; }
+  simgrid::s4u::Host* host() const { return cpu_.host(); }
+  m68030::Cpu& cpu() { return cpu_; }
+  const params::ModelParams& params() const { return params_; }
+  Network& network() { return net_; }
+  KernelStats& stats() { return stats_; }
+
+  /// Starts the node's permanent processes (packet interrupt, comm manager, time daemon); `phase` in
+  /// [0,1) offsets the time daemon within its period.
+  void boot(double phase);
+
+  // ---- global-identifier database (Section 8.4.2)
+  void db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port);
+  void db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port);
+  std::vector<KernelPortAddr> db_lookup(GlobalId gid, DeliveryType type) const;
+  double db_search_cost() const;
+
+  // ---- kernel ports
+  KernelPort& create_kernel_port(Incarnation* owner, bool ghost);
+  void delete_kernel_port(uint32_t index);
+  KernelPort* kernel_port(uint32_t index);
+  KernelPortAddr address_of(const KernelPort& p) const { return {node_, p.index}; }
+
+  // ---- delivery services, called by a process of this node. `cpu_before` is the caller's own work
+  // up to the transmission, folded into the same CPU burst.
+  uint64_t new_xid() { return next_xid_++; }
+  /// Transmits once, without waiting (datagrams, replies, acknowledgements, forwarded messages).
+  void transmit(Process& from, KernelMessage& m, double cpu_before);
+  /// Request-reply: re-sends every retry interval until a reply; nullopt after max_retries.
+  std::optional<KernelMessage> request(Process& from, KernelMessage m, double cpu_before);
+  /// Asynchronous send with acknowledgement and retry; nullopt when no acknowledgement came.
+  std::optional<KernelMessage> send_acked(Process& from, KernelMessage m, double cpu_before);
+
+  // ---- arrival
+  /// A packet posted by `src` for this node: queued for the interrupt handler.
+  void post_packet(const KernelMessage& m);
+  /// Interrupt-level handling of one pulled packet (called by PacketInterrupt).
+  void deliver(KernelMessage& m);
+  /// Delivery performed inline for a message between processes of this node.
+  void deliver_local(KernelMessage& m) { deliver(m); }
+
+  /// The invocation queued at `kp` that a receive with `selector` may take; nullptr if none.
+  static std::deque<QueuedMessage>::iterator find_message(KernelPort& kp, GlobalId selector);
+  /// Releases the message buffer a dequeued message held.
+  void release_buffer(Incarnation& inc, const QueuedMessage& q);
+
+  // ---- reply cache (at-most-once, Section 8.4.1)
+  void cache_reply(int src_node, uint64_t xid, const KernelMessage& reply);
+  void expire_reply_cache(double older_than);
+
+  /// Queues a response for the communications manager (interrupt handlers cannot send).
+  void hand_to_comm_manager(KernelMessage m);
+
+  std::vector<Process*> processes() const;  // for deadlock reports
+  void add_process(Process* p) { procs_.push_back(p); }
+  void remove_process(Process* p);
+
+private:
+  struct Transaction {
+    Process* waiter = nullptr;
+    bool done = false;
+    KernelMessage answer;
+  };
+  struct SeenKey {
+    int node;
+    uint64_t xid;
+    bool operator==(const SeenKey& o) const { return node == o.node && xid == o.xid; }
+  };
+  struct SeenHash {
+    std::size_t operator()(const SeenKey& k) const { return std::hash<uint64_t>()(k.xid * 1315423911u + k.node); }
+  };
+  struct Seen {
+    bool replied = false;
+    KernelMessage reply;
+    double time = 0;
+  };
+
+  std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
+  void deliver_invocation(KernelMessage& m, KernelPort& kp);
+  void answer_transaction(KernelMessage& m);
+  bool drop_duplicate(KernelMessage& m);
+
+  Network& net_;
+  int node_;
+  m68030::Cpu cpu_;
+  const params::ModelParams& params_;
+  KernelStats stats_;
+  std::unordered_multimap<GlobalId, std::pair<DeliveryType, KernelPortAddr>> db_;
+  std::unordered_map<uint32_t, std::unique_ptr<KernelPort>> kports_;
+  uint32_t next_kport_ = 1;
+  uint64_t next_xid_   = 1;
+  std::unordered_map<uint64_t, Transaction> transactions_;
+  std::unordered_map<SeenKey, Seen, SeenHash> seen_;
+  std::deque<SeenKey> seen_order_;
+  std::unique_ptr<PacketInterrupt> interrupt_;
+  std::unique_ptr<CommManager> comm_manager_;
+  std::unique_ptr<TimeDaemon> time_daemon_;
+  std::vector<Process*> procs_;
+  friend class PacketInterrupt;
+  friend class CommManager;
+};
+
+/// The kernels of the pool, reachable from each other over the bus.
+class Network {
+public:
+  Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed) : params_(params), bus_(bus), rng_(seed) {}
+  void add(Kernel* k) { kernels_.push_back(k); }
+  Kernel& kernel(int node) { return *kernels_.at(node); }
+  int size() const { return static_cast<int>(kernels_.size()); }
+  const vme::Bus& bus() const { return bus_; }
+  const params::ModelParams& params() const { return params_; }
+  /// True when a packet should be lost (packet_loss_probability), from the run's seeded generator.
+  bool lose_packet();
+  GlobalId new_gid() { return next_gid_++; }
+
+private:
+  const params::ModelParams& params_;
+  const vme::Bus& bus_;
+  std::vector<Kernel*> kernels_;
+  std::mt19937_64 rng_;
+  GlobalId next_gid_ = 0x1000;
+};
+
+}  // namespace equus::kernel

@@ -1,0 +1,18 @@
+#include "models/kernel/kernel_params.hpp"
+
+namespace equus::kernel {
+
+void KernelParams::bind(params::Binder& b)
+{
+  using D = params::Dimension;
+  b("retry_interval", retry_interval, D::Time);
+  b("max_retries", max_retries);
+  b("bulk_pull_setup", bulk_pull_setup, D::Time);
+  b("bulk_push_setup", bulk_push_setup, D::Time);
+  b("small_buffers", small_buffers);
+  b("large_buffers", large_buffers);
+  b("reply_cache_age", reply_cache_age, D::Time);
+  b("packet_loss_probability", packet_loss_probability, D::Ratio);
+}
+
+}  // namespace equus::kernel

@@ -1,0 +1,97 @@
+// Kernel messages (Section 8.4.1): a delivery header, a fixed header whose function the body gives,
+// and optional extra data carried in the packet.
+#pragma once
+
+#include "models/kernel/types.hpp"
+
+#include <memory>
+#include <variant>
+#include <vector>
+
+namespace equus::kernel {
+
+class Incarnation;
+
+enum class Service : uint8_t { Request, Reply, Async, Ack, Datagram };
+
+enum class InvokeKind : uint8_t { Invoke, Asinvoke, Send, Dgram };
+
+/// A reference travelling in an invocation message, packed by the sender's kernel.
+struct PackedRef {
+  RefType type = RefType::None;
+  GlobalId channel = 0;          // streams and ports: the channel
+  ChanType chan_type = ChanType::Unicast;
+  KernelPortAddr dest;           // streams: the cached destination kernel port
+  GlobalId owner = 0;            // buffers: the owning incarnation
+  KernelPortAddr owner_ghost;    // buffers: its ghost port
+  Buf buf;                       // buffers: the region in the owner's address space
+  bool writable = false;
+};
+
+/// An invocation message in flight or queued at a port.
+struct Invocation {
+  InvokeKind kind = InvokeKind::Invoke;
+  std::array<std::byte, 32> head{};
+  uint32_t extra_bytes = 0;
+  std::vector<std::byte> inline_data;      // inc_send / inc_dgram: copied out at call time
+  const std::byte* sender_data = nullptr;  // inc_invoke / inc_asinvoke: stays in the sender's space
+  GlobalId stream = 0;                     // the source stream (for selectors)
+  uint64_t stream_seq = 0;                 // per-stream send order (checked by receivers)
+  int sender_node = -1;
+  KernelPortAddr sender_ghost;             // where to fetch asinvoke data and send its completion
+  uint64_t asinvoke_id = 0;
+  PackedRef ref;
+  std::byte* reply_buffer = nullptr;       // inc_invoke: the invoker's buffer, overwritten by a reply
+  uint32_t reply_room = 0;
+};
+
+struct InvocationBody {
+  std::shared_ptr<Invocation> inv;
+};
+
+/// Reply to an inc_invoke (or the kernel's implicit unblocking reply).
+struct ReplyBody {
+  bool explicit_reply = false;
+  std::array<std::byte, 32> head{};
+  uint32_t extra_bytes = 0;
+  PackedRef ref;
+};
+
+/// Acknowledgement of an asynchronous kernel message; carries the final destination address.
+struct AckBody {};
+
+/// Requests handled by a ghost (Section 8.2.1).
+struct GhostFetch {  // receiver's kernel asks the sender's ghost for asinvoke extra data
+  std::shared_ptr<Invocation> inv;
+  std::byte* into = nullptr;
+  uint32_t bytes  = 0;
+  int to_node     = -1;
+};
+struct GhostCopy {   // inc_copyto / inc_copyfrom on a buffer this ghost's incarnation owns
+  bool to_owner = false;  // copyto: data flows into the owner's buffer
+  Buf target;             // the owner's region (already offset)
+  std::byte* local = nullptr;
+  uint32_t bytes   = 0;
+  int caller_node  = -1;
+};
+struct GhostCompletion {  // an asinvoke of the ghost's incarnation has been received
+  GlobalId stream   = 0;
+  uint64_t asinvoke_id = 0;
+};
+
+using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion>;
+
+struct KernelMessage {
+  Service service = Service::Datagram;
+  uint64_t xid    = 0;     // transaction id, unique per sending node
+  int src_node    = -1;     // the card that transmitted this copy (packets are pulled from it)
+  int reply_node  = -1;     // where replies go when not src_node (a forwarded invocation)
+  Address dest;
+  KernelPortAddr resolved;  // in replies and acks: the final destination the sender should now use
+  uint32_t inline_bytes = 0;
+  Body body;
+
+  int origin() const { return reply_node >= 0 ? reply_node : src_node; }
+};
+
+}  // namespace equus::kernel

@@ -1,0 +1,49 @@
+#include "models/kernel/packet_interrupt.hpp"
+
+#include "models/kernel/kernel.hpp"
+
+namespace sg = simgrid::s4u;
+
+namespace equus::kernel {
+
+PacketInterrupt::PacketInterrupt(Kernel& kernel) : Process(kernel, "interrupt", m68030::Priority::Interrupt) {}
+
+void PacketInterrupt::start()
+{
+  sg::Actor::create("interrupt", kernel().host(), [this] { run(); })->daemonize();
+}
+
+void PacketInterrupt::post(const KernelMessage& m)
+{
+  queue_.push_back(m);
+  wake();
+}
+
+void PacketInterrupt::run()
+{
+  Kernel& k        = kernel();
+  const auto& p    = k.params();
+  Network& net     = k.network();
+  for (;;) {
+    while (queue_.empty())
+      block();
+    KernelMessage m = std::move(queue_.front());
+    queue_.pop_front();
+    // The handler copies the packet out of the sender's card: bus read cycles.
+    net.bus().copy(net.kernel(m.src_node).host(), k.host(), p.vme.packet_header_bytes + m.inline_bytes,
+                   p.vme.packet_copy_rate);
+    if (net.lose_packet()) {
+      ++k.stats().packets_lost;
+      continue;
+    }
+    double cost = p.cpu.packet_accept;
+    if (std::holds_alternative<LogicalAddr>(m.dest))
+      cost += k.db_search_cost();
+    if (m.service == Service::Async)
+      cost += p.cpu.ack_generate;
+    k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
+    k.deliver(m);
+  }
+}
+
+}  // namespace equus::kernel

@@ -1,0 +1,63 @@
+// The simulated Equus pool: platform, bus, one kernel per card, and the incarnations they host.
+#pragma once
+
+#include "models/common/model_params.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
+#include "models/platform/platform.hpp"
+#include "models/vme/bus.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace equus::kernel {
+
+class Ghost;
+
+class System {
+public:
+  /// Builds the platform on `engine` and boots every card's kernel. One System per engine.
+  System(simgrid::s4u::Engine& engine, std::vector<platform::NodeDescriptor> nodes, params::ModelParams params,
+         uint64_t seed);
+  ~System();
+
+  const params::ModelParams& params() const { return params_; }
+  const platform::Platform& platform() const { return *platform_; }
+  Network& network() { return *net_; }
+  Kernel& kernel(int node) { return *kernels_.at(node); }
+  int node_count() const { return static_cast<int>(kernels_.size()); }
+
+  /// Hosts a new incarnation running `program` at `node` (its ghost and system incarnation start now).
+  Incarnation& spawn(int node, const std::string& name, Program program);
+  /// Stops an incarnation's processes and frees its ports.
+  void destroy(Incarnation& inc);
+
+  // Initial configuration made before programs run (what launch and stream space do in later issues).
+  /// A channel whose (first) port belongs to `owner`; returns the port's reference id in *port_id.
+  GlobalId bootstrap_channel(Incarnation& owner, ChanType type, int* port_id);
+  /// Another port on a multicast channel.
+  int bootstrap_port(Incarnation& owner, GlobalId channel);
+  /// A stream on `channel` held by `holder`.
+  int bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType type);
+  /// A buffer handle held by `holder` on `owner`'s buffer.
+  int bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf buf, bool writable);
+
+  /// Blocked processes and what each waits on (empty when none).
+  std::string blocked_report() const;
+
+private:
+  params::ModelParams params_;
+  std::unique_ptr<platform::Platform> platform_;
+  std::unique_ptr<vme::Bus> bus_;
+  std::unique_ptr<Network> net_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;
+  struct Hosted {
+    std::unique_ptr<Incarnation> inc;
+    std::unique_ptr<Ghost> ghost;
+    std::unique_ptr<SystemIncarnation> system;
+  };
+  std::vector<Hosted> hosted_;
+};
+
+}  // namespace equus::kernel

@@ -1,0 +1,30 @@
+// A system incarnation (Section 8.2): the process that runs an incarnation's user-level program.
+#pragma once
+
+#include "models/kernel/process.hpp"
+
+#include <functional>
+
+namespace equus::kernel {
+
+class Incarnation;
+class Equus;
+
+using Program = std::function<void(Equus&)>;
+
+class SystemIncarnation : public Process {
+public:
+  SystemIncarnation(Kernel& kernel, Incarnation& inc, Program program);
+  void start();
+  void stop();
+  bool finished() const { return finished_; }
+  simgrid::s4u::ActorPtr actor() const { return actor_; }
+
+private:
+  Incarnation& inc_;
+  Program program_;
+  simgrid::s4u::ActorPtr actor_;
+  bool finished_ = false;
+};
+
+}  // namespace equus::kernel

@@ -1,0 +1,71 @@
+// pyequus._core: a thin pybind11 layer over sim/facade.hpp. Everything else lives in Python (pyequus/).
+// SimGrid allows one engine per process: call `reproduce` at most once per process (pyequus runs it in a
+// spawned child process).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <exception>
+#include <stdexcept>
+#include <string>
+
+#include "sim/facade.hpp"
+
+namespace py = pybind11;
+namespace es = equus::sim;
+
+namespace {
+
+std::string cell_repr(const es::Cell& c) {
+  std::string s = "Cell(table='" + c.table + "', row='" + c.row + "', column='" + c.column +
+                  "', simulated=" + std::to_string(c.simulated);
+  if (c.has_published) s += ", published=" + std::to_string(c.published);
+  return s + ", unit='" + c.unit + "', role='" + c.role + "')";
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "Thin binding of the equus-sim facade (sim/facade.hpp).";
+
+  // Bad input (unknown table, bad override) -> ValueError. pybind11's own exceptions also derive from
+  // std::runtime_error: rethrow them so their usual translation applies.
+  py::register_local_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const py::builtin_exception&) {
+      throw;
+    } catch (const py::error_already_set&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+
+  py::class_<es::Cell>(m, "Cell", "One reproduced figure cell.")
+      .def_readonly("table", &es::Cell::table)
+      .def_readonly("row", &es::Cell::row)
+      .def_readonly("column", &es::Cell::column)
+      .def_readonly("simulated", &es::Cell::simulated)
+      .def_readonly("has_published", &es::Cell::has_published)
+      .def_readonly("published", &es::Cell::published)
+      .def_readonly("published_sd", &es::Cell::published_sd, "< 0 when unknown")
+      .def_readonly("unit", &es::Cell::unit)
+      .def_readonly("role", &es::Cell::role, "'calibration', 'check' or 'prediction'")
+      .def("__repr__", &cell_repr);
+
+  py::class_<es::ReproduceOptions>(
+      m, "ReproduceOptions", "Options of reproduce(); list/dict fields are copied: assign, don't mutate.")
+      .def(py::init<>())
+      .def_readwrite("only", &es::ReproduceOptions::only, "table names; empty = all")
+      .def_readwrite("overrides", &es::ReproduceOptions::overrides, "e.g. {'m68030.trap_us': '120'}")
+      .def_readwrite("experiments", &es::ReproduceOptions::experiments)
+      .def_readwrite("calls_scale", &es::ReproduceOptions::calls_scale)
+      .def_readwrite("seed", &es::ReproduceOptions::seed)
+      .def_readwrite("jobs", &es::ReproduceOptions::jobs, "worker processes; 0 = number of cores");
+
+  m.def("reproduce", &es::reproduce, py::arg("options"), py::call_guard<py::gil_scoped_release>(),
+        "Run the Appendix A experiments; returns a list of Cell. Once per process (one SimGrid engine).");
+  m.def("cells_to_json", &es::cells_to_json, py::arg("cells"),
+        "{\"cells\": [...]} as written by `equus reproduce --json`.");
+  m.def("known_tables", &es::known_tables, "Names of the tables reproduce() knows, in print order.");
+}
