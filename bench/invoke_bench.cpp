@@ -46,7 +46,7 @@ BenchResult run_invoke_bench(long calls)
 
     // 2. Simulated inc_invoke with inc_reply between the same two cards.
     int port     = 0;
-    auto& recv   = sys.spawn(3, "receiver", [&port](Equus& eq) {
+    auto& recv   = sys.create(3, "receiver", [&port](Equus& eq) {
       Msg reply;
       for (;;) {
         Msg msg;
@@ -57,8 +57,7 @@ BenchResult run_invoke_bench(long calls)
     });
     GlobalId chan = sys.bootstrap_channel(recv, ChanType::Unicast, &port);
     int stream    = 0;
-    auto t1       = clock::now();
-    auto& sender  = sys.spawn(2, "sender", [&](Equus& eq) {
+    auto& sender  = sys.create(2, "sender", [&](Equus& eq) {
       for (long i = 0; i < calls; ++i) {
         Msg msg;
         eq.inc_invoke(stream, &msg);
@@ -66,6 +65,9 @@ BenchResult run_invoke_bench(long calls)
       done->release();
     });
     stream = sys.bootstrap_stream(sender, chan, ChanType::Unicast);
+    auto t1 = clock::now();
+    sys.start(recv);
+    sys.start(sender);
     done->acquire();
     r.invoke_wall_s = std::chrono::duration<double>(clock::now() - t1).count();
     sys.destroy(recv);

@@ -242,9 +242,9 @@ int Equus::inc_asinvoke(int stream, Msg* msg)
   }
   // Blocked while `buffer_limit` calls are uncompleted (Section 4.4.2).
   while (s->buffer_limit > 0 && static_cast<int>(s->outstanding.size()) >= s->buffer_limit) {
-    self_.waiting_on = "completion of an inc_asinvoke (buffer limit " + std::to_string(s->buffer_limit) + ")";
+    self_.set_waiting("completion of an inc_asinvoke: buffer limit", s->buffer_limit);
     self_.block();
-    self_.waiting_on.clear();
+    self_.clear_waiting();
     if (!(s = inc_.ref<StreamRef>(stream))) {
       leave();
       return E_BADREF;
@@ -313,7 +313,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
     kp.waiter       = &self_;
     kp.selector     = sel;
-    self_.waiting_on = "inc_receive on port " + std::to_string(port);
+    self_.set_waiting("inc_receive on port", port);
     while ((it = Kernel::find_message(kp, sel)) == kp.arrived.end()) {
       if (timeout > 0) {
         if (!self_.block_until(deadline))
@@ -323,7 +323,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       }
     }
     kp.waiter = nullptr;
-    self_.waiting_on.clear();
+    self_.clear_waiting();
     if ((it = Kernel::find_message(kp, sel)) == kp.arrived.end()) {
       leave();
       return 0;
@@ -379,7 +379,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   unpack_ref(inv.ref, msg);
 
   int result = 1;
-  if (inv.kind == InvokeKind::Asinvoke) {
+  bool fetched = inv.kind == InvokeKind::Asinvoke && n > 0;
+  if (inv.kind == InvokeKind::Asinvoke && !fetched) {
     // Tell the sender's kernel that this call has completed; it acknowledges.
     KernelMessage c;
     c.dest = inv.sender_ghost;
@@ -627,7 +628,7 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout)
 {
   self_.compute(entry());
   double deadline = sg::Engine::get_clock() + timeout / 1000.0;
-  self_.waiting_on = "inc_eventWait";
+  self_.set_waiting("inc_eventWait");
   while (inc_.events().empty()) {
     if (timeout == 0)
       break;
@@ -638,7 +639,7 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout)
       self_.block();
     }
   }
-  self_.waiting_on.clear();
+  self_.clear_waiting();
   int rc = 0;
   if (!inc_.events().empty()) {
     *ev = inc_.events().front();
@@ -667,9 +668,9 @@ int Equus::inc_time(TimeBuf* time_buf)
 int Equus::inc_sleep(int nmillisecs)
 {
   self_.compute(entry());
-  self_.waiting_on = "inc_sleep";
+  self_.set_waiting("inc_sleep");
   sg::this_actor::sleep_for(std::max(0, nmillisecs) / 1000.0);
-  self_.waiting_on.clear();
+  self_.clear_waiting();
   leave();
   return E_OK;
 }

@@ -41,6 +41,21 @@ void Ghost::run()
   }
 }
 
+void Ghost::complete(GlobalId stream, uint64_t asinvoke_id)
+{
+  compute(kernel().params().cpu.completion_notice);
+  for (auto& [id, r] : inc_.refs())
+    if (auto* s = std::get_if<StreamRef>(&r); s && s->gid == stream) {
+      auto it = std::find(s->outstanding.begin(), s->outstanding.end(), asinvoke_id);
+      if (it != s->outstanding.end())
+        s->outstanding.erase(it);
+      inc_.events().push_back(
+          EvDesc{static_cast<uint32_t>(id), EvType::AsinvokeDone, static_cast<uint32_t>(asinvoke_id), 0});
+    }
+  if (inc_.system)
+    inc_.system->wake();
+}
+
 void Ghost::handle(KernelMessage& m)
 {
   Kernel& k      = kernel();
@@ -66,6 +81,8 @@ void Ghost::handle(KernelMessage& m)
     chunked_copy(k.host(), net.kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
     if (f->into && f->inv->sender_data)
       std::memcpy(f->into, f->inv->sender_data, f->bytes);
+    // Once its data is taken the call is complete: the fetch doubles as the completion notice.
+    complete(f->inv->stream, f->inv->asinvoke_id);
   } else if (auto* c = std::get_if<GhostCopy>(&m.body)) {
     compute(p.kernel.bulk_push_setup);
     if (c->caller_node == k.node()) {
@@ -80,17 +97,7 @@ void Ghost::handle(KernelMessage& m)
     else
       std::memcpy(c->local, c->target.bf_base, c->bytes);
   } else if (auto* d = std::get_if<GhostCompletion>(&m.body)) {
-    compute(p.cpu.completion_notice);
-    for (auto& [id, r] : inc_.refs())
-      if (auto* s = std::get_if<StreamRef>(&r); s && s->gid == d->stream) {
-        auto it = std::find(s->outstanding.begin(), s->outstanding.end(), d->asinvoke_id);
-        if (it != s->outstanding.end())
-          s->outstanding.erase(it);
-        inc_.events().push_back(EvDesc{static_cast<uint32_t>(id), EvType::AsinvokeDone,
-                                       static_cast<uint32_t>(d->asinvoke_id), 0});
-      }
-    if (inc_.system)
-      inc_.system->wake();
+    complete(d->stream, d->asinvoke_id);
     return;  // an asynchronous notification: already acknowledged at interrupt level
   }
   // Requests are answered with a reply.

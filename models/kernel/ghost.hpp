@@ -3,6 +3,7 @@
 #pragma once
 
 #include "models/kernel/process.hpp"
+#include "models/kernel/types.hpp"
 
 namespace equus::kernel {
 
@@ -18,6 +19,8 @@ public:
 private:
   void run();
   void handle(KernelMessage& m);
+  /// An inc_asinvoke of this incarnation was received: unblock a sender held by its buffer limit.
+  void complete(GlobalId stream, uint64_t asinvoke_id);
   Incarnation& inc_;
   simgrid::s4u::ActorPtr actor_;
 };

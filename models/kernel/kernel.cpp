@@ -115,12 +115,15 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before)
     net_.kernel(dest).post_packet(m);
     return;
   }
-  // No hardware broadcast: a point-to-point packet to every other kernel, posted back to back so the
-  // destinations pull them concurrently; the local database is searched too.
-  from.compute(cpu_before + cpu.packet_send * (net_.size() - 1) + db_search_cost());
-  for (int n = 0; n < net_.size(); ++n)
-    if (n != node_)
-      net_.kernel(n).post_packet(m);
+  // No hardware broadcast: a point-to-point packet to every other kernel, in turn, each destination
+  // pulling its copy while the next is posted (Section 8.4.4); the local database is searched too.
+  double first = cpu_before + db_search_cost();
+  for (int i = 1; i < net_.size(); ++i) {
+    int n = (node_ + i) % net_.size();
+    from.compute(first + cpu.packet_send);
+    first = 0;
+    net_.kernel(n).post_packet(m);
+  }
   if (!db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty())
     deliver(m);
 }
@@ -138,17 +141,17 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
       ++stats_.retries;
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
-    from.waiting_on = "reply or acknowledgement of kernel transaction " + std::to_string(xid);
+    from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
     while (!tx.done && from.block_until(deadline)) {
     }
     if (tx.done) {
-      from.waiting_on.clear();
+      from.clear_waiting();
       KernelMessage answer = std::move(tx.answer);
       transactions_.erase(xid);
       return answer;
     }
   }
-  from.waiting_on.clear();
+  from.clear_waiting();
   transactions_.erase(xid);
   return std::nullopt;
 }

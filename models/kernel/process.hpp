@@ -34,8 +34,21 @@ public:
   bool block_until(double deadline);
   void wake() { sem_->release(); }
 
-  /// What this process waits on, for deadlock reports ("" when running).
-  std::string waiting_on;
+  /// Records what this process is about to wait on, for deadlock reports (kept cheap: no strings
+  /// are built on the hot path).
+  void set_waiting(const char* what, long detail = -1)
+  {
+    waiting_what_   = what;
+    waiting_detail_ = detail;
+  }
+  void clear_waiting() { waiting_what_ = nullptr; }
+  bool is_waiting() const { return waiting_what_ != nullptr; }
+  std::string waiting_description() const
+  {
+    if (!waiting_what_)
+      return "";
+    return waiting_detail_ >= 0 ? std::string(waiting_what_) + " " + std::to_string(waiting_detail_) : waiting_what_;
+  }
 
 private:
   Kernel& kernel_;
@@ -43,6 +56,8 @@ private:
   m68030::Priority prio_;
   simgrid::s4u::SemaphorePtr sem_;
   double owed_ = 0;
+  const char* waiting_what_ = nullptr;
+  long waiting_detail_      = -1;
 };
 
 }  // namespace equus::kernel

@@ -28,7 +28,7 @@ System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, 
 
 System::~System() = default;
 
-Incarnation& System::spawn(int node, const std::string& name, Program program)
+Incarnation& System::create(int node, const std::string& name, Program program)
 {
   Kernel& k = kernel(node);
   Hosted h;
@@ -42,10 +42,14 @@ Incarnation& System::spawn(int node, const std::string& name, Program program)
   h.inc->system    = h.system.get();
   k.add_process(h.ghost.get());
   k.add_process(h.system.get());
-  h.ghost->start();
-  h.system->start();
   hosted_.push_back(std::move(h));
   return *hosted_.back().inc;
+}
+
+void System::start(Incarnation& inc)
+{
+  inc.ghost->start();
+  inc.system->start();
 }
 
 void System::destroy(Incarnation& inc)
@@ -91,8 +95,13 @@ int System::bootstrap_port(Incarnation& owner, GlobalId channel)
 
 int System::bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType type)
 {
-  // The stream does not know its destination yet: its first message locates it by broadcast.
-  return holder.add_ref(StreamRef{net_->new_gid(), channel, type, KernelPortAddr{}});
+  // As if propagated from the channel's creator: a unicast stream carries its port's address.
+  KernelPortAddr dest;
+  for (auto& k : kernels_)
+    for (const auto& a : k->db_lookup(channel, DeliveryType::Channel))
+      if (type == ChanType::Unicast)
+        dest = a;
+  return holder.add_ref(StreamRef{net_->new_gid(), channel, type, dest});
 }
 
 int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf buf, bool writable)
@@ -105,9 +114,9 @@ std::string System::blocked_report() const
 {
   std::ostringstream out;
   for (const auto& h : hosted_)
-    if (!h.system->finished() && !h.system->waiting_on.empty())
+    if (!h.system->finished() && h.system->is_waiting())
       out << "  " << h.inc->name() << " at " << platform_->nodes()[h.inc->kernel().node()].name << " waits on "
-          << h.system->waiting_on << "\n";
+          << h.system->waiting_description() << "\n";
   return out.str();
 }
 

@@ -28,8 +28,17 @@ public:
   Kernel& kernel(int node) { return *kernels_.at(node); }
   int node_count() const { return static_cast<int>(kernels_.size()); }
 
-  /// Hosts a new incarnation running `program` at `node` (its ghost and system incarnation start now).
-  Incarnation& spawn(int node, const std::string& name, Program program);
+  /// Hosts a new incarnation at `node`; its processes start with start(). Creating an actor from an
+  /// actor yields, so configure (bootstrap_*) between create() and start().
+  Incarnation& create(int node, const std::string& name, Program program);
+  void start(Incarnation& inc);
+  /// create() then start().
+  Incarnation& spawn(int node, const std::string& name, Program program)
+  {
+    auto& inc = create(node, name, std::move(program));
+    start(inc);
+    return inc;
+  }
   /// Stops an incarnation's processes and frees its ports.
   void destroy(Incarnation& inc);
 

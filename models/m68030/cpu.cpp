@@ -34,7 +34,7 @@ void Cpu::run(const void* process, Priority prio, double seconds)
     return;
   busy_ += seconds;
   // Host speed is 1e9 flop/s for the reference card (scaled by speed_factor at platform build).
-  sg::this_actor::exec_init(seconds * 1e9)->set_priority(weight(prio))->wait();
+  sg::this_actor::execute(seconds * 1e9, weight(prio));
 }
 
 }  // namespace equus::m68030

@@ -185,18 +185,18 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       bool copy           = cell.primitive == Primitive::Copyto || cell.primitive == Primitive::Copyfrom;
       std::vector<std::byte> target_buffer(copy ? cell.extra_bytes : 0);
       if (copy)
-        target = &sys.spawn(recv_node, "owner", idle_program(&port_a));
+        target = &sys.create(recv_node, "owner", idle_program(&port_a));
       else
-        target = &sys.spawn(recv_node, "receiver", receiver_program(cell, &port_a));
+        target = &sys.create(recv_node, "receiver", receiver_program(cell, &port_a));
       incs.push_back(target);
       ChanType type = multicast(cell.primitive) ? ChanType::Multicast : ChanType::Unicast;
       GlobalId chan = sys.bootstrap_channel(*target, type, &port_a);
       if (multicast(cell.primitive)) {
-        auto& r2 = sys.spawn(recv2_node, "receiver2", receiver_program(cell, &port_b));
+        auto& r2 = sys.create(recv2_node, "receiver2", receiver_program(cell, &port_b));
         port_b   = sys.bootstrap_port(r2, chan);
         incs.push_back(&r2);
       }
-      auto& sender = sys.spawn(sender_node, "sender", sender_program(cell, calls, &st, done));
+      auto& sender = sys.create(sender_node, "sender", sender_program(cell, calls, &st, done));
       incs.push_back(&sender);
       st.stream = sys.bootstrap_stream(sender, chan, type);
       if (cell.primitive == Primitive::InvokeReplyStreamEachWay) {
@@ -207,6 +207,8 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       if (copy)
         st.buffer_handle = sys.bootstrap_buffer_handle(
             sender, *target, Buf{target_buffer.data(), static_cast<uint32_t>(target_buffer.size())}, true);
+      for (auto* inc : incs)
+        sys.start(*inc);
       done->acquire();
       for (auto* inc : incs)
         sys.destroy(*inc);

@@ -12,7 +12,8 @@ class Bus {
 public:
   explicit Bus(const VmeParams& p) : p_(p) {}
 
-  /// Copies `bytes` from card `from` to card `to` at `rate` (bytes/s); blocks the calling actor.
+  /// Copies `bytes` from card `from` to card `to` by a CPU loop running at `rate` (bytes/s) when it
+  /// has the bus to itself; blocks the calling actor.
   void copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate) const;
   /// Starts the copy and returns it, so a caller can overlap several.
   simgrid::s4u::CommPtr copy_async(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes,
