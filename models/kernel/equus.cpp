@@ -132,10 +132,10 @@ int Equus::inc_invoke(int stream, Msg* msg)
   const auto& p = k_.params();
   auto* s       = inc_.ref<StreamRef>(stream);
   double cost   = entry() + p.cpu.kmsg_prepare;
-  if (!s || s->type != ChanType::Unicast) {
+  if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
     leave();
-    return s ? E_NOTUNICAST : E_BADREF;
+    return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   auto inv          = std::make_shared<Invocation>();
   inv->kind         = InvokeKind::Invoke;
@@ -178,10 +178,10 @@ int Equus::send_async(int stream, Msg* msg, bool reliable)
 {
   const auto& p = k_.params();
   auto* s       = inc_.ref<StreamRef>(stream);
-  if (!s || msg->m_cnt > p.vme.max_packet_data) {
+  if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
     leave();
-    return s ? E_TOOBIG : E_BADREF;
+    return !s ? E_BADREF : msg->m_cnt > p.vme.max_packet_data ? E_TOOBIG : E_INVAL;
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
   double cost      = entry() + p.cpu.kmsg_prepare + k_.cpu().local_copy_time(msg->m_cnt);
@@ -236,9 +236,9 @@ int Equus::inc_asinvoke(int stream, Msg* msg)
   const auto& p = k_.params();
   auto* s       = inc_.ref<StreamRef>(stream);
   self_.compute(entry());
-  if (!s || s->type != ChanType::Unicast) {
+  if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     leave();
-    return s ? E_NOTUNICAST : E_BADREF;
+    return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   // Blocked while `buffer_limit` calls are uncompleted (Section 4.4.2).
   while (s->buffer_limit > 0 && static_cast<int>(s->outstanding.size()) >= s->buffer_limit) {
@@ -396,7 +396,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       r.service  = Service::Reply;
       r.xid      = q.xid;
       r.dest     = KernelPortAddr{q.src_node, 0};
-      r.resolved = k_.address_of(kp);
+      // The final address tells the invoker where its stream now leads; not so for a forwarded call.
+      r.resolved = inv.forwarded ? KernelPortAddr{} : k_.address_of(kp);
       r.body     = ReplyBody{};
       k_.cache_reply(q.src_node, q.xid, r);
       k_.transmit(self_, r, cost + p.cpu.kmsg_prepare);
@@ -467,9 +468,10 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg)
   ReplyHandle h = std::move(it->second);
   handles.erase(it);
   // An identical copy but for the header; the original invoker stays blocked and gets the reply.
-  auto inv    = std::make_shared<Invocation>(*h.inv);
-  inv->head   = msg->m_head;
-  inv->stream = s->gid;
+  auto inv       = std::make_shared<Invocation>(*h.inv);
+  inv->head      = msg->m_head;
+  inv->stream    = s->gid;
+  inv->forwarded = true;
   KernelMessage km;
   km.service    = Service::Request;
   km.xid        = h.xid;

@@ -78,7 +78,10 @@ void Ghost::handle(KernelMessage& m)
   if (auto* f = std::get_if<GhostFetch>(&m.body)) {
     // Push the asinvoke's extra data, still in our incarnation's buffer, into the receiver's.
     compute(p.kernel.bulk_push_setup);
-    chunked_copy(k.host(), net.kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
+    if (f->to_node == k.node())
+      compute(k.cpu().local_copy_time(f->bytes));
+    else
+      chunked_copy(k.host(), net.kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
     if (f->into && f->inv->sender_data)
       std::memcpy(f->into, f->inv->sender_data, f->bytes);
     // Once its data is taken the call is complete: the fetch doubles as the completion notice.

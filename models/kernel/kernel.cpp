@@ -237,6 +237,14 @@ void Kernel::expire_reply_cache(double older_than)
   }
 }
 
+bool Kernel::has_target(const KernelMessage& m) const
+{
+  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
+    return kports_.count(ka->index) != 0;
+  const auto& la = std::get<LogicalAddr>(m.dest);
+  return !db_lookup(la.gid, la.type).empty();
+}
+
 void Kernel::deliver(KernelMessage& m)
 {
   ++stats_.packets_in;

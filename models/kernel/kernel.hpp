@@ -95,6 +95,8 @@ public:
   // ---- arrival
   /// A packet posted by `src` for this node: queued for the interrupt handler.
   void post_packet(const KernelMessage& m);
+  /// True when `m` addresses a kernel port of this node (directly or through the database).
+  bool has_target(const KernelMessage& m) const;
   /// Interrupt-level handling of one pulled packet (called by PacketInterrupt).
   void deliver(KernelMessage& m);
   /// Delivery performed inline for a message between processes of this node.

@@ -41,6 +41,7 @@ struct Invocation {
   KernelPortAddr sender_ghost;             // where to fetch asinvoke data and send its completion
   uint64_t asinvoke_id = 0;
   PackedRef ref;
+  bool forwarded = false;                  // inc_forward: the replier is not the stream's receiver
   std::byte* reply_buffer = nullptr;       // inc_invoke: the invoker's buffer, overwritten by a reply
   uint32_t reply_room = 0;
 };

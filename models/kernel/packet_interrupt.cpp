@@ -41,6 +41,10 @@ void PacketInterrupt::run()
       cost += k.db_search_cost();
     if (m.service == Service::Async)
       cost += p.cpu.ack_generate;
+    // Inline data moves from the landing area into a kernel message buffer of its size class
+    // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
+    if (m.inline_bytes > 0 && k.has_target(m))
+      cost += k.cpu().local_copy_time(m.inline_bytes);
     k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
     k.deliver(m);
   }

@@ -222,6 +222,9 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
   engine.run();
   if (!error.empty())
     throw std::runtime_error(error);
+  if (static_cast<int>(result.per_experiment.size()) < options.experiments)
+    throw std::runtime_error(cell.row + " " + cell.column + ": the simulation deadlocked; blocked:\n" +
+                             sys.blocked_report());
   for (int n = 0; n < sys.node_count(); ++n) {
     result.retries += sys.kernel(n).stats().retries;
     result.dropped += sys.kernel(n).stats().packets_dropped_no_buffer + sys.kernel(n).stats().packets_lost;
