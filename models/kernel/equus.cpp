@@ -404,8 +404,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       cost = 0;
     }
   }
-  if (cost > 0)
-    self_.compute(cost);
+  // What is left is work on the way back to user mode: charged with the next kernel entry.
+  self_.owe(cost);
   leave();
   return result;
 }

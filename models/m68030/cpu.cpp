@@ -1,25 +1,81 @@
 #include "models/m68030/cpu.hpp"
 
+#include <algorithm>
+#include <limits>
+
 namespace sg = simgrid::s4u;
 
 namespace equus::m68030 {
 
 namespace {
-double weight(Priority prio)
+constexpr double epsilon = 1e-12;
+}
+
+Cpu::Cpu(sg::Host* host, const CpuParams& p) : host_(host), p_(p)
 {
-  switch (prio) {
-    case Priority::Interrupt:
-      return 1e6;
-    case Priority::Kernel:
-      return 1e3;
-    case Priority::Ghost:
-      return 1e3;
-    case Priority::System:
-    default:
-      return 1.0;
+  // The periodic timer interrupt steals a fixed fraction of the card: fold it into the speed.
+  double usable = std::max(0.01, 1.0 - p.clock_hz * p.clock_tick_cost);
+  scale_        = 1.0 / (p.speed_factor * usable);
+}
+
+void Cpu::advance(double now)
+{
+  double dt = now - updated_;
+  updated_  = now;
+  if (dt <= 0 || active_.empty())
+    return;
+  // Work-conserving: the highest busy level runs, its bursts sharing equally; serve in that order.
+  std::vector<Burst*> order(active_);
+  std::stable_sort(order.begin(), order.end(), [](const Burst* a, const Burst* b) { return a->level < b->level; });
+  std::size_t i = 0;
+  while (dt > epsilon && i < order.size()) {
+    std::size_t j = i;
+    while (j < order.size() && order[j]->level == order[i]->level)
+      ++j;
+    // Processor sharing within [i, j) until dt runs out or the level drains.
+    while (dt > epsilon) {
+      double k   = 0;
+      double min = std::numeric_limits<double>::infinity();
+      for (std::size_t x = i; x < j; ++x)
+        if (order[x]->remaining > epsilon) {
+          ++k;
+          min = std::min(min, order[x]->remaining);
+        }
+      if (k == 0)
+        break;
+      double step = std::min(dt, min * k);
+      for (std::size_t x = i; x < j; ++x)
+        if (order[x]->remaining > epsilon)
+          order[x]->remaining -= step / k;
+      dt -= step;
+    }
+    i = j;
   }
 }
-}  // namespace
+
+void Cpu::reschedule(double now)
+{
+  // Completion times if nothing else arrives: replay the fluid schedule forward.
+  std::vector<Burst*> order(active_);
+  std::stable_sort(order.begin(), order.end(), [](const Burst* a, const Burst* b) { return a->level < b->level; });
+  double t      = now;
+  std::size_t i = 0;
+  while (i < order.size()) {
+    std::size_t j = i;
+    while (j < order.size() && order[j]->level == order[i]->level)
+      ++j;
+    std::vector<Burst*> level(order.begin() + i, order.begin() + j);
+    std::sort(level.begin(), level.end(), [](const Burst* a, const Burst* b) { return a->remaining < b->remaining; });
+    double done = 0;  // work each remaining burst has received so far in this level
+    for (std::size_t x = 0; x < level.size(); ++x) {
+      double k = static_cast<double>(level.size() - x);
+      t += (level[x]->remaining - done) * k;
+      done          = level[x]->remaining;
+      level[x]->end = t;
+    }
+    i = j;
+  }
+}
 
 void Cpu::run(const void* process, Priority prio, double seconds)
 {
@@ -32,9 +88,32 @@ void Cpu::run(const void* process, Priority prio, double seconds)
   }
   if (seconds <= 0)
     return;
+  seconds *= scale_;
   busy_ += seconds;
-  // Host speed is 1e9 flop/s for the reference card (scaled by speed_factor at platform build).
-  sg::this_actor::execute(seconds * 1e9, weight(prio));
+  double now = sg::Engine::get_clock();
+  advance(now);
+  Burst burst{seconds, static_cast<int>(prio), 0};
+  active_.push_back(&burst);
+  // Remove the burst even if the actor is killed while waiting.
+  struct Guard {
+    std::vector<Burst*>& v;
+    Burst* b;
+    ~Guard() { v.erase(std::remove(v.begin(), v.end(), b), v.end()); }
+  } guard{active_, &burst};
+  reschedule(now);
+  for (;;) {
+    sg::this_actor::sleep_until(burst.end);
+    now = sg::Engine::get_clock();
+    advance(now);
+    if (burst.remaining <= epsilon * 1e3 || now >= burst.end - epsilon)
+      break;
+    reschedule(now);  // pre-empted or shared meanwhile: wait for the new completion time
+  }
+  burst.remaining = 0;
+  // Removing this burst moves nobody's completion earlier than its pending wake-up would notice,
+  // except bursts of the same or lower levels: give them their new times.
+  active_.erase(std::remove(active_.begin(), active_.end(), &burst), active_.end());
+  reschedule(now);
 }
 
 }  // namespace equus::m68030

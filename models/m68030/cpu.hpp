@@ -1,26 +1,30 @@
 // One MC68030 card's processor: a uniprocessor shared by the kernel's processes.
 //
-// Processes of equal priority timeslice; SimGrid's processor sharing is the fluid limit of that
-// round robin. Ghosts and kernel processes run above system incarnations and interrupt handlers
-// above everything, as weights large enough to act as strict priorities. A context switch is charged
-// when a process runs after another one did; a process that blocked while nothing else was ready is
-// not descheduled (Appendix A.1) and so resumes without one.
+// Strict priorities: interrupt handlers above kernel processes and ghosts, above system incarnations.
+// Within a level, processes timeslice; the scheduler uses the fluid limit of round robin (equal
+// shares). A context switch is charged when a process runs after another one did; a process that
+// blocked while nothing else was ready is not descheduled (Appendix A.1) and resumes without one.
+//
+// The schedule is computed here, not by SimGrid's CPU model: every burst of work is a timed wait for
+// its completion under the current schedule, re-armed when higher-priority or competing work arrives.
+// That is both exact for strict priorities and cheaper per burst than a SimGrid execution.
 #pragma once
 
 #include "models/m68030/cpu_params.hpp"
 
 #include <simgrid/s4u.hpp>
+#include <vector>
 
 namespace equus::m68030 {
 
-enum class Priority { Interrupt, Kernel, Ghost, System };
+enum class Priority { Interrupt = 0, Kernel = 1, Ghost = 1, System = 2 };
 
 class Cpu {
 public:
-  Cpu(simgrid::s4u::Host* host, const CpuParams& p) : host_(host), p_(p) {}
+  Cpu(simgrid::s4u::Host* host, const CpuParams& p);
 
-  /// Runs `seconds` of work of `process` (an opaque identity; nullptr for interrupt level) on this CPU.
-  /// Must be called from an actor on this card's host.
+  /// Runs `seconds` of work of `process` (an opaque identity; ignored at interrupt level) on this card,
+  /// blocking the calling actor until the work is done under the schedule.
   void run(const void* process, Priority prio, double seconds);
   /// Cost of copying `bytes` between buffers of this card.
   double local_copy_time(double bytes) const { return bytes / p_.local_copy_rate; }
@@ -31,11 +35,22 @@ public:
   double busy_time() const { return busy_; }
 
 private:
+  struct Burst {
+    double remaining;  // seconds of work left at `updated_`
+    int level;
+    double end;        // completion time under the current schedule
+  };
+  void advance(double now);
+  void reschedule(double now);
+
   simgrid::s4u::Host* host_;
   const CpuParams& p_;
+  double scale_;  // wall seconds per second of reference-card work (speed, timer interrupts)
   const void* current_ = nullptr;
   long switches_       = 0;
   double busy_         = 0;
+  double updated_      = 0;
+  std::vector<Burst*> active_;
 };
 
 }  // namespace equus::m68030
