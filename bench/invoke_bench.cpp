@@ -1,23 +1,23 @@
 #include "bench/invoke_bench.hpp"
 
-#include "models/kernel/equus.hpp"
-#include "models/kernel/system.hpp"
+#include <fmt/format.h>
 
 #include <chrono>
-#include <fmt/format.h>
+
+#include "models/kernel/equus.hpp"
+#include "models/kernel/system.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
 
 namespace equus::bench {
 
-BenchResult run_invoke_bench(long calls)
-{
-  int argc           = 2;
+BenchResult run_invoke_bench(long calls) {
+  int argc = 2;
   const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
   sg::Engine engine(&argc, const_cast<char**>(argv));
   auto params = params::ModelParams::load();
-  auto nodes  = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
+  auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
   System sys(engine, nodes, params, 1);
   BenchResult r;
   r.calls = calls;
@@ -25,14 +25,13 @@ BenchResult run_invoke_bench(long calls)
   sg::Actor::create("bench", sys.platform().unix_host(), [&] {
     using clock = std::chrono::steady_clock;
     // 1. Raw SimGrid: a mailbox round trip between actors on two cards.
-    auto done  = sg::Semaphore::create(0);
+    auto done = sg::Semaphore::create(0);
     auto* ping = sg::Mailbox::by_name("bench-ping");
     auto* pong = sg::Mailbox::by_name("bench-pong");
     static int token = 0;
-    auto t0    = clock::now();
+    auto t0 = clock::now();
     sg::Actor::create("raw-pong", sys.platform().host(3), [&] {
-      for (long i = 0; i < calls; ++i)
-        pong->put(ping->get<int>(), 64);
+      for (long i = 0; i < calls; ++i) pong->put(ping->get<int>(), 64);
     });
     sg::Actor::create("raw-ping", sys.platform().host(2), [&] {
       for (long i = 0; i < calls; ++i) {
@@ -45,19 +44,18 @@ BenchResult run_invoke_bench(long calls)
     r.raw_wall_s = std::chrono::duration<double>(clock::now() - t0).count();
 
     // 2. Simulated inc_invoke with inc_reply between the same two cards.
-    int port     = 0;
-    auto& recv   = sys.create(3, "receiver", [&port](Equus& eq) {
+    int port = 0;
+    auto& recv = sys.create(3, "receiver", [&port](Equus& eq) {
       Msg reply;
       for (;;) {
         Msg msg;
         int h = eq.inc_receive(port, &msg, 1, 0, -1);
-        if (h > 1)
-          eq.inc_reply(h, &reply);
+        if (h > 1) eq.inc_reply(h, &reply);
       }
     });
     GlobalId chan = sys.bootstrap_channel(recv, ChanType::Unicast, &port);
-    int stream    = 0;
-    auto& sender  = sys.create(2, "sender", [&](Equus& eq) {
+    int stream = 0;
+    auto& sender = sys.create(2, "sender", [&](Equus& eq) {
       for (long i = 0; i < calls; ++i) {
         Msg msg;
         eq.inc_invoke(stream, &msg);
@@ -77,8 +75,7 @@ BenchResult run_invoke_bench(long calls)
   return r;
 }
 
-std::string format_bench(const BenchResult& r)
-{
+std::string format_bench(const BenchResult& r) {
   return fmt::format(
       "raw SimGrid mailbox round trips: {:>10.0f} /s  ({} in {:.3f} s)\n"
       "simulated inc_invoke + reply:    {:>10.0f} /s  ({} in {:.3f} s)\n"

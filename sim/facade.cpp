@@ -1,8 +1,7 @@
 #include "sim/facade.hpp"
 
-#include "models/common/model_params.hpp"
-#include "models/platform/pool_files.hpp"
-#include "models/rdc/appendix_a.hpp"
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -12,9 +11,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
+
+#include "models/common/model_params.hpp"
+#include "models/platform/pool_files.hpp"
+#include "models/rdc/appendix_a.hpp"
 
 using nlohmann::json;
 
@@ -22,29 +23,24 @@ namespace equus::sim {
 
 namespace {
 
-json read_json(const std::string& path)
-{
+json read_json(const std::string& path) {
   std::ifstream in(path);
-  if (!in)
-    throw std::runtime_error(path + ": cannot open");
+  if (!in) throw std::runtime_error(path + ": cannot open");
   return json::parse(in);
 }
 
 /// Runs `fn` in a forked child (one SimGrid engine per process) and returns what it printed.
 struct Child {
   pid_t pid = -1;
-  int fd    = -1;
+  int fd = -1;
   std::size_t index = 0;
 };
 
-Child fork_child(std::size_t index, const std::function<std::string()>& fn)
-{
+Child fork_child(std::size_t index, const std::function<std::string()>& fn) {
   int fds[2];
-  if (pipe(fds) != 0)
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  if (pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   pid_t pid = fork();
-  if (pid < 0)
-    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
     close(fds[0]);
     std::string out;
@@ -56,8 +52,7 @@ Child fork_child(std::size_t index, const std::function<std::string()>& fn)
     std::size_t off = 0;
     while (off < out.size()) {
       ssize_t w = write(fds[1], out.data() + off, out.size() - off);
-      if (w <= 0)
-        break;
+      if (w <= 0) break;
       off += static_cast<std::size_t>(w);
     }
     close(fds[1]);
@@ -67,13 +62,11 @@ Child fork_child(std::size_t index, const std::function<std::string()>& fn)
   return Child{pid, fds[0], index};
 }
 
-std::string drain(Child& c)
-{
+std::string drain(Child& c) {
   std::string out;
   char buf[4096];
   ssize_t n;
-  while ((n = read(c.fd, buf, sizeof buf)) > 0)
-    out.append(buf, static_cast<std::size_t>(n));
+  while ((n = read(c.fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
   close(c.fd);
   int status = 0;
   waitpid(c.pid, &status, 0);
@@ -84,30 +77,22 @@ std::string drain(Child& c)
 
 }  // namespace
 
-std::vector<std::string> known_tables()
-{
-  return {"A.1", "8.1", "A.2", "A.3"};
-}
+std::vector<std::string> known_tables() { return {"A.1", "8.1", "A.2", "A.3"}; }
 
-std::vector<Cell> reproduce(const ReproduceOptions& o)
-{
+std::vector<Cell> reproduce(const ReproduceOptions& o) {
   auto known = known_tables();
   std::set<std::string> wanted;
   for (const auto& t : o.only) {
     if (std::find(known.begin(), known.end(), t) == known.end()) {
       std::string list;
-      for (const auto& k : known)
-        list += (list.empty() ? "" : ", ") + k;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
       throw std::runtime_error("unknown table '" + t + "' (known: " + list + ")");
     }
     wanted.insert(t);
   }
-  if (wanted.empty())
-    wanted.insert(known.begin(), known.end());
-  if (o.experiments < 1)
-    throw std::runtime_error("experiments must be at least 1");
-  if (!(o.calls_scale > 0 && o.calls_scale <= 10))
-    throw std::runtime_error("calls_scale must be in (0, 10]");
+  if (wanted.empty()) wanted.insert(known.begin(), known.end());
+  if (o.experiments < 1) throw std::runtime_error("experiments must be at least 1");
+  if (!(o.calls_scale > 0 && o.calls_scale <= 10)) throw std::runtime_error("calls_scale must be in (0, 10]");
 
   params::ModelParams params;
   try {
@@ -116,15 +101,14 @@ std::vector<Cell> reproduce(const ReproduceOptions& o)
     throw std::runtime_error(e.what());
   }
   const std::string dir = params::data_dir();
-  auto nodes            = platform::load_node_descriptors(dir + "/scenarios/pool/kathleen.nodes");
-  json published        = read_json(dir + "/analysis/reference/equus-published-figures.json");
-  json calibration      = read_json(dir + "/analysis/calibration_cells.json");
+  auto nodes = platform::load_node_descriptors(dir + "/scenarios/pool/kathleen.nodes");
+  json published = read_json(dir + "/analysis/reference/equus-published-figures.json");
+  json calibration = read_json(dir + "/analysis/calibration_cells.json");
 
   std::vector<rdc::CellSpec> specs;
   for (const auto& c : rdc::appendix_a_cells()) {
     bool for_81 = wanted.count("8.1") && c.table == "A.1" && c.row == "inc_invoke_reply" && c.column == "0";
-    if (wanted.count(c.table) || for_81)
-      specs.push_back(c);
+    if (wanted.count(c.table) || for_81) specs.push_back(c);
   }
 
   rdc::RunOptions ro{o.experiments, o.calls_scale, o.seed};
@@ -137,58 +121,52 @@ std::vector<Cell> reproduce(const ReproduceOptions& o)
     outputs[c.index] = drain(c);
   };
   for (std::size_t i = 0; i < specs.size(); ++i) {
-    if (static_cast<int>(running.size()) >= jobs)
-      reap_one();
+    if (static_cast<int>(running.size()) >= jobs) reap_one();
     running.push_back(fork_child(i, [&, i] {
       auto r = rdc::run_cell(specs[i], nodes, params, ro);
       return json{{"mean", r.mean}, {"sd", r.sd}, {"retries", r.retries}, {"dropped", r.dropped}}.dump();
     }));
   }
-  while (!running.empty())
-    reap_one();
+  while (!running.empty()) reap_one();
 
   auto is_calibration = [&](const rdc::CellSpec& s) {
-    if (!calibration.contains(s.table))
-      return false;
+    if (!calibration.contains(s.table)) return false;
     for (const auto& rc : calibration[s.table])
-      if (rc[0] == s.row && rc[1] == s.column)
-        return true;
+      if (rc[0] == s.row && rc[1] == s.column) return true;
     return false;
   };
 
   std::vector<Cell> cells;
   for (std::size_t i = 0; i < specs.size(); ++i) {
     json r = json::parse(outputs[i]);
-    if (r.contains("error"))
-      throw std::runtime_error(r["error"].get<std::string>());
+    if (r.contains("error")) throw std::runtime_error(r["error"].get<std::string>());
     const auto& s = specs[i];
     Cell cell;
-    cell.table     = s.table;
-    cell.row       = s.row;
-    cell.column    = s.column;
+    cell.table = s.table;
+    cell.row = s.row;
+    cell.column = s.column;
     cell.simulated = r["mean"].get<double>();
-    cell.unit      = "ms per 1000 calls";
+    cell.unit = "ms per 1000 calls";
     if (s.table == "A.1") {
       const auto& t = published["table_A1_inter_node"];
       if (t.contains(s.row) && t[s.row].contains(s.column)) {
         cell.has_published = true;
-        cell.published     = t[s.row][s.column][0].get<double>();
-        cell.published_sd  = t[s.row][s.column][1].get<double>();
+        cell.published = t[s.row][s.column][0].get<double>();
+        cell.published_sd = t[s.row][s.column][1].get<double>();
       }
     }
     cell.role = is_calibration(s) ? "calibration" : cell.has_published ? "check" : "prediction";
-    if (wanted.count(s.table))
-      cells.push_back(cell);
+    if (wanted.count(s.table)) cells.push_back(cell);
     if (s.table == "A.1" && s.row == "inc_invoke_reply" && s.column == "0" && wanted.count("8.1")) {
       Cell e;
-      e.table         = "8.1";
-      e.row           = "Equus (MC68030)";
-      e.column        = "ms";
-      e.simulated     = cell.simulated / 1000.0;
+      e.table = "8.1";
+      e.row = "Equus (MC68030)";
+      e.column = "ms";
+      e.simulated = cell.simulated / 1000.0;
       e.has_published = true;
-      e.published     = published["table_8_1_request_reply_ms"]["Equus (MC68030)"].get<double>();
-      e.unit          = "ms per call";
-      e.role          = "check";
+      e.published = published["table_8_1_request_reply_ms"]["Equus (MC68030)"].get<double>();
+      e.unit = "ms per call";
+      e.role = "check";
       cells.push_back(e);
     }
   }
@@ -201,13 +179,12 @@ std::vector<Cell> reproduce(const ReproduceOptions& o)
   return cells;
 }
 
-std::string cells_to_json(const std::vector<Cell>& cells)
-{
+std::string cells_to_json(const std::vector<Cell>& cells) {
   json arr = json::array();
   for (const auto& c : cells) {
-    json j = {{"table", c.table}, {"row", c.row},     {"column", c.column}, {"simulated", c.simulated},
-              {"unit", c.unit},   {"role", c.role}};
-    j["published"]    = c.has_published ? json(c.published) : json(nullptr);
+    json j = {{"table", c.table},         {"row", c.row},   {"column", c.column},
+              {"simulated", c.simulated}, {"unit", c.unit}, {"role", c.role}};
+    j["published"] = c.has_published ? json(c.published) : json(nullptr);
     j["published_sd"] = c.published_sd >= 0 ? json(c.published_sd) : json(nullptr);
     arr.push_back(j);
   }

@@ -22,12 +22,12 @@ struct Cell {
 };
 
 struct ReproduceOptions {
-  std::vector<std::string> only;                    // table names; empty = all
-  std::map<std::string, std::string> overrides;     // "m68030.trap_us" -> "120"
-  int experiments = 10;                             // repeats per cell (Appendix A used 10)
-  double calls_scale = 1.0;                         // scale the per-experiment call counts (quick runs)
+  std::vector<std::string> only;                 // table names; empty = all
+  std::map<std::string, std::string> overrides;  // "m68030.trap_us" -> "120"
+  int experiments = 10;                          // repeats per cell (Appendix A used 10)
+  double calls_scale = 1.0;                      // scale the per-experiment call counts (quick runs)
   uint64_t seed = 1;
-  int jobs = 0;                                     // worker processes; 0 = number of cores
+  int jobs = 0;  // worker processes; 0 = number of cores
 };
 
 /// Runs the Appendix A experiments (each table in its own forked process) and returns the cells.

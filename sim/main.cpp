@@ -1,18 +1,18 @@
 // The `equus` command line.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+
 #include "bench/invoke_bench.hpp"
 #include "models/common/model_params.hpp"
 #include "sim/facade.hpp"
 #include "sim/report.hpp"
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-#include <fstream>
-#include <iostream>
-
 namespace {
 
-std::map<std::string, std::string> parse_overrides(const std::vector<std::string>& sets)
-{
+std::map<std::string, std::string> parse_overrides(const std::vector<std::string>& sets) {
   std::map<std::string, std::string> out;
   for (const auto& s : sets) {
     auto eq = s.find('=');
@@ -23,18 +23,15 @@ std::map<std::string, std::string> parse_overrides(const std::vector<std::string
   return out;
 }
 
-std::vector<std::string> split_commas(const std::vector<std::string>& items)
-{
+std::vector<std::string> split_commas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
   for (const auto& item : items) {
     std::size_t start = 0;
     while (start <= item.size()) {
       auto comma = item.find(',', start);
-      auto part  = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!part.empty())
-        out.push_back(part);
-      if (comma == std::string::npos)
-        break;
+      auto part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+      if (!part.empty()) out.push_back(part);
+      if (comma == std::string::npos) break;
       start = comma + 1;
     }
   }
@@ -43,31 +40,35 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items)
 
 }  // namespace
 
-int main(int argc, char** argv)
-{
-  CLI::App app{"equus: a discrete-event simulator of the Equus reconfigurable distributed system (Kindberg 1990)"};
+int main(int argc, char** argv) {
+  CLI::App app{
+      "equus: a discrete-event simulator of the Equus reconfigurable distributed system (Kindberg 1990)"};
   app.require_subcommand(1);
 
   equus::sim::ReproduceOptions ro;
   std::vector<std::string> only;
   std::vector<std::string> sets;
   std::string json_file;
-  auto* rep = app.add_subcommand("reproduce", "Run the Appendix A experiments and print the tables beside the "
-                                               "dissertation's published figures");
+  auto* rep = app.add_subcommand("reproduce",
+                                 "Run the Appendix A experiments and print the tables beside the "
+                                 "dissertation's published figures");
   rep->add_option("--only", only, "Tables to run, comma-separated (A.1, 8.1, A.2, A.3); default all")
       ->delimiter(',');
   rep->add_option("--json", json_file, "Also write the cells as JSON to this file");
-  rep->add_option("--experiments", ro.experiments, "Experiments per cell (Appendix A: 10)")->capture_default_str();
+  rep->add_option("--experiments", ro.experiments, "Experiments per cell (Appendix A: 10)")
+      ->capture_default_str();
   rep->add_option("--calls-scale", ro.calls_scale, "Scale the calls per experiment (1 = as published)")
       ->capture_default_str();
-  rep->add_option("--seed", ro.seed, "Random seed (runs are deterministic for a seed)")->capture_default_str();
+  rep->add_option("--seed", ro.seed, "Random seed (runs are deterministic for a seed)")
+      ->capture_default_str();
   rep->add_option("--jobs", ro.jobs, "Simulation processes run in parallel (0 = one per core)")
       ->capture_default_str();
   rep->add_option("--set", sets, "Override a model parameter: <model>.<name>=<value> in its file's unit");
 
   long bench_calls = 100000;
-  auto* bench      = app.add_subcommand("bench", "Simulated inc_invoke calls per wall-second against raw SimGrid "
-                                                  "mailbox round trips in the same process");
+  auto* bench = app.add_subcommand("bench",
+                                   "Simulated inc_invoke calls per wall-second against raw SimGrid "
+                                   "mailbox round trips in the same process");
   bench->add_option("--calls", bench_calls, "Calls (and round trips) to time")->capture_default_str();
 
   std::vector<std::string> psets;
@@ -82,19 +83,17 @@ int main(int argc, char** argv)
 
   try {
     if (*rep) {
-      ro.only      = split_commas(only);
+      ro.only = split_commas(only);
       ro.overrides = parse_overrides(sets);
-      auto cells   = equus::sim::reproduce(ro);
+      auto cells = equus::sim::reproduce(ro);
       std::cout << equus::sim::format_tables(cells);
       if (!json_file.empty()) {
         std::ofstream out(json_file);
-        if (!out)
-          throw std::runtime_error(json_file + ": cannot write");
+        if (!out) throw std::runtime_error(json_file + ": cannot write");
         out << equus::sim::cells_to_json(cells) << "\n";
       }
     } else if (*bench) {
-      if (bench_calls < 1)
-        throw std::runtime_error("--calls must be positive");
+      if (bench_calls < 1) throw std::runtime_error("--calls must be positive");
       std::cout << equus::bench::format_bench(equus::bench::run_invoke_bench(bench_calls));
     } else if (*par) {
       auto p = equus::params::ModelParams::load(parse_overrides(psets));

@@ -1,10 +1,10 @@
 // Text tables of reproduced cells beside the published figures.
 #pragma once
 
-#include "sim/facade.hpp"
-
 #include <string>
 #include <vector>
+
+#include "sim/facade.hpp"
 
 namespace equus::sim {
 

@@ -1,13 +1,13 @@
 // All the models' parameters, loaded from their data files and overridden by name.
 #pragma once
 
-#include "models/kernel/kernel_params.hpp"
-#include "models/m68030/cpu_params.hpp"
-#include "models/vme/vme_params.hpp"
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include "models/kernel/kernel_params.hpp"
+#include "models/m68030/cpu_params.hpp"
+#include "models/vme/vme_params.hpp"
 
 namespace equus::params {
 

@@ -8,43 +8,36 @@
 
 namespace equus::params {
 
-void Binder::operator()(const std::string& name, double& field, Dimension dim)
-{
+void Binder::operator()(const std::string& name, double& field, Dimension dim) {
   slots_[name] = Slot{dim, [&field](double v) { field = v; }};
 }
 
-void Binder::operator()(const std::string& name, int& field)
-{
+void Binder::operator()(const std::string& name, int& field) {
   slots_[name] = Slot{Dimension::Count, [&field](double v) { field = static_cast<int>(std::lround(v)); }};
 }
 
-double to_si(double value, const std::string& unit, Dimension dim, const std::string& where)
-{
+double to_si(double value, const std::string& unit, Dimension dim, const std::string& where) {
   static const std::map<std::string, std::pair<Dimension, double>> units = {
-      {"s", {Dimension::Time, 1.0}},          {"ms", {Dimension::Time, 1e-3}},
-      {"us", {Dimension::Time, 1e-6}},        {"bytes", {Dimension::Bytes, 1.0}},
-      {"kB", {Dimension::Bytes, 1024.0}},     {"MB", {Dimension::Bytes, 1024.0 * 1024.0}},
-      {"B/s", {Dimension::Rate, 1.0}},        {"MB/s", {Dimension::Rate, 1e6}},
-      {"Hz", {Dimension::Frequency, 1.0}},    {"count", {Dimension::Count, 1.0}},
+      {"s", {Dimension::Time, 1.0}},       {"ms", {Dimension::Time, 1e-3}},
+      {"us", {Dimension::Time, 1e-6}},     {"bytes", {Dimension::Bytes, 1.0}},
+      {"kB", {Dimension::Bytes, 1024.0}},  {"MB", {Dimension::Bytes, 1024.0 * 1024.0}},
+      {"B/s", {Dimension::Rate, 1.0}},     {"MB/s", {Dimension::Rate, 1e6}},
+      {"Hz", {Dimension::Frequency, 1.0}}, {"count", {Dimension::Count, 1.0}},
       {"ratio", {Dimension::Ratio, 1.0}},
   };
   auto it = units.find(unit);
-  if (it == units.end())
-    throw ParamError(where + ": unknown unit '" + unit + "'");
-  if (it->second.first != dim)
-    throw ParamError(where + ": unit '" + unit + "' does not fit this parameter");
+  if (it == units.end()) throw ParamError(where + ": unknown unit '" + unit + "'");
+  if (it->second.first != dim) throw ParamError(where + ": unit '" + unit + "' does not fit this parameter");
   if (!std::isfinite(value) || value < 0)
     throw ParamError(where + ": value must be a finite non-negative number");
   return value * it->second.second;
 }
 
-void ParamSet::load(const std::string& path, const std::string& model, Binder& binder)
-{
+void ParamSet::load(const std::string& path, const std::string& model, Binder& binder) {
   model_ = model;
-  path_  = path;
+  path_ = path;
   std::ifstream in(path);
-  if (!in)
-    throw ParamError(path + ": cannot open parameter file");
+  if (!in) throw ParamError(path + ": cannot open parameter file");
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(in);
@@ -56,41 +49,36 @@ void ParamSet::load(const std::string& path, const std::string& model, Binder& b
   const auto& slots = binder.slots();
   for (const auto& [name, entry] : doc["parameters"].items()) {
     std::string where = path + ": /parameters/" + name;
-    auto slot         = slots.find(name);
-    if (slot == slots.end())
-      throw ParamError(where + ": no such parameter in model '" + model + "'");
-    if (!entry.is_object() || !entry.contains("value") || !entry["value"].is_number() || !entry.contains("unit") ||
-        !entry["unit"].is_string() || !entry.contains("provenance"))
+    auto slot = slots.find(name);
+    if (slot == slots.end()) throw ParamError(where + ": no such parameter in model '" + model + "'");
+    if (!entry.is_object() || !entry.contains("value") || !entry["value"].is_number() ||
+        !entry.contains("unit") || !entry["unit"].is_string() || !entry.contains("provenance"))
       throw ParamError(where + ": needs a numeric 'value', a 'unit' and a 'provenance'");
     ParamInfo info;
-    info.name        = model + "." + name;
-    info.value       = entry["value"].get<double>();
-    info.unit        = entry["unit"].get<std::string>();
-    info.provenance  = entry["provenance"].get<std::string>();
+    info.name = model + "." + name;
+    info.value = entry["value"].get<double>();
+    info.unit = entry["unit"].get<std::string>();
+    info.provenance = entry["provenance"].get<std::string>();
     info.description = entry.value("description", "");
-    info.si_value    = to_si(info.value, info.unit, slot->second.dim, where);
-    slot->second.set(info.si_value);
+    info.value_si = to_si(info.value, info.unit, slot->second.dim, where);
+    slot->second.set(info.value_si);
     infos_.push_back(info);
   }
   for (const auto& [name, slot] : slots) {
     bool found = false;
-    for (const auto& i : infos_)
-      found = found || i.name == model + "." + name;
-    if (!found)
-      throw ParamError(path + ": /parameters/" + name + " is missing");
+    for (const auto& i : infos_) found = found || i.name == model + "." + name;
+    if (!found) throw ParamError(path + ": /parameters/" + name + " is missing");
   }
 }
 
 std::vector<std::string> ParamSet::apply_overrides(const std::map<std::string, std::string>& overrides,
-                                                   Binder& binder)
-{
+                                                   Binder& binder) {
   std::vector<std::string> used;
   std::string prefix = model_ + ".";
   for (const auto& [key, text] : overrides) {
-    if (key.rfind(prefix, 0) != 0)
-      continue;
+    if (key.rfind(prefix, 0) != 0) continue;
     std::string name = key.substr(prefix.size());
-    auto slot        = binder.slots().find(name);
+    auto slot = binder.slots().find(name);
     if (slot == binder.slots().end())
       throw ParamError("override '" + key + "': no such parameter in model '" + model_ + "'");
     double v = 0;
@@ -104,20 +92,18 @@ std::vector<std::string> ParamSet::apply_overrides(const std::map<std::string, s
       throw ParamError("override '" + key + "': '" + text + "' is not a number");
     for (auto& info : infos_)
       if (info.name == key) {
-        info.si_value   = to_si(v, info.unit, slot->second.dim, "override '" + key + "'");
-        info.value      = v;
+        info.value_si = to_si(v, info.unit, slot->second.dim, "override '" + key + "'");
+        info.value = v;
         info.provenance = "overridden";
-        slot->second.set(info.si_value);
+        slot->second.set(info.value_si);
       }
     used.push_back(key);
   }
   return used;
 }
 
-std::string data_dir()
-{
-  if (const char* env = std::getenv("EQUUS_DATA_DIR"))
-    return env;
+std::string data_dir() {
+  if (const char* env = std::getenv("EQUUS_DATA_DIR")) return env;
   return EQUUS_SOURCE_DIR;
 }
 

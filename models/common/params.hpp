@@ -24,12 +24,12 @@ struct ParamInfo {
   std::string unit;
   std::string provenance;
   std::string description;
-  double si_value = 0;
+  double value_si = 0;
 };
 
 /// Binds parameter names to struct fields; a model's `bind()` declares them.
 class Binder {
-public:
+ public:
   void operator()(const std::string& name, double& field, Dimension dim);
   void operator()(const std::string& name, int& field);
 
@@ -39,7 +39,7 @@ public:
   };
   const std::map<std::string, Slot>& slots() const { return slots_; }
 
-private:
+ private:
   std::map<std::string, Slot> slots_;
 };
 
@@ -49,15 +49,16 @@ double to_si(double value, const std::string& unit, Dimension dim, const std::st
 
 /// A model's parameter file loaded and bound. Overrides are "<model>.<name>" -> value (in the file's unit).
 class ParamSet {
-public:
+ public:
   /// Loads `path` (JSON: {"model": m, "parameters": {name: {value, unit, provenance, description}}}).
   /// Every bound name must be present and every present name bound.
   void load(const std::string& path, const std::string& model, Binder& binder);
   /// Applies overrides addressed to this model; returns the names consumed.
-  std::vector<std::string> apply_overrides(const std::map<std::string, std::string>& overrides, Binder& binder);
+  std::vector<std::string> apply_overrides(const std::map<std::string, std::string>& overrides,
+                                           Binder& binder);
   const std::vector<ParamInfo>& infos() const { return infos_; }
 
-private:
+ private:
   std::string model_;
   std::string path_;
   std::vector<ParamInfo> infos_;

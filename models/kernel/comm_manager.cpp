@@ -8,22 +8,18 @@ namespace equus::kernel {
 
 CommManager::CommManager(Kernel& kernel) : Process(kernel, "comm-manager", m68030::Priority::Kernel) {}
 
-void CommManager::start()
-{
+void CommManager::start() {
   sg::Actor::create("comm-manager", kernel().host(), [this] { run(); })->daemonize();
 }
 
-void CommManager::post(KernelMessage m)
-{
+void CommManager::post(KernelMessage m) {
   queue_.push_back(std::move(m));
   wake();
 }
 
-void CommManager::run()
-{
+void CommManager::run() {
   for (;;) {
-    while (queue_.empty())
-      block();
+    while (queue_.empty()) block();
     KernelMessage m = std::move(queue_.front());
     queue_.pop_front();
     kernel().transmit(*this, m, 0);

@@ -2,20 +2,20 @@
 // interrupt handlers generate but must not send themselves.
 #pragma once
 
+#include <deque>
+
 #include "models/kernel/messages.hpp"
 #include "models/kernel/process.hpp"
-
-#include <deque>
 
 namespace equus::kernel {
 
 class CommManager : public Process {
-public:
+ public:
   explicit CommManager(Kernel& kernel);
   void start();
   void post(KernelMessage m);
 
-private:
+ private:
   void run();
   std::deque<KernelMessage> queue_;
 };

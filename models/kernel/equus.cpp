@@ -1,99 +1,80 @@
 #include "models/kernel/equus.hpp"
 
-#include "models/kernel/ghost.hpp"
-#include "models/kernel/kernel.hpp"
-#include "models/kernel/system_incarnation.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
+
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
 
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
 namespace {
-Address stream_address(const StreamRef& s)
-{
-  if (s.type == ChanType::Unicast && s.dest.valid())
-    return s.dest;
+Address stream_address(const StreamRef& s) {
+  if (s.type == ChanType::Unicast && s.dest.valid()) return s.dest;
   return LogicalAddr{LogicalAddr::broadcast, s.channel, DeliveryType::Channel};
 }
 }  // namespace
 
 Equus::Equus(Incarnation& inc, SystemIncarnation& self) : inc_(inc), self_(self), k_(inc.kernel()) {}
 
-double Equus::entry() const
-{
-  return k_.params().cpu.syscall_entry;
-}
+double Equus::entry() const { return k_.params().cpu.syscall_entry; }
 
-void Equus::leave()
-{
-  self_.owe(k_.params().cpu.syscall_exit);
-}
+void Equus::leave() { self_.owe(k_.params().cpu.syscall_exit); }
 
-double Equus::now() const
-{
-  return sg::Engine::get_clock();
-}
+double Equus::now() const { return sg::Engine::get_clock(); }
 
-GlobalId Equus::inc_self() const
-{
-  return inc_.gid();
-}
+GlobalId Equus::inc_self() const { return inc_.gid(); }
 
-unsigned Equus::inc_where() const
-{
-  return static_cast<unsigned>(k_.node());
-}
+unsigned Equus::inc_where() const { return static_cast<unsigned>(k_.node()); }
 
-void Equus::compute(double seconds)
-{
-  self_.compute(seconds);
-}
+void Equus::compute(double seconds) { self_.compute(seconds); }
 
 // ---------------------------------------------------------------- references in messages
 
-bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost)
-{
+bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
   const RefDescrip& rd = msg.m_ref;
   switch (rd.rd_type) {
     case RefType::None:
       return true;
     case RefType::Stream: {
       auto* s = inc_.ref<StreamRef>(rd.rd_obj);
-      if (!s)
-        return false;
+      if (!s) return false;
       out = PackedRef{RefType::Stream, s->channel, s->type, s->dest, 0, {}, {}, false};
-      if (!rd.rd_keep)
-        inc_.erase_ref(rd.rd_obj);
+      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
     case RefType::StreamHandle: {
       auto* h = inc_.ref<StreamHandleRef>(rd.rd_obj);
-      if (!h)
-        return false;
-      out      = PackedRef{};
+      if (!h) return false;
+      out = PackedRef{};
       out.type = RefType::StreamHandle;
       out.channel = h->stream;
-      if (!rd.rd_keep)
-        inc_.erase_ref(rd.rd_obj);
+      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
     case RefType::Buffer:
-      out = PackedRef{RefType::Buffer, 0, ChanType::Unicast, {}, inc_.gid(), k_.address_of(*inc_.ghost_port),
-                      rd.rd_buf, (rd.rd_flags & RD_WRITABLE) != 0};
+      out = PackedRef{RefType::Buffer,   0,
+                      ChanType::Unicast, {},
+                      inc_.gid(),        k_.address_of(*inc_.ghost_port),
+                      rd.rd_buf,         (rd.rd_flags & RD_WRITABLE) != 0};
       break;
     case RefType::AlienBuffer: {
       auto* b = inc_.ref<AlienBufRef>(rd.rd_obj);
-      if (!b)
-        return false;
-      out = PackedRef{RefType::AlienBuffer, 0, ChanType::Unicast, {}, b->owner, b->owner_ghost, b->region,
+      if (!b) return false;
+      out = PackedRef{RefType::AlienBuffer,
+                      0,
+                      ChanType::Unicast,
+                      {},
+                      b->owner,
+                      b->owner_ghost,
+                      b->region,
                       b->writable && (rd.rd_flags & RD_WRITABLE) != 0};
-      if (!rd.rd_keep)
-        inc_.erase_ref(rd.rd_obj);
+      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
     default:
@@ -103,22 +84,22 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost)
   return true;
 }
 
-void Equus::unpack_ref(const PackedRef& ref, Msg* msg)
-{
+void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
   msg->m_ref = RefDescrip{};
   switch (ref.type) {
     case RefType::Stream:
       msg->m_ref.rd_type = RefType::Stream;
-      msg->m_ref.rd_obj  = inc_.add_ref(StreamRef{k_.network().new_gid(), ref.channel, ref.chan_type, ref.dest});
+      msg->m_ref.rd_obj =
+          inc_.add_ref(StreamRef{k_.network().new_gid(), ref.channel, ref.chan_type, ref.dest});
       break;
     case RefType::StreamHandle:
       msg->m_ref.rd_type = RefType::StreamHandle;
-      msg->m_ref.rd_obj  = inc_.add_ref(StreamHandleRef{ref.channel});
+      msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel});
       break;
     case RefType::Buffer:
     case RefType::AlienBuffer:
       msg->m_ref.rd_type = RefType::AlienBuffer;
-      msg->m_ref.rd_obj  = inc_.add_ref(AlienBufRef{ref.owner, ref.owner_ghost, ref.buf, ref.writable});
+      msg->m_ref.rd_obj = inc_.add_ref(AlienBufRef{ref.owner, ref.owner_ghost, ref.buf, ref.writable});
       break;
     default:
       break;
@@ -127,26 +108,25 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg)
 
 // ---------------------------------------------------------------- B.4.1
 
-int Equus::inc_invoke(int stream, Msg* msg)
-{
+int Equus::inc_invoke(int stream, Msg* msg) {
   const auto& p = k_.params();
-  auto* s       = inc_.ref<StreamRef>(stream);
-  double cost   = entry() + p.cpu.kmsg_prepare;
+  auto* s = inc_.ref<StreamRef>(stream);
+  double cost = entry() + p.cpu.kmsg_prepare;
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
     leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
-  auto inv          = std::make_shared<Invocation>();
-  inv->kind         = InvokeKind::Invoke;
-  inv->head         = msg->m_head;
-  inv->extra_bytes  = msg->m_cnt;
-  inv->sender_data  = msg->m_base;
-  inv->stream       = s->gid;
-  inv->stream_seq   = s->next_seq++;
-  inv->sender_node  = k_.node();
+  auto inv = std::make_shared<Invocation>();
+  inv->kind = InvokeKind::Invoke;
+  inv->head = msg->m_head;
+  inv->extra_bytes = msg->m_cnt;
+  inv->sender_data = msg->m_base;
+  inv->stream = s->gid;
+  inv->stream_seq = s->next_seq++;
+  inv->sender_node = k_.node();
   inv->reply_buffer = msg->m_base;
-  inv->reply_room   = msg->m_cnt;
+  inv->reply_room = msg->m_cnt;
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
     leave();
@@ -160,11 +140,10 @@ int Equus::inc_invoke(int stream, Msg* msg)
     leave();
     return E_TIMEOUT;
   }
-  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)))
-    s->dest = ans->resolved;
+  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream))) s->dest = ans->resolved;
   const auto& rb = std::get<ReplyBody>(ans->body);
   if (rb.explicit_reply) {
-    msg->m_head   = rb.head;
+    msg->m_head = rb.head;
     msg->m_nreply = rb.extra_bytes;
     unpack_ref(rb.ref, msg);
   } else {
@@ -174,25 +153,23 @@ int Equus::inc_invoke(int stream, Msg* msg)
   return E_OK;
 }
 
-int Equus::send_async(int stream, Msg* msg, bool reliable)
-{
+int Equus::send_async(int stream, Msg* msg, bool reliable) {
   const auto& p = k_.params();
-  auto* s       = inc_.ref<StreamRef>(stream);
+  auto* s = inc_.ref<StreamRef>(stream);
   if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
     leave();
     return !s ? E_BADREF : msg->m_cnt > p.vme.max_packet_data ? E_TOOBIG : E_INVAL;
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
-  double cost      = entry() + p.cpu.kmsg_prepare + k_.cpu().local_copy_time(msg->m_cnt);
-  auto inv         = std::make_shared<Invocation>();
-  inv->kind        = reliable ? InvokeKind::Send : InvokeKind::Dgram;
-  inv->head        = msg->m_head;
+  double cost = entry() + p.cpu.kmsg_prepare + k_.cpu().local_copy_time(msg->m_cnt);
+  auto inv = std::make_shared<Invocation>();
+  inv->kind = reliable ? InvokeKind::Send : InvokeKind::Dgram;
+  inv->head = msg->m_head;
   inv->extra_bytes = msg->m_cnt;
-  if (msg->m_cnt > 0 && msg->m_base)
-    inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
-  inv->stream      = s->gid;
-  inv->stream_seq  = s->next_seq++;
+  if (msg->m_cnt > 0 && msg->m_base) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
+  inv->stream = s->gid;
+  inv->stream_seq = s->next_seq++;
   inv->sender_node = k_.node();
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
@@ -200,12 +177,12 @@ int Equus::send_async(int stream, Msg* msg, bool reliable)
     return E_BADREF;
   }
   KernelMessage km;
-  km.dest         = stream_address(*s);
+  km.dest = stream_address(*s);
   km.inline_bytes = msg->m_cnt;
-  km.body         = InvocationBody{inv};
+  km.body = InvocationBody{inv};
   if (!reliable) {
     km.service = Service::Datagram;
-    km.xid     = k_.new_xid();
+    km.xid = k_.new_xid();
     k_.transmit(self_, km, cost);
     leave();
     return E_OK;
@@ -221,20 +198,13 @@ int Equus::send_async(int stream, Msg* msg, bool reliable)
   return E_OK;
 }
 
-int Equus::inc_send(int stream, Msg* msg)
-{
-  return send_async(stream, msg, true);
-}
+int Equus::inc_send(int stream, Msg* msg) { return send_async(stream, msg, true); }
 
-int Equus::inc_dgram(int stream, Msg* msg)
-{
-  return send_async(stream, msg, false);
-}
+int Equus::inc_dgram(int stream, Msg* msg) { return send_async(stream, msg, false); }
 
-int Equus::inc_asinvoke(int stream, Msg* msg)
-{
+int Equus::inc_asinvoke(int stream, Msg* msg) {
   const auto& p = k_.params();
-  auto* s       = inc_.ref<StreamRef>(stream);
+  auto* s = inc_.ref<StreamRef>(stream);
   self_.compute(entry());
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     leave();
@@ -251,17 +221,17 @@ int Equus::inc_asinvoke(int stream, Msg* msg)
     }
   }
   static uint64_t next_id = 1;
-  double cost        = p.cpu.kmsg_prepare;
-  auto inv           = std::make_shared<Invocation>();
-  inv->kind          = InvokeKind::Asinvoke;
-  inv->head          = msg->m_head;
-  inv->extra_bytes   = msg->m_cnt;
-  inv->sender_data   = msg->m_base;
-  inv->stream        = s->gid;
-  inv->stream_seq    = s->next_seq++;
-  inv->sender_node   = k_.node();
-  inv->sender_ghost  = k_.address_of(*inc_.ghost_port);
-  inv->asinvoke_id   = next_id++;
+  double cost = p.cpu.kmsg_prepare;
+  auto inv = std::make_shared<Invocation>();
+  inv->kind = InvokeKind::Asinvoke;
+  inv->head = msg->m_head;
+  inv->extra_bytes = msg->m_cnt;
+  inv->sender_data = msg->m_base;
+  inv->stream = s->gid;
+  inv->stream_seq = s->next_seq++;
+  inv->sender_node = k_.node();
+  inv->sender_ghost = k_.address_of(*inc_.ghost_port);
+  inv->asinvoke_id = next_id++;
   if (!pack_ref(*msg, inv->ref, cost)) {
     leave();
     return E_BADREF;
@@ -271,7 +241,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg)
   km.dest = stream_address(*s);
   km.body = InvocationBody{inv};
   auto ans = k_.send_acked(self_, std::move(km), cost);
-  s        = inc_.ref<StreamRef>(stream);
+  s = inc_.ref<StreamRef>(stream);
   if (!ans) {
     if (s)
       s->outstanding.erase(std::remove(s->outstanding.begin(), s->outstanding.end(), inv->asinvoke_id),
@@ -279,16 +249,14 @@ int Equus::inc_asinvoke(int stream, Msg* msg)
     leave();
     return E_TIMEOUT;
   }
-  if (s && ans->resolved.valid())
-    s->dest = ans->resolved;
+  if (s && ans->resolved.valid()) s->dest = ans->resolved;
   leave();
   return E_OK;
 }
 
-int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout)
-{
+int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout) {
   const auto& p = k_.params();
-  auto* pr      = inc_.ref<PortRef>(port);
+  auto* pr = inc_.ref<PortRef>(port);
   self_.compute(entry());
   GlobalId sel = 0;
   if (selector > 0) {
@@ -304,20 +272,19 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     return E_BADREF;
   }
   KernelPort& kp = *pr->kport;
-  auto it        = Kernel::find_message(kp, sel);
+  auto it = Kernel::find_message(kp, sel);
   if (it == kp.arrived.end()) {
     if (timeout == 0) {
       leave();
       return 0;
     }
     double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
-    kp.waiter       = &self_;
-    kp.selector     = sel;
+    kp.waiter = &self_;
+    kp.selector = sel;
     self_.set_waiting("inc_receive on port", port);
     while ((it = Kernel::find_message(kp, sel)) == kp.arrived.end()) {
       if (timeout > 0) {
-        if (!self_.block_until(deadline))
-          break;
+        if (!self_.block_until(deadline)) break;
       } else {
         self_.block();
       }
@@ -335,11 +302,11 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   Invocation& inv = *q.inv;
 
   uint32_t room = msg->m_base ? msg->m_cnt : 0;
-  uint32_t n    = std::min(inv.extra_bytes, room);
-  msg->m_head   = inv.head;
-  msg->m_cnt    = n;
-  double cost   = p.cpu.receive;
-  bool remote   = inv.sender_node != k_.node();
+  uint32_t n = std::min(inv.extra_bytes, room);
+  msg->m_head = inv.head;
+  msg->m_cnt = n;
+  double cost = p.cpu.receive;
+  bool remote = inv.sender_node != k_.node();
   if (n > 0) {
     switch (inv.kind) {
       case InvokeKind::Send:
@@ -350,7 +317,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       case InvokeKind::Invoke: {
         // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
         if (!remote) {
-          cost += k_.cpu().local_copy_time(n);
+          cost += k_.cpu().local_bulk_copy_time(n);
         } else {
           double left = n;
           while (left > 0) {
@@ -393,12 +360,12 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
       KernelMessage r;
-      r.service  = Service::Reply;
-      r.xid      = q.xid;
-      r.dest     = KernelPortAddr{q.src_node, 0};
+      r.service = Service::Reply;
+      r.xid = q.xid;
+      r.dest = KernelPortAddr{q.src_node, 0};
       // The final address tells the invoker where its stream now leads; not so for a forwarded call.
       r.resolved = inv.forwarded ? KernelPortAddr{} : k_.address_of(kp);
-      r.body     = ReplyBody{};
+      r.body = ReplyBody{};
       k_.cache_reply(q.src_node, q.xid, r);
       k_.transmit(self_, r, cost + p.cpu.kmsg_prepare);
       cost = 0;
@@ -410,11 +377,10 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   return result;
 }
 
-int Equus::inc_reply(int reply_handle, Msg* msg)
-{
+int Equus::inc_reply(int reply_handle, Msg* msg) {
   const auto& p = k_.params();
   auto& handles = inc_.reply_handles();
-  auto it       = handles.find(reply_handle);
+  auto it = handles.find(reply_handle);
   if (it == handles.end()) {
     self_.compute(entry());
     leave();
@@ -425,7 +391,7 @@ int Equus::inc_reply(int reply_handle, Msg* msg)
   double cost = entry() + p.cpu.reply_handle + p.cpu.kmsg_prepare;
   ReplyBody rb;
   rb.explicit_reply = true;
-  rb.head           = msg->m_head;
+  rb.head = msg->m_head;
   if (!pack_ref(*msg, rb.ref, cost)) {
     self_.compute(entry());
     leave();
@@ -434,7 +400,7 @@ int Equus::inc_reply(int reply_handle, Msg* msg)
   uint32_t n = std::min(msg->m_cnt, h.inv->reply_room);
   if (n > 0 && msg->m_base && h.inv->reply_buffer) {
     if (h.src_node == k_.node()) {
-      cost += k_.cpu().local_copy_time(n);
+      cost += k_.cpu().local_bulk_copy_time(n);
     } else {
       self_.compute(cost + p.kernel.bulk_push_setup);
       cost = 0;
@@ -445,21 +411,20 @@ int Equus::inc_reply(int reply_handle, Msg* msg)
   rb.extra_bytes = n;
   KernelMessage r;
   r.service = Service::Reply;
-  r.xid     = h.xid;
-  r.dest    = KernelPortAddr{h.src_node, 0};
-  r.body    = rb;
+  r.xid = h.xid;
+  r.dest = KernelPortAddr{h.src_node, 0};
+  r.body = rb;
   k_.cache_reply(h.src_node, h.xid, r);
   k_.transmit(self_, r, cost);
   leave();
   return E_OK;
 }
 
-int Equus::inc_forward(int stream, int reply_handle, Msg* msg)
-{
+int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   const auto& p = k_.params();
   auto& handles = inc_.reply_handles();
-  auto it       = handles.find(reply_handle);
-  auto* s       = inc_.ref<StreamRef>(stream);
+  auto it = handles.find(reply_handle);
+  auto* s = inc_.ref<StreamRef>(stream);
   if (it == handles.end() || !s || s->type != ChanType::Unicast) {
     self_.compute(entry());
     leave();
@@ -468,16 +433,16 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg)
   ReplyHandle h = std::move(it->second);
   handles.erase(it);
   // An identical copy but for the header; the original invoker stays blocked and gets the reply.
-  auto inv       = std::make_shared<Invocation>(*h.inv);
-  inv->head      = msg->m_head;
-  inv->stream    = s->gid;
+  auto inv = std::make_shared<Invocation>(*h.inv);
+  inv->head = msg->m_head;
+  inv->stream = s->gid;
   inv->forwarded = true;
   KernelMessage km;
-  km.service    = Service::Request;
-  km.xid        = h.xid;
+  km.service = Service::Request;
+  km.xid = h.xid;
   km.reply_node = h.src_node;
-  km.dest       = stream_address(*s);
-  km.body       = InvocationBody{inv};
+  km.dest = stream_address(*s);
+  km.body = InvocationBody{inv};
   k_.transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   leave();
   return E_OK;
@@ -485,10 +450,9 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg)
 
 // ---------------------------------------------------------------- B.4.2
 
-int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes)
-{
+int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes) {
   const auto& p = k_.params();
-  auto* b       = inc_.ref<AlienBufRef>(buffer_handle);
+  auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || !b->writable || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
     leave();
@@ -496,16 +460,16 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
   }
   KernelMessage km;
   km.dest = b->owner_ghost;
-  km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes, k_.node()};
+  km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes,
+                      k_.node()};
   auto ans = k_.request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
-int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes)
-{
+int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes) {
   const auto& p = k_.params();
-  auto* b       = inc_.ref<AlienBufRef>(buffer_handle);
+  auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
     leave();
@@ -521,8 +485,8 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
 
 // ---------------------------------------------------------------- B.4.3
 
-int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nselect, SelectMessages* select_array)
-{
+int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nselect,
+                        SelectMessages* select_array) {
   self_.compute(entry());
   auto* pr = inc_.ref<PortRef>(port);
   if (!pr) {
@@ -530,30 +494,27 @@ int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nsel
     return E_BADREF;
   }
   const auto& arrived = pr->kport->arrived;
-  int copied          = 0;
+  int copied = 0;
   for (const auto& q : arrived) {
-    if (copied + 32 > nheader || !header_array)
-      break;
+    if (copied + 32 > nheader || !header_array) break;
     std::memcpy(header_array + copied, q.inv->head.data(), 32);
     copied += 32;
   }
   for (int i = 0; i < nselect && select_array; ++i) {
-    auto* h                   = inc_.ref<StreamHandleRef>(select_array[i].sm_smhan);
-    select_array[i].sm_nmsgs  = h ? static_cast<int>(std::count_if(arrived.begin(), arrived.end(),
-                                                                   [h](const QueuedMessage& q) {
-                                                                     return q.inv->stream == h->stream;
-                                                                   }))
-                                  : 0;
+    auto* h = inc_.ref<StreamHandleRef>(select_array[i].sm_smhan);
+    select_array[i].sm_nmsgs = h ? static_cast<int>(std::count_if(
+                                       arrived.begin(), arrived.end(),
+                                       [h](const QueuedMessage& q) { return q.inv->stream == h->stream; }))
+                                 : 0;
   }
   leave();
   return static_cast<int>(arrived.size());
 }
 
-int Equus::inc_setBufferLimit(int stream, int limit)
-{
+int Equus::inc_setBufferLimit(int stream, int limit) {
   self_.compute(entry());
   auto* s = inc_.ref<StreamRef>(stream);
-  int rc  = E_OK;
+  int rc = E_OK;
   if (!s)
     rc = E_BADREF;
   else if (limit <= 0)
@@ -566,24 +527,22 @@ int Equus::inc_setBufferLimit(int stream, int limit)
 
 // ---------------------------------------------------------------- B.5
 
-int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p)
-{
+int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
   self_.compute(entry());
-  GlobalId chan  = k_.network().new_gid();
+  GlobalId chan = k_.network().new_gid();
   KernelPort& kp = k_.create_kernel_port(&inc_, false);
   k_.db_enter(chan, DeliveryType::Channel, k_.address_of(kp));
   KernelPortAddr dest = chantype == ChanType::Unicast ? k_.address_of(kp) : KernelPortAddr{};
-  *port_p             = inc_.add_ref(PortRef{&kp, chan, chantype});
-  *stream_p           = inc_.add_ref(StreamRef{k_.network().new_gid(), chan, chantype, dest});
+  *port_p = inc_.add_ref(PortRef{&kp, chan, chantype});
+  *stream_p = inc_.add_ref(StreamRef{k_.network().new_gid(), chan, chantype, dest});
   leave();
   return E_OK;
 }
 
-int Equus::inc_portCreate(int stream)
-{
+int Equus::inc_portCreate(int stream) {
   self_.compute(entry());
   auto* s = inc_.ref<StreamRef>(stream);
-  int rc  = E_BADREF;
+  int rc = E_BADREF;
   if (s && s->type != ChanType::Multicast) {
     rc = E_INVAL;  // a unicast channel has exactly one port
   } else if (s) {
@@ -595,23 +554,19 @@ int Equus::inc_portCreate(int stream)
   return rc;
 }
 
-int Equus::inc_hanCreate(int stream_or_port)
-{
+int Equus::inc_hanCreate(int stream_or_port) {
   self_.compute(entry());
   int rc = E_BADREF;
-  if (auto* s = inc_.ref<StreamRef>(stream_or_port))
-    rc = inc_.add_ref(StreamHandleRef{s->gid});
+  if (auto* s = inc_.ref<StreamRef>(stream_or_port)) rc = inc_.add_ref(StreamHandleRef{s->gid});
   leave();
   return rc;
 }
 
-int Equus::inc_close(int reference)
-{
+int Equus::inc_close(int reference) {
   self_.compute(entry());
   int rc = E_OK;
   if (auto* pr = inc_.ref<PortRef>(reference)) {
-    for (auto& q : pr->kport->arrived)
-      k_.release_buffer(inc_, q);
+    for (auto& q : pr->kport->arrived) k_.release_buffer(inc_, q);
     k_.db_remove(pr->channel, DeliveryType::Channel, k_.address_of(*pr->kport));
     k_.delete_kernel_port(pr->kport->index);
     inc_.erase_ref(reference);
@@ -626,17 +581,14 @@ int Equus::inc_close(int reference)
 
 // ---------------------------------------------------------------- events
 
-int Equus::inc_eventWait(EvDesc* ev, int timeout)
-{
+int Equus::inc_eventWait(EvDesc* ev, int timeout) {
   self_.compute(entry());
   double deadline = sg::Engine::get_clock() + timeout / 1000.0;
   self_.set_waiting("inc_eventWait");
   while (inc_.events().empty()) {
-    if (timeout == 0)
-      break;
+    if (timeout == 0) break;
     if (timeout > 0) {
-      if (!self_.block_until(deadline))
-        break;
+      if (!self_.block_until(deadline)) break;
     } else {
       self_.block();
     }
@@ -654,21 +606,19 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout)
 
 // ---------------------------------------------------------------- B.10
 
-int Equus::inc_time(TimeBuf* time_buf)
-{
+int Equus::inc_time(TimeBuf* time_buf) {
   self_.compute(entry());
   // The kernel's clock advances only at timer interrupts.
-  double hz            = k_.params().cpu.clock_hz;
-  double ticks         = std::floor(sg::Engine::get_clock() * hz + 1e-9);
+  double hz = k_.params().cpu.clock_hz;
+  double ticks = std::floor(sg::Engine::get_clock() * hz + 1e-9);
   time_buf->tb_elapsed = static_cast<uint32_t>(std::llround(ticks * 1000.0 / hz));
-  time_buf->tb_sys     = 0;
-  time_buf->tb_user    = 0;
+  time_buf->tb_sys = 0;
+  time_buf->tb_user = 0;
   leave();
   return E_OK;
 }
 
-int Equus::inc_sleep(int nmillisecs)
-{
+int Equus::inc_sleep(int nmillisecs) {
   self_.compute(entry());
   self_.set_waiting("inc_sleep");
   sg::this_actor::sleep_for(std::max(0, nmillisecs) / 1000.0);

@@ -3,10 +3,10 @@
 // Appendix B so that a simulated program reads like the C it models.
 #pragma once
 
-#include "models/kernel/types.hpp"
-
 #include <cstddef>
 #include <cstdint>
+
+#include "models/kernel/types.hpp"
 
 namespace equus::kernel {
 
@@ -18,12 +18,12 @@ struct PackedRef;
 
 /// inc_testPort selection entry (Appendix B.1 SelectMessages).
 struct SelectMessages {
-  int sm_smhan  = 0;  // stream handle
-  int sm_nmsgs  = 0;  // arrived messages from that stream
+  int sm_smhan = 0;  // stream handle
+  int sm_nmsgs = 0;  // arrived messages from that stream
 };
 
 class Equus {
-public:
+ public:
   Equus(Incarnation& inc, SystemIncarnation& self);
 
   // ---- B.4.1 message passing
@@ -68,7 +68,7 @@ public:
   double now() const;
   Incarnation& incarnation() { return inc_; }
 
-private:
+ private:
   double entry() const;
   void leave();
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);

@@ -1,74 +1,62 @@
 #include "models/kernel/ghost.hpp"
 
-#include "models/kernel/kernel.hpp"
-#include "models/kernel/system_incarnation.hpp"
-
 #include <algorithm>
 #include <cstring>
+
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
 
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
 Ghost::Ghost(Kernel& kernel, Incarnation& inc)
-    : Process(kernel, "ghost:" + inc.name(), m68030::Priority::Ghost), inc_(inc)
-{
-}
+    : Process(kernel, "ghost:" + inc.name(), m68030::Priority::Ghost), inc_(inc) {}
 
-void Ghost::start()
-{
+void Ghost::start() {
   actor_ = sg::Actor::create("ghost:" + inc_.name(), kernel().host(), [this] { run(); });
   actor_->daemonize();
 }
 
-void Ghost::stop()
-{
-  if (actor_)
-    actor_->kill();
+void Ghost::stop() {
+  if (actor_) actor_->kill();
   actor_ = nullptr;
 }
 
-void Ghost::run()
-{
+void Ghost::run() {
   KernelPort& kp = *inc_.ghost_port;
-  kp.waiter      = this;
+  kp.waiter = this;
   for (;;) {
-    while (kp.requests.empty())
-      block();
+    while (kp.requests.empty()) block();
     KernelMessage m = std::move(kp.requests.front());
     kp.requests.pop_front();
     handle(m);
   }
 }
 
-void Ghost::complete(GlobalId stream, uint64_t asinvoke_id)
-{
+void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
   compute(kernel().params().cpu.completion_notice);
   for (auto& [id, r] : inc_.refs())
     if (auto* s = std::get_if<StreamRef>(&r); s && s->gid == stream) {
       auto it = std::find(s->outstanding.begin(), s->outstanding.end(), asinvoke_id);
-      if (it != s->outstanding.end())
-        s->outstanding.erase(it);
+      if (it != s->outstanding.end()) s->outstanding.erase(it);
       inc_.events().push_back(
           EvDesc{static_cast<uint32_t>(id), EvType::AsinvokeDone, static_cast<uint32_t>(asinvoke_id), 0});
     }
-  if (inc_.system)
-    inc_.system->wake();
+  if (inc_.system) inc_.system->wake();
 }
 
-void Ghost::handle(KernelMessage& m)
-{
-  Kernel& k      = kernel();
-  const auto& p  = k.params();
-  Network& net   = k.network();
+void Ghost::handle(KernelMessage& m) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  Network& net = k.network();
   auto chunked_copy = [&](sg::Host* from, sg::Host* to, double bytes, double rate) {
     // At most 64 kB move per kernel message; further chunks cost further message set-ups.
     double left = bytes;
-    bool first  = true;
+    bool first = true;
     while (left > 0) {
       double chunk = std::min(left, p.vme.max_copy_per_message);
-      if (!first)
-        compute(p.kernel.bulk_push_setup);
+      if (!first) compute(p.kernel.bulk_push_setup);
       net.bus().copy(from, to, chunk, rate);
       left -= chunk;
       first = false;
@@ -79,17 +67,16 @@ void Ghost::handle(KernelMessage& m)
     // Push the asinvoke's extra data, still in our incarnation's buffer, into the receiver's.
     compute(p.kernel.bulk_push_setup);
     if (f->to_node == k.node())
-      compute(k.cpu().local_copy_time(f->bytes));
+      compute(k.cpu().local_bulk_copy_time(f->bytes));
     else
       chunked_copy(k.host(), net.kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
-    if (f->into && f->inv->sender_data)
-      std::memcpy(f->into, f->inv->sender_data, f->bytes);
+    if (f->into && f->inv->sender_data) std::memcpy(f->into, f->inv->sender_data, f->bytes);
     // Once its data is taken the call is complete: the fetch doubles as the completion notice.
     complete(f->inv->stream, f->inv->asinvoke_id);
   } else if (auto* c = std::get_if<GhostCopy>(&m.body)) {
     compute(p.kernel.bulk_push_setup);
     if (c->caller_node == k.node()) {
-      compute(k.cpu().local_copy_time(c->bytes));
+      compute(k.cpu().local_bulk_copy_time(c->bytes));
     } else if (c->to_owner) {
       chunked_copy(net.kernel(c->caller_node).host(), k.host(), c->bytes, p.vme.read_copy_rate);
     } else {
@@ -106,9 +93,9 @@ void Ghost::handle(KernelMessage& m)
   // Requests are answered with a reply.
   KernelMessage reply;
   reply.service = Service::Reply;
-  reply.xid     = m.xid;
-  reply.dest    = KernelPortAddr{m.origin(), 0};
-  reply.body    = ReplyBody{};
+  reply.xid = m.xid;
+  reply.dest = KernelPortAddr{m.origin(), 0};
+  reply.body = ReplyBody{};
   k.cache_reply(m.origin(), m.xid, reply);
   k.transmit(*this, reply, p.cpu.kmsg_prepare);
 }

@@ -11,12 +11,12 @@ class Incarnation;
 struct KernelMessage;
 
 class Ghost : public Process {
-public:
+ public:
   Ghost(Kernel& kernel, Incarnation& inc);
   void start();
   void stop();
 
-private:
+ private:
   void run();
   void handle(KernelMessage& m);
   /// An inc_asinvoke of this incarnation was received: unblock a sender held by its buffer limit.

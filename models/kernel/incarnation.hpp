@@ -1,13 +1,13 @@
 // Per-incarnation kernel data (the pincdata of Section 8.2.2): references, ports, reply handles, events.
 #pragma once
 
-#include "models/kernel/messages.hpp"
-
 #include <deque>
 #include <map>
 #include <memory>
 #include <string>
 #include <variant>
+
+#include "models/kernel/messages.hpp"
 
 namespace equus::kernel {
 
@@ -20,8 +20,8 @@ struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
   GlobalId channel = 0;
   ChanType type = ChanType::Unicast;
-  KernelPortAddr dest;          // cached destination kernel port (unicast), learnt from acks and replies
-  int buffer_limit = 0;         // inc_asinvoke blocks when this many are outstanding (0 = no limit)
+  KernelPortAddr dest;               // cached destination kernel port (unicast), learnt from acks and replies
+  int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
   std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
 };
@@ -50,27 +50,27 @@ struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
 using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef>;
 
 struct ReplyHandle {
-  int src_node  = -1;
-  uint64_t xid  = 0;
+  int src_node = -1;
+  uint64_t xid = 0;
   std::shared_ptr<Invocation> inv;
 };
 
 class Incarnation {
-public:
-  Incarnation(Kernel& kernel, GlobalId gid, std::string name) : kernel_(&kernel), gid_(gid), name_(std::move(name)) {}
+ public:
+  Incarnation(Kernel& kernel, GlobalId gid, std::string name)
+      : kernel_(&kernel), gid_(gid), name_(std::move(name)) {}
 
   Kernel& kernel() const { return *kernel_; }
   GlobalId gid() const { return gid_; }
   const std::string& name() const { return name_; }
 
-  int add_ref(Reference r)
-  {
+  int add_ref(Reference r) {
     int id = next_ref_++;
     refs_.emplace(id, std::move(r));
     return id;
   }
-  template <class T> T* ref(int id)
-  {
+  template <class T>
+  T* ref(int id) {
     auto it = refs_.find(id);
     return it == refs_.end() ? nullptr : std::get_if<T>(&it->second);
   }
@@ -78,8 +78,7 @@ public:
   void erase_ref(int id) { refs_.erase(id); }
   std::map<int, Reference>& refs() { return refs_; }
 
-  int add_reply_handle(ReplyHandle h)
-  {
+  int add_reply_handle(ReplyHandle h) {
     int id = next_handle_++;
     handles_.emplace(id, std::move(h));
     return id;
@@ -96,12 +95,12 @@ public:
   Ghost* ghost = nullptr;
   KernelPort* ghost_port = nullptr;
 
-private:
+ private:
   Kernel* kernel_;
   GlobalId gid_;
   std::string name_;
   std::map<int, Reference> refs_;
-  int next_ref_    = 1;
+  int next_ref_ = 1;
   int next_handle_ = 2;  // inc_receive returns 0, 1 or a handle > 1
   std::map<int, ReplyHandle> handles_;
   std::deque<EvDesc> events_;

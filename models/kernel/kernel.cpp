@@ -1,35 +1,30 @@
 #include "models/kernel/kernel.hpp"
 
+#include <algorithm>
+
 #include "models/kernel/comm_manager.hpp"
 #include "models/kernel/packet_interrupt.hpp"
 #include "models/kernel/time_daemon.hpp"
-
-#include <algorithm>
 
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
-bool Network::lose_packet()
-{
+bool Network::lose_packet() {
   double p = params_.kernel.packet_loss_probability;
-  if (p <= 0)
-    return false;
+  if (p <= 0) return false;
   return std::uniform_real_distribution<double>(0, 1)(rng_) < p;
 }
 
 Kernel::Kernel(Network& net, int node, sg::Host* host, const params::ModelParams& params)
-    : net_(net), node_(node), cpu_(host, params.cpu), params_(params)
-{
-}
+    : net_(net), node_(node), cpu_(host, params.cpu), params_(params) {}
 
 Kernel::~Kernel() = default;
 
-void Kernel::boot(double phase)
-{
-  interrupt_    = std::make_unique<PacketInterrupt>(*this);
+void Kernel::boot(double phase) {
+  interrupt_ = std::make_unique<PacketInterrupt>(*this);
   comm_manager_ = std::make_unique<CommManager>(*this);
-  time_daemon_  = std::make_unique<TimeDaemon>(*this);
+  time_daemon_ = std::make_unique<TimeDaemon>(*this);
   interrupt_->start();
   comm_manager_->start();
   time_daemon_->start(phase);
@@ -37,13 +32,11 @@ void Kernel::boot(double phase)
 
 // ---------------------------------------------------------------- database
 
-void Kernel::db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port)
-{
+void Kernel::db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port) {
   db_.emplace(gid, std::make_pair(type, port));
 }
 
-void Kernel::db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port)
-{
+void Kernel::db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port) {
   auto [b, e] = db_.equal_range(gid);
   for (auto it = b; it != e; ++it)
     if (it->second.first == type && it->second.second == port) {
@@ -52,51 +45,42 @@ void Kernel::db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port)
     }
 }
 
-std::vector<KernelPortAddr> Kernel::db_lookup(GlobalId gid, DeliveryType type) const
-{
+std::vector<KernelPortAddr> Kernel::db_lookup(GlobalId gid, DeliveryType type) const {
   std::vector<KernelPortAddr> out;
   auto [b, e] = db_.equal_range(gid);
   for (auto it = b; it != e; ++it)
-    if (it->second.first == type)
-      out.push_back(it->second.second);
+    if (it->second.first == type) out.push_back(it->second.second);
   return out;
 }
 
-double Kernel::db_search_cost() const
-{
+double Kernel::db_search_cost() const {
   return params_.cpu.db_search_per_entry * static_cast<double>(db_.size());
 }
 
 // ---------------------------------------------------------------- kernel ports
 
-KernelPort& Kernel::create_kernel_port(Incarnation* owner, bool ghost)
-{
-  auto kp    = std::make_unique<KernelPort>();
-  kp->index  = next_kport_++;
-  kp->owner  = owner;
-  kp->ghost  = ghost;
-  auto& ref  = *kp;
+KernelPort& Kernel::create_kernel_port(Incarnation* owner, bool ghost) {
+  auto kp = std::make_unique<KernelPort>();
+  kp->index = next_kport_++;
+  kp->owner = owner;
+  kp->ghost = ghost;
+  auto& ref = *kp;
   kports_.emplace(ref.index, std::move(kp));
   return ref;
 }
 
-void Kernel::delete_kernel_port(uint32_t index)
-{
-  kports_.erase(index);
-}
+void Kernel::delete_kernel_port(uint32_t index) { kports_.erase(index); }
 
-KernelPort* Kernel::kernel_port(uint32_t index)
-{
+KernelPort* Kernel::kernel_port(uint32_t index) {
   auto it = kports_.find(index);
   return it == kports_.end() ? nullptr : it->second.get();
 }
 
 // ---------------------------------------------------------------- sending
 
-void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before)
-{
+void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   m.src_node = node_;
-  int dest   = LogicalAddr::broadcast;
+  int dest = LogicalAddr::broadcast;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
     dest = ka->node;
   else
@@ -124,21 +108,18 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before)
     first = 0;
     net_.kernel(n).post_packet(m);
   }
-  if (!db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty())
-    deliver(m);
+  if (!db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty()) deliver(m);
 }
 
-std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, double cpu_before)
-{
-  m.xid          = new_xid();
-  m.src_node     = node_;
-  uint64_t xid   = m.xid;
-  auto& tx       = transactions_[xid];
-  tx.waiter      = &from;
+std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, double cpu_before) {
+  m.xid = new_xid();
+  m.src_node = node_;
+  uint64_t xid = m.xid;
+  auto& tx = transactions_[xid];
+  tx.waiter = &from;
   const auto& kp = params_.kernel;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
-    if (attempt > 0)
-      ++stats_.retries;
+    if (attempt > 0) ++stats_.retries;
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
     from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
@@ -156,44 +137,33 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
   return std::nullopt;
 }
 
-std::optional<KernelMessage> Kernel::request(Process& from, KernelMessage m, double cpu_before)
-{
+std::optional<KernelMessage> Kernel::request(Process& from, KernelMessage m, double cpu_before) {
   m.service = Service::Request;
   return reliable(from, std::move(m), cpu_before);
 }
 
-std::optional<KernelMessage> Kernel::send_acked(Process& from, KernelMessage m, double cpu_before)
-{
+std::optional<KernelMessage> Kernel::send_acked(Process& from, KernelMessage m, double cpu_before) {
   m.service = Service::Async;
   return reliable(from, std::move(m), cpu_before);
 }
 
-void Kernel::hand_to_comm_manager(KernelMessage m)
-{
-  comm_manager_->post(std::move(m));
-}
+void Kernel::hand_to_comm_manager(KernelMessage m) { comm_manager_->post(std::move(m)); }
 
 // ---------------------------------------------------------------- arrival
 
-void Kernel::post_packet(const KernelMessage& m)
-{
-  interrupt_->post(m);
-}
+void Kernel::post_packet(const KernelMessage& m) { interrupt_->post(m); }
 
-void Kernel::answer_transaction(KernelMessage& m)
-{
+void Kernel::answer_transaction(KernelMessage& m) {
   auto it = transactions_.find(m.xid);
   if (it == transactions_.end() || it->second.done)
     return;  // late: another destination answered first, or a retry's duplicate
-  it->second.done   = true;
+  it->second.done = true;
   it->second.answer = std::move(m);
   it->second.waiter->wake();
 }
 
-bool Kernel::drop_duplicate(KernelMessage& m)
-{
-  if (m.service != Service::Request && m.service != Service::Async)
-    return false;
+bool Kernel::drop_duplicate(KernelMessage& m) {
+  if (m.service != Service::Request && m.service != Service::Async) return false;
   SeenKey key{m.origin(), m.xid};
   auto it = seen_.find(key);
   if (it == seen_.end()) {
@@ -204,10 +174,10 @@ bool Kernel::drop_duplicate(KernelMessage& m)
   ++stats_.duplicates;
   if (m.service == Service::Async) {
     KernelMessage ack;
-    ack.service  = Service::Ack;
-    ack.xid      = m.xid;
-    ack.dest     = KernelPortAddr{m.origin(), 0};
-    ack.body     = AckBody{};
+    ack.service = Service::Ack;
+    ack.xid = m.xid;
+    ack.dest = KernelPortAddr{m.origin(), 0};
+    ack.body = AckBody{};
     ack.resolved = it->second.reply.resolved;
     hand_to_comm_manager(std::move(ack));
   } else if (it->second.replied) {
@@ -216,37 +186,30 @@ bool Kernel::drop_duplicate(KernelMessage& m)
   return true;
 }
 
-void Kernel::cache_reply(int src_node, uint64_t xid, const KernelMessage& reply)
-{
+void Kernel::cache_reply(int src_node, uint64_t xid, const KernelMessage& reply) {
   auto it = seen_.find(SeenKey{src_node, xid});
   if (it != seen_.end()) {
     it->second.replied = true;
-    it->second.reply   = reply;
+    it->second.reply = reply;
   }
 }
 
-void Kernel::expire_reply_cache(double older_than)
-{
+void Kernel::expire_reply_cache(double older_than) {
   while (!seen_order_.empty()) {
     auto it = seen_.find(seen_order_.front());
-    if (it != seen_.end() && it->second.time >= older_than)
-      break;
-    if (it != seen_.end())
-      seen_.erase(it);
+    if (it != seen_.end() && it->second.time >= older_than) break;
+    if (it != seen_.end()) seen_.erase(it);
     seen_order_.pop_front();
   }
 }
 
-bool Kernel::has_target(const KernelMessage& m) const
-{
-  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
-    return kports_.count(ka->index) != 0;
+bool Kernel::has_target(const KernelMessage& m) const {
+  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) return kports_.count(ka->index) != 0;
   const auto& la = std::get<LogicalAddr>(m.dest);
   return !db_lookup(la.gid, la.type).empty();
 }
 
-void Kernel::deliver(KernelMessage& m)
-{
+void Kernel::deliver(KernelMessage& m) {
   ++stats_.packets_in;
   if (m.service == Service::Reply || m.service == Service::Ack) {
     answer_transaction(m);
@@ -254,44 +217,42 @@ void Kernel::deliver(KernelMessage& m)
   }
   std::vector<KernelPort*> targets;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) {
-    if (auto* kp = kernel_port(ka->index))
-      targets.push_back(kp);
+    if (auto* kp = kernel_port(ka->index)) targets.push_back(kp);
   } else {
     const auto& la = std::get<LogicalAddr>(m.dest);
     for (const auto& a : db_lookup(la.gid, la.type))
-      if (auto* kp = kernel_port(a.index))
-        targets.push_back(kp);
+      if (auto* kp = kernel_port(a.index)) targets.push_back(kp);
   }
   if (targets.empty()) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
   }
-  if (drop_duplicate(m))
-    return;
+  if (drop_duplicate(m)) return;
 
   if (std::holds_alternative<InvocationBody>(m.body)) {
     bool any = false;
     for (auto* kp : targets) {
       Incarnation& inc = *kp->owner;
-      bool large       = m.inline_bytes > 0;
-      int& in_use      = large ? inc.large_in_use : inc.small_in_use;
-      int limit        = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
+      bool large = m.inline_bytes > 0;
+      int& in_use = large ? inc.large_in_use : inc.small_in_use;
+      int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
       if (in_use >= limit) {
         ++stats_.packets_dropped_no_buffer;
         continue;
       }
       ++in_use;
       any = true;
-      kp->arrived.push_back(QueuedMessage{std::get<InvocationBody>(m.body).inv, m.service, m.origin(), m.xid, large});
+      kp->arrived.push_back(
+          QueuedMessage{std::get<InvocationBody>(m.body).inv, m.service, m.origin(), m.xid, large});
       if (kp->waiter && (kp->selector == 0 || kp->selector == std::get<InvocationBody>(m.body).inv->stream))
         kp->waiter->wake();
       if (m.service == Service::Async) {
         KernelMessage ack;
-        ack.service  = Service::Ack;
-        ack.xid      = m.xid;
-        ack.dest     = KernelPortAddr{m.origin(), 0};
+        ack.service = Service::Ack;
+        ack.xid = m.xid;
+        ack.dest = KernelPortAddr{m.origin(), 0};
         ack.resolved = address_of(*kp);
-        ack.body     = AckBody{};
+        ack.body = AckBody{};
         cache_reply(m.origin(), m.xid, ack);
         if (m.origin() == node_)
           deliver(ack);
@@ -310,39 +271,31 @@ void Kernel::deliver(KernelMessage& m)
   if (m.service == Service::Async) {
     KernelMessage ack;
     ack.service = Service::Ack;
-    ack.xid     = m.xid;
-    ack.dest    = KernelPortAddr{m.origin(), 0};
-    ack.body    = AckBody{};
+    ack.xid = m.xid;
+    ack.dest = KernelPortAddr{m.origin(), 0};
+    ack.body = AckBody{};
     cache_reply(m.origin(), m.xid, ack);
     if (m.origin() == node_)
       deliver(ack);
     else
       hand_to_comm_manager(std::move(ack));
   }
-  if (kp->waiter)
-    kp->waiter->wake();
+  if (kp->waiter) kp->waiter->wake();
 }
 
-std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalId selector)
-{
-  if (selector == 0)
-    return kp.arrived.begin();
+std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalId selector) {
+  if (selector == 0) return kp.arrived.begin();
   return std::find_if(kp.arrived.begin(), kp.arrived.end(),
                       [selector](const QueuedMessage& q) { return q.inv->stream == selector; });
 }
 
-void Kernel::release_buffer(Incarnation& inc, const QueuedMessage& q)
-{
+void Kernel::release_buffer(Incarnation& inc, const QueuedMessage& q) {
   (q.large ? inc.large_in_use : inc.small_in_use)--;
 }
 
-std::vector<Process*> Kernel::processes() const
-{
-  return procs_;
-}
+std::vector<Process*> Kernel::processes() const { return procs_; }
 
-void Kernel::remove_process(Process* p)
-{
+void Kernel::remove_process(Process* p) {
   procs_.erase(std::remove(procs_.begin(), procs_.end(), p), procs_.end());
 }
 

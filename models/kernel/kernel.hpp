@@ -3,13 +3,6 @@
 // interrupt, communications manager, time daemon, loader, ghosts, system incarnations) are actors.
 #pragma once
 
-#include "models/common/model_params.hpp"
-#include "models/kernel/incarnation.hpp"
-#include "models/kernel/messages.hpp"
-#include "models/kernel/process.hpp"
-#include "models/m68030/cpu.hpp"
-#include "models/vme/bus.hpp"
-
 #include <deque>
 #include <functional>
 #include <memory>
@@ -17,6 +10,13 @@
 #include <random>
 #include <unordered_map>
 #include <vector>
+
+#include "models/common/model_params.hpp"
+#include "models/kernel/incarnation.hpp"
+#include "models/kernel/messages.hpp"
+#include "models/kernel/process.hpp"
+#include "models/m68030/cpu.hpp"
+#include "models/vme/bus.hpp"
 
 namespace equus::kernel {
 
@@ -28,9 +28,9 @@ class TimeDaemon;
 struct QueuedMessage {
   std::shared_ptr<Invocation> inv;
   Service service = Service::Datagram;
-  int src_node    = -1;
-  uint64_t xid    = 0;
-  bool large      = false;  // holds a packet-sized buffer
+  int src_node = -1;
+  uint64_t xid = 0;
+  bool large = false;  // holds a packet-sized buffer
 };
 
 /// A kernel port: the arrived queue of invocation messages, or a ghost's request queue.
@@ -41,7 +41,7 @@ struct KernelPort {
   std::deque<QueuedMessage> arrived;
   std::deque<KernelMessage> requests;  // ghost ports
   Process* waiter = nullptr;
-  GlobalId selector = 0;               // the waiter only wants messages from this stream (0: any)
+  GlobalId selector = 0;  // the waiter only wants messages from this stream (0: any)
 };
 
 /// Counters a run reports.
@@ -55,7 +55,7 @@ struct KernelStats {
 };
 
 class Kernel {
-public:
+ public:
   Kernel(Network& net, int node, simgrid::s4u::Host* host, const params::ModelParams& params);
   ~Kernel();
 
@@ -118,7 +118,7 @@ public:
   void add_process(Process* p) { procs_.push_back(p); }
   void remove_process(Process* p);
 
-private:
+ private:
   struct Transaction {
     Process* waiter = nullptr;
     bool done = false;
@@ -130,7 +130,9 @@ private:
     bool operator==(const SeenKey& o) const { return node == o.node && xid == o.xid; }
   };
   struct SeenHash {
-    std::size_t operator()(const SeenKey& k) const { return std::hash<uint64_t>()(k.xid * 1315423911u + k.node); }
+    std::size_t operator()(const SeenKey& k) const {
+      return std::hash<uint64_t>()(k.xid * 1315423911u + k.node);
+    }
   };
   struct Seen {
     bool replied = false;
@@ -151,7 +153,7 @@ private:
   std::unordered_multimap<GlobalId, std::pair<DeliveryType, KernelPortAddr>> db_;
   std::unordered_map<uint32_t, std::unique_ptr<KernelPort>> kports_;
   uint32_t next_kport_ = 1;
-  uint64_t next_xid_   = 1;
+  uint64_t next_xid_ = 1;
   std::unordered_map<uint64_t, Transaction> transactions_;
   std::unordered_map<SeenKey, Seen, SeenHash> seen_;
   std::deque<SeenKey> seen_order_;
@@ -165,8 +167,9 @@ private:
 
 /// The kernels of the pool, reachable from each other over the bus.
 class Network {
-public:
-  Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed) : params_(params), bus_(bus), rng_(seed) {}
+ public:
+  Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed)
+      : params_(params), bus_(bus), rng_(seed) {}
   void add(Kernel* k) { kernels_.push_back(k); }
   Kernel& kernel(int node) { return *kernels_.at(node); }
   int size() const { return static_cast<int>(kernels_.size()); }
@@ -176,7 +179,7 @@ public:
   bool lose_packet();
   GlobalId new_gid() { return next_gid_++; }
 
-private:
+ private:
   const params::ModelParams& params_;
   const vme::Bus& bus_;
   std::vector<Kernel*> kernels_;

@@ -2,8 +2,7 @@
 
 namespace equus::kernel {
 
-void KernelParams::bind(params::Binder& b)
-{
+void KernelParams::bind(params::Binder& b) {
   using D = params::Dimension;
   b("retry_interval", retry_interval, D::Time);
   b("max_retries", max_retries);

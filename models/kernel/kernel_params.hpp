@@ -6,14 +6,14 @@
 namespace equus::kernel {
 
 struct KernelParams {
-  double retry_interval = 0;        // request / asynchronous send re-sent after this long without answer
-  int max_retries = 0;              // then the call fails (5 s in the dissertation)
-  double bulk_pull_setup = 0;       // start a bulk pull of extra data from another card's memory
-  double bulk_push_setup = 0;       // start a bulk push by a ghost into another card's memory
-  int small_buffers = 0;            // header-only kernel message buffers per incarnation
-  int large_buffers = 0;            // packet-sized (1.5 kB) kernel message buffers per incarnation
-  double reply_cache_age = 0;       // time daemon drops cached replies older than this
-  double packet_loss_probability = 0; // random packet corruption (0 on the VME pool)
+  double retry_interval = 0;           // request / asynchronous send re-sent after this long without answer
+  int max_retries = 0;                 // then the call fails (5 s in the dissertation)
+  double bulk_pull_setup = 0;          // start a bulk pull of extra data from another card's memory
+  double bulk_push_setup = 0;          // start a bulk push by a ghost into another card's memory
+  int small_buffers = 0;               // header-only kernel message buffers per incarnation
+  int large_buffers = 0;               // packet-sized (1.5 kB) kernel message buffers per incarnation
+  double reply_cache_age = 0;          // time daemon drops cached replies older than this
+  double packet_loss_probability = 0;  // random packet corruption (0 on the VME pool)
 
   void bind(params::Binder& b);
 };

@@ -2,11 +2,11 @@
 // and optional extra data carried in the packet.
 #pragma once
 
-#include "models/kernel/types.hpp"
-
 #include <memory>
 #include <variant>
 #include <vector>
+
+#include "models/kernel/types.hpp"
 
 namespace equus::kernel {
 
@@ -19,12 +19,12 @@ enum class InvokeKind : uint8_t { Invoke, Asinvoke, Send, Dgram };
 /// A reference travelling in an invocation message, packed by the sender's kernel.
 struct PackedRef {
   RefType type = RefType::None;
-  GlobalId channel = 0;          // streams and ports: the channel
+  GlobalId channel = 0;  // streams and ports: the channel
   ChanType chan_type = ChanType::Unicast;
-  KernelPortAddr dest;           // streams: the cached destination kernel port
-  GlobalId owner = 0;            // buffers: the owning incarnation
-  KernelPortAddr owner_ghost;    // buffers: its ghost port
-  Buf buf;                       // buffers: the region in the owner's address space
+  KernelPortAddr dest;         // streams: the cached destination kernel port
+  GlobalId owner = 0;          // buffers: the owning incarnation
+  KernelPortAddr owner_ghost;  // buffers: its ghost port
+  Buf buf;                     // buffers: the region in the owner's address space
   bool writable = false;
 };
 
@@ -38,11 +38,11 @@ struct Invocation {
   GlobalId stream = 0;                     // the source stream (for selectors)
   uint64_t stream_seq = 0;                 // per-stream send order (checked by receivers)
   int sender_node = -1;
-  KernelPortAddr sender_ghost;             // where to fetch asinvoke data and send its completion
+  KernelPortAddr sender_ghost;  // where to fetch asinvoke data and send its completion
   uint64_t asinvoke_id = 0;
   PackedRef ref;
-  bool forwarded = false;                  // inc_forward: the replier is not the stream's receiver
-  std::byte* reply_buffer = nullptr;       // inc_invoke: the invoker's buffer, overwritten by a reply
+  bool forwarded = false;             // inc_forward: the replier is not the stream's receiver
+  std::byte* reply_buffer = nullptr;  // inc_invoke: the invoker's buffer, overwritten by a reply
   uint32_t reply_room = 0;
 };
 
@@ -65,18 +65,18 @@ struct AckBody {};
 struct GhostFetch {  // receiver's kernel asks the sender's ghost for asinvoke extra data
   std::shared_ptr<Invocation> inv;
   std::byte* into = nullptr;
-  uint32_t bytes  = 0;
-  int to_node     = -1;
+  uint32_t bytes = 0;
+  int to_node = -1;
 };
-struct GhostCopy {   // inc_copyto / inc_copyfrom on a buffer this ghost's incarnation owns
+struct GhostCopy {        // inc_copyto / inc_copyfrom on a buffer this ghost's incarnation owns
   bool to_owner = false;  // copyto: data flows into the owner's buffer
   Buf target;             // the owner's region (already offset)
   std::byte* local = nullptr;
-  uint32_t bytes   = 0;
-  int caller_node  = -1;
+  uint32_t bytes = 0;
+  int caller_node = -1;
 };
 struct GhostCompletion {  // an asinvoke of the ghost's incarnation has been received
-  GlobalId stream   = 0;
+  GlobalId stream = 0;
   uint64_t asinvoke_id = 0;
 };
 
@@ -84,9 +84,9 @@ using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostC
 
 struct KernelMessage {
   Service service = Service::Datagram;
-  uint64_t xid    = 0;     // transaction id, unique per sending node
-  int src_node    = -1;     // the card that transmitted this copy (packets are pulled from it)
-  int reply_node  = -1;     // where replies go when not src_node (a forwarded invocation)
+  uint64_t xid = 0;     // transaction id, unique per sending node
+  int src_node = -1;    // the card that transmitted this copy (packets are pulled from it)
+  int reply_node = -1;  // where replies go when not src_node (a forwarded invocation)
   Address dest;
   KernelPortAddr resolved;  // in replies and acks: the final destination the sender should now use
   uint32_t inline_bytes = 0;

@@ -6,27 +6,24 @@ namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
-PacketInterrupt::PacketInterrupt(Kernel& kernel) : Process(kernel, "interrupt", m68030::Priority::Interrupt) {}
+PacketInterrupt::PacketInterrupt(Kernel& kernel)
+    : Process(kernel, "interrupt", m68030::Priority::Interrupt) {}
 
-void PacketInterrupt::start()
-{
+void PacketInterrupt::start() {
   sg::Actor::create("interrupt", kernel().host(), [this] { run(); })->daemonize();
 }
 
-void PacketInterrupt::post(const KernelMessage& m)
-{
+void PacketInterrupt::post(const KernelMessage& m) {
   queue_.push_back(m);
   wake();
 }
 
-void PacketInterrupt::run()
-{
-  Kernel& k        = kernel();
-  const auto& p    = k.params();
-  Network& net     = k.network();
+void PacketInterrupt::run() {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  Network& net = k.network();
   for (;;) {
-    while (queue_.empty())
-      block();
+    while (queue_.empty()) block();
     KernelMessage m = std::move(queue_.front());
     queue_.pop_front();
     // The handler copies the packet out of the sender's card: bus read cycles.
@@ -37,14 +34,11 @@ void PacketInterrupt::run()
       continue;
     }
     double cost = p.cpu.packet_accept;
-    if (std::holds_alternative<LogicalAddr>(m.dest))
-      cost += k.db_search_cost();
-    if (m.service == Service::Async)
-      cost += p.cpu.ack_generate;
+    if (std::holds_alternative<LogicalAddr>(m.dest)) cost += k.db_search_cost();
+    if (m.service == Service::Async) cost += p.cpu.ack_generate;
     // Inline data moves from the landing area into a kernel message buffer of its size class
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
-    if (m.inline_bytes > 0 && k.has_target(m))
-      cost += k.cpu().local_copy_time(m.inline_bytes);
+    if (m.inline_bytes > 0 && k.has_target(m)) cost += k.cpu().local_copy_time(m.inline_bytes);
     k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
     k.deliver(m);
   }

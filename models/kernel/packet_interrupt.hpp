@@ -2,21 +2,21 @@
 // the sending card over the bus, accepts it and delivers it. Its cost is charged to this card's CPU.
 #pragma once
 
-#include "models/kernel/process.hpp"
-
 #include <deque>
+
+#include "models/kernel/process.hpp"
 
 namespace equus::kernel {
 
 struct KernelMessage;
 
 class PacketInterrupt : public Process {
-public:
+ public:
   explicit PacketInterrupt(Kernel& kernel);
   void start();
   void post(const KernelMessage& m);
 
-private:
+ private:
   void run();
   std::deque<KernelMessage> queue_;
 };

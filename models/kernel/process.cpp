@@ -7,29 +7,23 @@ namespace sg = simgrid::s4u;
 namespace equus::kernel {
 
 Process::Process(Kernel& kernel, std::string name, m68030::Priority prio)
-    : kernel_(kernel), name_(std::move(name)), prio_(prio), sem_(sg::Semaphore::create(0))
-{
-}
+    : kernel_(kernel), name_(std::move(name)), prio_(prio), sem_(sg::Semaphore::create(0)) {}
 
-void Process::compute(double seconds)
-{
+void Process::compute(double seconds) {
   seconds += owed_;
   owed_ = 0;
   kernel_.cpu().run(this, prio_, seconds);
 }
 
-void Process::block()
-{
+void Process::block() {
   settle();
   sem_->acquire();
 }
 
-bool Process::block_until(double deadline)
-{
+bool Process::block_until(double deadline) {
   settle();
   double left = deadline - sg::Engine::get_clock();
-  if (left <= 0)
-    return false;
+  if (left <= 0) return false;
   return !sem_->acquire_timeout(left);
 }
 

@@ -1,20 +1,20 @@
 // A kernel process: the identity the CPU schedules and the wait/wake point of a SimGrid actor.
 #pragma once
 
-#include "models/m68030/cpu.hpp"
-
 #include <simgrid/s4u.hpp>
 #include <string>
+
+#include "models/m68030/cpu.hpp"
 
 namespace equus::kernel {
 
 class Kernel;
 
 class Process {
-public:
+ public:
   Process(Kernel& kernel, std::string name, m68030::Priority prio);
   virtual ~Process() = default;
-  Process(const Process&)            = delete;
+  Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
   Kernel& kernel() const { return kernel_; }
@@ -36,28 +36,26 @@ public:
 
   /// Records what this process is about to wait on, for deadlock reports (kept cheap: no strings
   /// are built on the hot path).
-  void set_waiting(const char* what, long detail = -1)
-  {
-    waiting_what_   = what;
+  void set_waiting(const char* what, long detail = -1) {
+    waiting_what_ = what;
     waiting_detail_ = detail;
   }
   void clear_waiting() { waiting_what_ = nullptr; }
   bool is_waiting() const { return waiting_what_ != nullptr; }
-  std::string waiting_description() const
-  {
-    if (!waiting_what_)
-      return "";
-    return waiting_detail_ >= 0 ? std::string(waiting_what_) + " " + std::to_string(waiting_detail_) : waiting_what_;
+  std::string waiting_description() const {
+    if (!waiting_what_) return "";
+    return waiting_detail_ >= 0 ? std::string(waiting_what_) + " " + std::to_string(waiting_detail_)
+                                : waiting_what_;
   }
 
-private:
+ private:
   Kernel& kernel_;
   std::string name_;
   m68030::Priority prio_;
   simgrid::s4u::SemaphorePtr sem_;
   double owed_ = 0;
   const char* waiting_what_ = nullptr;
-  long waiting_detail_      = -1;
+  long waiting_detail_ = -1;
 };
 
 }  // namespace equus::kernel

@@ -1,25 +1,25 @@
 // The simulated Equus pool: platform, bus, one kernel per card, and the incarnations they host.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "models/common/model_params.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/platform/platform.hpp"
 #include "models/vme/bus.hpp"
 
-#include <memory>
-#include <string>
-#include <vector>
-
 namespace equus::kernel {
 
 class Ghost;
 
 class System {
-public:
+ public:
   /// Builds the platform on `engine` and boots every card's kernel. One System per engine.
-  System(simgrid::s4u::Engine& engine, std::vector<platform::NodeDescriptor> nodes, params::ModelParams params,
-         uint64_t seed);
+  System(simgrid::s4u::Engine& engine, std::vector<platform::NodeDescriptor> nodes,
+         params::ModelParams params, uint64_t seed);
   ~System();
 
   const params::ModelParams& params() const { return params_; }
@@ -33,8 +33,7 @@ public:
   Incarnation& create(int node, const std::string& name, Program program);
   void start(Incarnation& inc);
   /// create() then start().
-  Incarnation& spawn(int node, const std::string& name, Program program)
-  {
+  Incarnation& spawn(int node, const std::string& name, Program program) {
     auto& inc = create(node, name, std::move(program));
     start(inc);
     return inc;
@@ -55,7 +54,7 @@ public:
   /// Blocked processes and what each waits on (empty when none).
   std::string blocked_report() const;
 
-private:
+ private:
   params::ModelParams params_;
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<vme::Bus> bus_;

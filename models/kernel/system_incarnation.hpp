@@ -1,9 +1,9 @@
 // A system incarnation (Section 8.2): the process that runs an incarnation's user-level program.
 #pragma once
 
-#include "models/kernel/process.hpp"
-
 #include <functional>
+
+#include "models/kernel/process.hpp"
 
 namespace equus::kernel {
 
@@ -13,14 +13,14 @@ class Equus;
 using Program = std::function<void(Equus&)>;
 
 class SystemIncarnation : public Process {
-public:
+ public:
   SystemIncarnation(Kernel& kernel, Incarnation& inc, Program program);
   void start();
   void stop();
   bool finished() const { return finished_; }
   simgrid::s4u::ActorPtr actor() const { return actor_; }
 
-private:
+ private:
   Incarnation& inc_;
   Program program_;
   simgrid::s4u::ActorPtr actor_;

@@ -8,16 +8,13 @@ namespace equus::kernel {
 
 TimeDaemon::TimeDaemon(Kernel& kernel) : Process(kernel, "time-daemon", m68030::Priority::Kernel) {}
 
-void TimeDaemon::start(double phase)
-{
+void TimeDaemon::start(double phase) {
   sg::Actor::create("time-daemon", kernel().host(), [this, phase] { run(phase); })->daemonize();
 }
 
-void TimeDaemon::run(double phase)
-{
+void TimeDaemon::run(double phase) {
   const auto& p = kernel().params();
-  if (p.cpu.time_daemon_period <= 0)
-    return;
+  if (p.cpu.time_daemon_period <= 0) return;
   sg::this_actor::sleep_for(phase * p.cpu.time_daemon_period);
   for (;;) {
     compute(p.cpu.time_daemon_cost);

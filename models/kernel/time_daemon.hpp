@@ -6,11 +6,11 @@
 namespace equus::kernel {
 
 class TimeDaemon : public Process {
-public:
+ public:
   explicit TimeDaemon(Kernel& kernel);
   void start(double phase);
 
-private:
+ private:
   void run(double phase);
 };
 

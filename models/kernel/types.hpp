@@ -13,7 +13,7 @@ using GlobalId = uint64_t;  // globally unique bit string (channels, incarnation
 
 /// A kernel port identifier: decodes to a node and the port within it.
 struct KernelPortAddr {
-  int node       = -1;
+  int node = -1;
   uint32_t index = 0;
   bool valid() const { return node >= 0; }
   bool operator==(const KernelPortAddr& o) const { return node == o.node && index == o.index; }
@@ -37,20 +37,29 @@ enum class ChanType : uint8_t { Unicast, Multicast };
 /// Buffer handle target (Appendix B.1 Buf).
 struct Buf {
   std::byte* bf_base = nullptr;
-  uint32_t bf_cnt    = 0;
+  uint32_t bf_cnt = 0;
 };
 
 /// Reference types carried in a reference descriptor.
-enum class RefType : uint8_t { None, Incarnation, Stream, Port, StreamHandle, PortHandle, Buffer, AlienBuffer };
+enum class RefType : uint8_t {
+  None,
+  Incarnation,
+  Stream,
+  Port,
+  StreamHandle,
+  PortHandle,
+  Buffer,
+  AlienBuffer
+};
 
 /// Reference descriptor (Appendix B.1): the reference to propagate and how.
 struct RefDescrip {
   RefType rd_type = RefType::None;
-  int rd_obj      = 0;      // local identifier of the reference
-  bool rd_keep    = true;   // keep the reference on propagation (false: destroy it)
-  uint8_t rd_domain = 0;    // propagation restriction
-  uint32_t rd_flags = 0;    // type-specific (e.g. RD_WRITABLE for a buffer)
-  Buf rd_buf;               // the local buffer when rd_type is Buffer (Objectid's oi_buf)
+  int rd_obj = 0;         // local identifier of the reference
+  bool rd_keep = true;    // keep the reference on propagation (false: destroy it)
+  uint8_t rd_domain = 0;  // propagation restriction
+  uint32_t rd_flags = 0;  // type-specific (e.g. RD_WRITABLE for a buffer)
+  Buf rd_buf;             // the local buffer when rd_type is Buffer (Objectid's oi_buf)
 };
 
 constexpr uint32_t RD_WRITABLE = 1;  // rd_flags: the propagated buffer handle may be written
@@ -59,17 +68,17 @@ constexpr uint32_t RD_WRITABLE = 1;  // rd_flags: the propagated buffer handle m
 struct Msg {
   std::array<std::byte, 32> m_head{};
   RefDescrip m_ref;
-  uint32_t m_cnt    = 0;        // bytes of extra data sent
+  uint32_t m_cnt = 0;           // bytes of extra data sent
   uint32_t m_nreply = 0;        // bytes of extra data in a reply
   std::byte* m_base = nullptr;  // extra data buffer (m_cnt bytes to send, room for the reply)
 
-  template <class T> void put(std::size_t offset, const T& v)
-  {
+  template <class T>
+  void put(std::size_t offset, const T& v) {
     static_assert(sizeof(T) <= 32);
     std::memcpy(m_head.data() + offset, &v, sizeof(T));
   }
-  template <class T> T get(std::size_t offset) const
-  {
+  template <class T>
+  T get(std::size_t offset) const {
     T v;
     std::memcpy(&v, m_head.data() + offset, sizeof(T));
     return v;
@@ -78,13 +87,13 @@ struct Msg {
 
 /// Return codes of the Equus calls (negative values are errors).
 enum Status : int {
-  E_OK       = 0,
-  E_BADREF   = -1,  // no such reference, or the wrong type
-  E_TIMEOUT  = -2,  // no reply or acknowledgement despite retries
-  E_TOOBIG   = -3,  // extra data over the primitive's limit
+  E_OK = 0,
+  E_BADREF = -1,   // no such reference, or the wrong type
+  E_TIMEOUT = -2,  // no reply or acknowledgement despite retries
+  E_TOOBIG = -3,   // extra data over the primitive's limit
   E_NOTUNICAST = -4,
-  E_RANGE    = -5,  // buffer-handle offset or count out of range, or read-only
-  E_INVAL    = -6,
+  E_RANGE = -5,  // buffer-handle offset or count out of range, or read-only
+  E_INVAL = -6,
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).
@@ -93,15 +102,15 @@ enum class EvType : uint32_t { AsinvokeDone = 1 };
 /// Event descriptor (Appendix B.1 EvDesc).
 struct EvDesc {
   uint32_t ed_reference = 0;
-  EvType ed_evtype      = EvType::AsinvokeDone;
-  uint32_t ed_info1     = 0;
-  uint32_t ed_info2     = 0;
+  EvType ed_evtype = EvType::AsinvokeDone;
+  uint32_t ed_info1 = 0;
+  uint32_t ed_info2 = 0;
 };
 
 /// Times returned by inc_time (Appendix B.1 TimeBuf), in milliseconds at the clock's resolution.
 struct TimeBuf {
-  uint32_t tb_sys     = 0;
-  uint32_t tb_user    = 0;
+  uint32_t tb_sys = 0;
+  uint32_t tb_user = 0;
   uint32_t tb_elapsed = 0;
 };
 

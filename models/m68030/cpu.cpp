@@ -11,74 +11,68 @@ namespace {
 constexpr double epsilon = 1e-12;
 }
 
-Cpu::Cpu(sg::Host* host, const CpuParams& p) : host_(host), p_(p)
-{
+Cpu::Cpu(sg::Host* host, const CpuParams& p) : host_(host), p_(p) {
   // The periodic timer interrupt steals a fixed fraction of the card: fold it into the speed.
   double usable = std::max(0.01, 1.0 - p.clock_hz * p.clock_tick_cost);
-  scale_        = 1.0 / (p.speed_factor * usable);
+  scale_ = 1.0 / (p.speed_factor * usable);
 }
 
-void Cpu::advance(double now)
-{
+void Cpu::advance(double now) {
   double dt = now - updated_;
-  updated_  = now;
-  if (dt <= 0 || active_.empty())
-    return;
+  updated_ = now;
+  if (dt <= 0 || active_.empty()) return;
   // Work-conserving: the highest busy level runs, its bursts sharing equally; serve in that order.
   std::vector<Burst*> order(active_);
-  std::stable_sort(order.begin(), order.end(), [](const Burst* a, const Burst* b) { return a->level < b->level; });
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Burst* a, const Burst* b) { return a->level < b->level; });
   std::size_t i = 0;
   while (dt > epsilon && i < order.size()) {
     std::size_t j = i;
-    while (j < order.size() && order[j]->level == order[i]->level)
-      ++j;
+    while (j < order.size() && order[j]->level == order[i]->level) ++j;
     // Processor sharing within [i, j) until dt runs out or the level drains.
     while (dt > epsilon) {
-      double k   = 0;
+      double k = 0;
       double min = std::numeric_limits<double>::infinity();
       for (std::size_t x = i; x < j; ++x)
         if (order[x]->remaining > epsilon) {
           ++k;
           min = std::min(min, order[x]->remaining);
         }
-      if (k == 0)
-        break;
+      if (k == 0) break;
       double step = std::min(dt, min * k);
       for (std::size_t x = i; x < j; ++x)
-        if (order[x]->remaining > epsilon)
-          order[x]->remaining -= step / k;
+        if (order[x]->remaining > epsilon) order[x]->remaining -= step / k;
       dt -= step;
     }
     i = j;
   }
 }
 
-void Cpu::reschedule(double now)
-{
+void Cpu::reschedule(double now) {
   // Completion times if nothing else arrives: replay the fluid schedule forward.
   std::vector<Burst*> order(active_);
-  std::stable_sort(order.begin(), order.end(), [](const Burst* a, const Burst* b) { return a->level < b->level; });
-  double t      = now;
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Burst* a, const Burst* b) { return a->level < b->level; });
+  double t = now;
   std::size_t i = 0;
   while (i < order.size()) {
     std::size_t j = i;
-    while (j < order.size() && order[j]->level == order[i]->level)
-      ++j;
+    while (j < order.size() && order[j]->level == order[i]->level) ++j;
     std::vector<Burst*> level(order.begin() + i, order.begin() + j);
-    std::sort(level.begin(), level.end(), [](const Burst* a, const Burst* b) { return a->remaining < b->remaining; });
+    std::sort(level.begin(), level.end(),
+              [](const Burst* a, const Burst* b) { return a->remaining < b->remaining; });
     double done = 0;  // work each remaining burst has received so far in this level
     for (std::size_t x = 0; x < level.size(); ++x) {
       double k = static_cast<double>(level.size() - x);
       t += (level[x]->remaining - done) * k;
-      done          = level[x]->remaining;
+      done = level[x]->remaining;
       level[x]->end = t;
     }
     i = j;
   }
 }
 
-void Cpu::run(const void* process, Priority prio, double seconds)
-{
+void Cpu::run(const void* process, Priority prio, double seconds) {
   if (prio != Priority::Interrupt && process != current_) {
     if (current_ != nullptr) {
       seconds += p_.context_switch;
@@ -86,8 +80,7 @@ void Cpu::run(const void* process, Priority prio, double seconds)
     }
     current_ = process;
   }
-  if (seconds <= 0)
-    return;
+  if (seconds <= 0) return;
   seconds *= scale_;
   busy_ += seconds;
   double now = sg::Engine::get_clock();
@@ -105,8 +98,7 @@ void Cpu::run(const void* process, Priority prio, double seconds)
     sg::this_actor::sleep_until(burst.end);
     now = sg::Engine::get_clock();
     advance(now);
-    if (burst.remaining <= epsilon * 1e3 || now >= burst.end - epsilon)
-      break;
+    if (burst.remaining <= epsilon * 1e3 || now >= burst.end - epsilon) break;
     reschedule(now);  // pre-empted or shared meanwhile: wait for the new completion time
   }
   burst.remaining = 0;

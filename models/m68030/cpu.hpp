@@ -10,17 +10,17 @@
 // That is both exact for strict priorities and cheaper per burst than a SimGrid execution.
 #pragma once
 
-#include "models/m68030/cpu_params.hpp"
-
 #include <simgrid/s4u.hpp>
 #include <vector>
+
+#include "models/m68030/cpu_params.hpp"
 
 namespace equus::m68030 {
 
 enum class Priority { Interrupt = 0, Kernel = 1, Ghost = 1, System = 2 };
 
 class Cpu {
-public:
+ public:
   Cpu(simgrid::s4u::Host* host, const CpuParams& p);
 
   /// Runs `seconds` of work of `process` (an opaque identity; ignored at interrupt level) on this card,
@@ -28,17 +28,19 @@ public:
   void run(const void* process, Priority prio, double seconds);
   /// Cost of copying `bytes` between buffers of this card.
   double local_copy_time(double bytes) const { return bytes / p_.local_copy_rate; }
+  /// Cost of a bulk copy between two address spaces of this card.
+  double local_bulk_copy_time(double bytes) const { return bytes / p_.local_bulk_copy_rate; }
 
   simgrid::s4u::Host* host() const { return host_; }
   const CpuParams& params() const { return p_; }
   long context_switches() const { return switches_; }
   double busy_time() const { return busy_; }
 
-private:
+ private:
   struct Burst {
     double remaining;  // seconds of work left at `updated_`
     int level;
-    double end;        // completion time under the current schedule
+    double end;  // completion time under the current schedule
   };
   void advance(double now);
   void reschedule(double now);
@@ -47,9 +49,9 @@ private:
   const CpuParams& p_;
   double scale_;  // wall seconds per second of reference-card work (speed, timer interrupts)
   const void* current_ = nullptr;
-  long switches_       = 0;
-  double busy_         = 0;
-  double updated_      = 0;
+  long switches_ = 0;
+  double busy_ = 0;
+  double updated_ = 0;
   std::vector<Burst*> active_;
 };
 

@@ -2,8 +2,7 @@
 
 namespace equus::m68030 {
 
-void CpuParams::bind(params::Binder& b)
-{
+void CpuParams::bind(params::Binder& b) {
   using D = params::Dimension;
   b("speed_factor", speed_factor, D::Ratio);
   b("syscall_entry", syscall_entry, D::Time);
@@ -19,6 +18,7 @@ void CpuParams::bind(params::Binder& b)
   b("completion_notice", completion_notice, D::Time);
   b("ref_propagate", ref_propagate, D::Time);
   b("local_copy_rate", local_copy_rate, D::Rate);
+  b("local_bulk_copy_rate", local_bulk_copy_rate, D::Rate);
   b("clock_hz", clock_hz, D::Frequency);
   b("clock_tick_cost", clock_tick_cost, D::Time);
   b("time_daemon_period", time_daemon_period, D::Time);

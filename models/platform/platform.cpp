@@ -7,8 +7,7 @@ namespace sg = simgrid::s4u;
 namespace equus::platform {
 
 Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const params::ModelParams& p)
-    : nodes_(std::move(nodes))
-{
+    : nodes_(std::move(nodes)) {
   // Plain max-min sharing: no TCP factors, the bus is not a WAN.
   engine.set_config("network/model:CM02");
   engine.set_config("network/crosstraffic:0");
@@ -16,14 +15,13 @@ Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const 
   auto* zone = sg::create_full_zone("kathleen");
   // The periodic timer interrupt steals a fixed fraction of every card: fold it into the speed.
   double usable = 1.0 - p.cpu.clock_hz * p.cpu.clock_tick_cost;
-  double speed  = 1e9 * p.cpu.speed_factor * (usable > 0.01 ? usable : 0.01);
-  for (const auto& d : nodes_)
-    hosts_.push_back(zone->create_host(d.name, speed));
+  double speed = 1e9 * p.cpu.speed_factor * (usable > 0.01 ? usable : 0.01);
+  for (const auto& d : nodes_) hosts_.push_back(zone->create_host(d.name, speed));
   unix_host_ = zone->create_host("unix", 1e9);
 
   // One bus, one master at a time: capacity shrinks with the number of masters contending.
   double penalty = p.vme.arbitration_penalty;
-  bus_           = zone->create_link("vme", p.vme.bus_bandwidth)
+  bus_ = zone->create_link("vme", p.vme.bus_bandwidth)
              ->set_latency(p.vme.transaction_latency)
              ->set_sharing_policy(sg::Link::SharingPolicy::NONLINEAR,
                                   [penalty](double capacity, int n) {
@@ -34,18 +32,16 @@ Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const 
   all.push_back(unix_host_);
   for (std::size_t i = 0; i < all.size(); ++i)
     for (std::size_t j = i + 1; j < all.size(); ++j)
-      zone->add_route(all[i]->get_netpoint(), all[j]->get_netpoint(), nullptr, nullptr, {sg::LinkInRoute(bus_)},
-                      true);
+      zone->add_route(all[i]->get_netpoint(), all[j]->get_netpoint(), nullptr, nullptr,
+                      {sg::LinkInRoute(bus_)}, true);
   zone->seal();
 }
 
-int Platform::find_node(const std::string& name_or_id) const
-{
+int Platform::find_node(const std::string& name_or_id) const {
   for (std::size_t i = 0; i < nodes_.size(); ++i) {
     std::ostringstream hex;
     hex << std::hex << nodes_[i].kernel_id;
-    if (nodes_[i].name == name_or_id || hex.str() == name_or_id)
-      return static_cast<int>(i);
+    if (nodes_[i].name == name_or_id || hex.str() == name_or_id) return static_cast<int>(i);
   }
   return -1;
 }

@@ -2,18 +2,19 @@
 // the single VME bus link.
 #pragma once
 
-#include "models/common/model_params.hpp"
-#include "models/platform/pool_files.hpp"
-
 #include <simgrid/s4u.hpp>
 #include <vector>
+
+#include "models/common/model_params.hpp"
+#include "models/platform/pool_files.hpp"
 
 namespace equus::platform {
 
 class Platform {
-public:
+ public:
   /// Configures `engine` (network model) and creates hosts and the bus. Call once per engine.
-  Platform(simgrid::s4u::Engine& engine, std::vector<NodeDescriptor> nodes, const params::ModelParams& params);
+  Platform(simgrid::s4u::Engine& engine, std::vector<NodeDescriptor> nodes,
+           const params::ModelParams& params);
 
   const std::vector<NodeDescriptor>& nodes() const { return nodes_; }
   int node_count() const { return static_cast<int>(nodes_.size()); }
@@ -23,11 +24,11 @@ public:
   /// Index of the node whose descriptor name or hexadecimal kernel id is `name_or_id`; -1 if none.
   int find_node(const std::string& name_or_id) const;
 
-private:
+ private:
   std::vector<NodeDescriptor> nodes_;
   std::vector<simgrid::s4u::Host*> hosts_;
   simgrid::s4u::Host* unix_host_ = nullptr;
-  simgrid::s4u::Link* bus_       = nullptr;
+  simgrid::s4u::Link* bus_ = nullptr;
 };
 
 }  // namespace equus::platform

@@ -12,12 +12,12 @@ class PoolFileError : public std::runtime_error {
 };
 
 struct NodeDescriptor {
-  unsigned kernel_id = 0;                // kernel-recognised name, hexadecimal in the file (0x201)
-  std::string name;                      // humanly recognisable name
+  unsigned kernel_id = 0;  // kernel-recognised name, hexadecimal in the file (0x201)
+  std::string name;        // humanly recognisable name
   std::vector<std::string> groups;
-  std::string type;                      // jt68030
+  std::string type;  // jt68030
   std::vector<std::string> characteristics;
-  double memory_bytes = 0;               // from an "<n>mb" characteristic, 0 if absent
+  double memory_bytes = 0;  // from an "<n>mb" characteristic, 0 if absent
 };
 
 struct PoolUser {

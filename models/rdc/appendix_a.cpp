@@ -1,25 +1,23 @@
 #include "models/rdc/appendix_a.hpp"
 
-#include "models/kernel/equus.hpp"
-#include "models/kernel/system.hpp"
-
 #include <cmath>
 #include <numeric>
 #include <random>
 #include <stdexcept>
+
+#include "models/kernel/equus.hpp"
+#include "models/kernel/system.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
 
 namespace equus::rdc {
 
-std::vector<CellSpec> appendix_a_cells()
-{
+std::vector<CellSpec> appendix_a_cells() {
   std::vector<CellSpec> cells;
   auto add = [&](const std::string& table, const std::string& row, Primitive p,
                  std::vector<std::pair<std::string, uint32_t>> cols, int calls = 1000, bool same = false) {
-    for (auto& [c, b] : cols)
-      cells.push_back(CellSpec{table, row, c, p, b, calls, same});
+    for (auto& [c, b] : cols) cells.push_back(CellSpec{table, row, c, p, b, calls, same});
   };
   const std::vector<std::pair<std::string, uint32_t>> four = {
       {"0", 0}, {"1k", 1024}, {"32k", 32768}, {"64k", 65536}};
@@ -43,29 +41,26 @@ std::vector<CellSpec> appendix_a_cells()
 
 namespace {
 
-bool multicast(Primitive p)
-{
-  return p == Primitive::SendMulticast2 || p == Primitive::DgramMulticast2;
-}
+bool multicast(Primitive p) { return p == Primitive::SendMulticast2 || p == Primitive::DgramMulticast2; }
 
 /// The receiver of Appendix A.1: inc_receive in a simple loop (replying when the row says so).
-Program receiver_program(const CellSpec& cell, const int* port)
-{
+Program receiver_program(const CellSpec& cell, const int* port) {
   return [cell, port](Equus& eq) {
     std::vector<std::byte> buf(std::max<uint32_t>(cell.extra_bytes, 1));
     Msg reply;
     for (;;) {
       Msg msg;
       msg.m_base = buf.data();
-      msg.m_cnt  = static_cast<uint32_t>(buf.size());
-      bool block = cell.primitive == Primitive::InvokeReply || cell.primitive == Primitive::InvokeReplyStreamEachWay;
-      int h      = eq.inc_receive(*port, &msg, block ? 1 : 0, 0, -1);
+      msg.m_cnt = static_cast<uint32_t>(buf.size());
+      bool block =
+          cell.primitive == Primitive::InvokeReply || cell.primitive == Primitive::InvokeReplyStreamEachWay;
+      int h = eq.inc_receive(*port, &msg, block ? 1 : 0, 0, -1);
       if (h > 1) {
         reply.m_ref = RefDescrip{};
         if (cell.primitive == Primitive::InvokeReplyStreamEachWay) {
           // Send the received stream back, destroying it (the system limits streams per incarnation).
           reply.m_ref.rd_type = RefType::Stream;
-          reply.m_ref.rd_obj  = msg.m_ref.rd_obj;
+          reply.m_ref.rd_obj = msg.m_ref.rd_obj;
           reply.m_ref.rd_keep = false;
         }
         eq.inc_reply(h, &reply);
@@ -75,8 +70,7 @@ Program receiver_program(const CellSpec& cell, const int* port)
 }
 
 /// An incarnation that owns a buffer and otherwise waits (the target of inc_copyto / inc_copyfrom).
-Program idle_program(const int* port)
-{
+Program idle_program(const int* port) {
   return [port](Equus& eq) {
     for (;;) {
       Msg msg;
@@ -93,14 +87,11 @@ struct SenderState {
   int failures = 0;
 };
 
-Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::SemaphorePtr done)
-{
+Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::SemaphorePtr done) {
   return [cell, calls, st, done](Equus& eq) {
     std::vector<std::byte> data(std::max<uint32_t>(cell.extra_bytes, 1));
-    for (std::size_t i = 0; i < data.size(); ++i)
-      data[i] = static_cast<std::byte>(i * 7 + 3);
-    if (cell.primitive == Primitive::AsinvokeBufferLimit1)
-      eq.inc_setBufferLimit(st->stream, 1);
+    for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<std::byte>(i * 7 + 3);
+    if (cell.primitive == Primitive::AsinvokeBufferLimit1) eq.inc_setBufferLimit(st->stream, 1);
     TimeBuf t0;
     TimeBuf t1;
     eq.inc_time(&t0);
@@ -108,8 +99,8 @@ Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::Sem
       Msg msg;
       msg.put<uint32_t>(0, static_cast<uint32_t>(i));
       msg.m_base = cell.extra_bytes ? data.data() : nullptr;
-      msg.m_cnt  = cell.extra_bytes;
-      int rc     = 0;
+      msg.m_cnt = cell.extra_bytes;
+      int rc = 0;
       switch (cell.primitive) {
         case Primitive::InvokeNoReply:
         case Primitive::InvokeReply:
@@ -117,10 +108,10 @@ Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::Sem
           break;
         case Primitive::InvokeReplyStreamEachWay:
           msg.m_ref.rd_type = RefType::Stream;
-          msg.m_ref.rd_obj  = st->spare_stream;
+          msg.m_ref.rd_obj = st->spare_stream;
           msg.m_ref.rd_keep = false;
-          rc                = eq.inc_invoke(st->stream, &msg);
-          st->spare_stream  = msg.m_ref.rd_obj;  // the stream came back in the reply
+          rc = eq.inc_invoke(st->stream, &msg);
+          st->spare_stream = msg.m_ref.rd_obj;  // the stream came back in the reply
           break;
         case Primitive::AsinvokeBufferLimit1:
           rc = eq.inc_asinvoke(st->stream, &msg);
@@ -140,8 +131,7 @@ Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::Sem
           rc = eq.inc_copyfrom(st->buffer_handle, 0, data.data(), cell.extra_bytes);
           break;
       }
-      if (rc < 0)
-        ++st->failures;
+      if (rc < 0) ++st->failures;
     }
     eq.inc_time(&t1);
     st->elapsed_ms = static_cast<double>(t1.tb_elapsed) - static_cast<double>(t0.tb_elapsed);
@@ -152,22 +142,20 @@ Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::Sem
 }  // namespace
 
 CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                    const params::ModelParams& params, const RunOptions& options)
-{
-  int argc           = 2;
+                    const params::ModelParams& params, const RunOptions& options) {
+  int argc = 2;
   const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
   sg::Engine engine(&argc, const_cast<char**>(argv));
   System sys(engine, nodes, params, options.seed);
-  if (sys.node_count() < 5)
-    throw std::runtime_error("the Appendix A experiments need at least 5 pool nodes");
+  if (sys.node_count() < 5) throw std::runtime_error("the Appendix A experiments need at least 5 pool nodes");
 
   CellResult result;
   result.spec = cell;
-  int calls   = std::max(1, static_cast<int>(std::lround(cell.calls * options.calls_scale)));
+  int calls = std::max(1, static_cast<int>(std::lround(cell.calls * options.calls_scale)));
   // Sender and receivers on balanced nodes of the pool, as in Figure 3.3 (kathleen3, 4, 5).
   const int sender_node = 2;
-  const int recv_node   = cell.same_node ? sender_node : 3;
-  const int recv2_node  = 4;
+  const int recv_node = cell.same_node ? sender_node : 3;
+  const int recv2_node = 4;
 
   std::string error;
   sg::Actor::create("experimenter", sys.platform().unix_host(), [&] {
@@ -182,7 +170,7 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       int port_a = 0;
       int port_b = 0;
       Incarnation* target = nullptr;
-      bool copy           = cell.primitive == Primitive::Copyto || cell.primitive == Primitive::Copyfrom;
+      bool copy = cell.primitive == Primitive::Copyto || cell.primitive == Primitive::Copyfrom;
       std::vector<std::byte> target_buffer(copy ? cell.extra_bytes : 0);
       if (copy)
         target = &sys.create(recv_node, "owner", idle_program(&port_a));
@@ -193,7 +181,7 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       GlobalId chan = sys.bootstrap_channel(*target, type, &port_a);
       if (multicast(cell.primitive)) {
         auto& r2 = sys.create(recv2_node, "receiver2", receiver_program(cell, &port_b));
-        port_b   = sys.bootstrap_port(r2, chan);
+        port_b = sys.bootstrap_port(r2, chan);
         incs.push_back(&r2);
       }
       auto& sender = sys.create(sender_node, "sender", sender_program(cell, calls, &st, done));
@@ -201,17 +189,15 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       st.stream = sys.bootstrap_stream(sender, chan, type);
       if (cell.primitive == Primitive::InvokeReplyStreamEachWay) {
         int scratch_port = 0;
-        GlobalId spare   = sys.bootstrap_channel(sender, ChanType::Unicast, &scratch_port);
-        st.spare_stream  = sys.bootstrap_stream(sender, spare, ChanType::Unicast);
+        GlobalId spare = sys.bootstrap_channel(sender, ChanType::Unicast, &scratch_port);
+        st.spare_stream = sys.bootstrap_stream(sender, spare, ChanType::Unicast);
       }
       if (copy)
         st.buffer_handle = sys.bootstrap_buffer_handle(
             sender, *target, Buf{target_buffer.data(), static_cast<uint32_t>(target_buffer.size())}, true);
-      for (auto* inc : incs)
-        sys.start(*inc);
+      for (auto* inc : incs) sys.start(*inc);
       done->acquire();
-      for (auto* inc : incs)
-        sys.destroy(*inc);
+      for (auto* inc : incs) sys.destroy(*inc);
       if (st.failures > 0) {
         error = cell.row + " " + cell.column + ": " + std::to_string(st.failures) + " calls failed";
         return;
@@ -220,8 +206,7 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
     }
   });
   engine.run();
-  if (!error.empty())
-    throw std::runtime_error(error);
+  if (!error.empty()) throw std::runtime_error(error);
   if (static_cast<int>(result.per_experiment.size()) < options.experiments)
     throw std::runtime_error(cell.row + " " + cell.column + ": the simulation deadlocked; blocked:\n" +
                              sys.blocked_report());
@@ -230,12 +215,10 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
     result.dropped += sys.kernel(n).stats().packets_dropped_no_buffer + sys.kernel(n).stats().packets_lost;
   }
   const auto& v = result.per_experiment;
-  if (v.empty())
-    throw std::runtime_error(cell.row + " " + cell.column + ": no experiment completed");
+  if (v.empty()) throw std::runtime_error(cell.row + " " + cell.column + ": no experiment completed");
   result.mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
-  double ss   = 0;
-  for (double x : v)
-    ss += (x - result.mean) * (x - result.mean);
+  double ss = 0;
+  for (double x : v) ss += (x - result.mean) * (x - result.mean);
   result.sd = v.size() > 1 ? std::sqrt(ss / (v.size() - 1)) : 0;
   return result;
 }

@@ -3,12 +3,12 @@
 // same node for Table A.2); ten experiments per cell.
 #pragma once
 
-#include "models/common/model_params.hpp"
-#include "models/platform/pool_files.hpp"
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "models/common/model_params.hpp"
+#include "models/platform/pool_files.hpp"
 
 namespace equus::rdc {
 
@@ -31,7 +31,7 @@ struct CellSpec {
   std::string column;  // "0", "1k", "32k", "64k"
   Primitive primitive = Primitive::InvokeNoReply;
   uint32_t extra_bytes = 0;
-  int calls = 1000;      // calls per experiment (fewer for inc_dgram: buffering, Table A.1)
+  int calls = 1000;  // calls per experiment (fewer for inc_dgram: buffering, Table A.1)
   bool same_node = false;
 };
 
@@ -39,7 +39,7 @@ struct CellResult {
   CellSpec spec;
   std::vector<double> per_experiment;  // ms per 1000 calls, scaled as the dissertation did
   double mean = 0;
-  double sd   = 0;
+  double sd = 0;
   long retries = 0;
   long dropped = 0;
 };

@@ -2,14 +2,14 @@
 // another card's memory, so a copy is a bus transfer capped at that loop's rate.
 #pragma once
 
-#include "models/vme/vme_params.hpp"
-
 #include <simgrid/s4u.hpp>
+
+#include "models/vme/vme_params.hpp"
 
 namespace equus::vme {
 
 class Bus {
-public:
+ public:
   explicit Bus(const VmeParams& p) : p_(p) {}
 
   /// Copies `bytes` from card `from` to card `to` by a CPU loop running at `rate` (bytes/s) when it
@@ -21,7 +21,7 @@ public:
 
   const VmeParams& params() const { return p_; }
 
-private:
+ private:
   const VmeParams& p_;
 };
 

@@ -2,8 +2,7 @@
 
 namespace equus::vme {
 
-void VmeParams::bind(params::Binder& b)
-{
+void VmeParams::bind(params::Binder& b) {
   using D = params::Dimension;
   b("bus_bandwidth", bus_bandwidth, D::Rate);
   b("arbitration_penalty", arbitration_penalty, D::Ratio);

@@ -1,37 +1,35 @@
 // Test support: a fresh engine and pool per test (ctest runs every test in its own process).
 #pragma once
 
-#include "models/kernel/equus.hpp"
-#include "models/kernel/system.hpp"
-
 #include <gtest/gtest.h>
+
 #include <map>
 #include <memory>
 #include <string>
 
+#include "models/kernel/equus.hpp"
+#include "models/kernel/system.hpp"
+
 namespace equus::test {
 
 class SimTest : public ::testing::Test {
-protected:
+ protected:
   /// Builds the pool with parameter overrides; call at most once, before sys() (which otherwise
   /// builds the default pool): SimGrid's models are fixed once the platform exists.
-  void build(const std::map<std::string, std::string>& overrides)
-  {
+  void build(const std::map<std::string, std::string>& overrides) {
     ASSERT_FALSE(sys_) << "build() after the pool exists";
     if (!engine_) {
-      int argc           = 2;
+      int argc = 2;
       const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-      engine_            = std::make_unique<simgrid::s4u::Engine>(&argc, const_cast<char**>(argv));
+      engine_ = std::make_unique<simgrid::s4u::Engine>(&argc, const_cast<char**>(argv));
     }
     auto params = params::ModelParams::load(overrides);
-    auto nodes  = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
-    sys_        = std::make_unique<kernel::System>(*engine_, nodes, params, 1);
+    auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
+    sys_ = std::make_unique<kernel::System>(*engine_, nodes, params, 1);
   }
 
-  kernel::System& sys()
-  {
-    if (!sys_)
-      build({});
+  kernel::System& sys() {
+    if (!sys_) build({});
     return *sys_;
   }
   void run() { engine_->run(); }

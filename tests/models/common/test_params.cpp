@@ -1,18 +1,18 @@
 // Model parameters: loading the shipped data files, overrides, unit conversion and file errors.
-#include "models/common/model_params.hpp"
-#include "models/common/params.hpp"
-
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <string>
 #include <random>
+#include <string>
 
-// <signal.h>, pulled in by gtest, defines si_value as a macro; ParamInfo has a field of that name.
-#ifdef si_value
-#undef si_value
+#include "models/common/model_params.hpp"
+#include "models/common/params.hpp"
+
+// <signal.h>, pulled in by gtest, defines value_si as a macro; ParamInfo has a field of that name.
+#ifdef value_si
+#undef value_si
 #endif
 
 using namespace equus::params;
@@ -20,8 +20,8 @@ using namespace equus::params;
 namespace {
 
 /// Runs `fn`, expecting a ParamError; returns its message ("" if none was thrown).
-template <class F> std::string param_error(F fn)
-{
+template <class F>
+std::string param_error(F fn) {
   try {
     fn();
   } catch (const ParamError& e) {
@@ -32,32 +32,29 @@ template <class F> std::string param_error(F fn)
 }
 
 class TempDir {
-public:
-  TempDir()
-  {
+ public:
+  TempDir() {
     path_ = std::filesystem::temp_directory_path() /
             ("equus-params-" + std::to_string(std::random_device{}()) + "-" +
              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(path_);
   }
   ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string write(const std::string& name, const std::string& text) const
-  {
+  std::string write(const std::string& name, const std::string& text) const {
     auto p = path_ / name;
     std::ofstream(p) << text;
     return p.string();
   }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 
 struct Toy {
   double a = -1;
   double b = -1;
-  int c    = -1;
-  void bind(Binder& binder)
-  {
+  int c = -1;
+  void bind(Binder& binder) {
     binder("a", a, Dimension::Time);
     binder("b", b, Dimension::Bytes);
     binder("c", c);
@@ -66,8 +63,7 @@ struct Toy {
 
 }  // namespace
 
-TEST(Params, ShippedFilesLoad)
-{
+TEST(Params, ShippedFilesLoad) {
   ModelParams p;
   ASSERT_NO_THROW(p = ModelParams::load());
   EXPECT_GT(p.cpu.syscall_entry, 0);
@@ -83,8 +79,7 @@ TEST(Params, ShippedFilesLoad)
   }
 }
 
-TEST(Params, OverrideConvertsFromTheFilesUnit)
-{
+TEST(Params, OverrideConvertsFromTheFilesUnit) {
   auto p = ModelParams::load({{"m68030.syscall_entry", "100"}});  // the file's unit is us
   EXPECT_DOUBLE_EQ(p.cpu.syscall_entry, 100e-6);
   auto q = ModelParams::load({{"kernel.retry_interval", "0.01"}, {"m68030.local_copy_rate", "3"}});
@@ -98,19 +93,17 @@ TEST(Params, OverrideConvertsFromTheFilesUnit)
       marked = true;
       EXPECT_EQ(i.provenance, "overridden");
       EXPECT_DOUBLE_EQ(i.value, 100);
-      EXPECT_DOUBLE_EQ(i.si_value, 100e-6);
+      EXPECT_DOUBLE_EQ(i.value_si, 100e-6);
     }
   EXPECT_TRUE(marked);
 }
 
-TEST(Params, UnknownOverrideNameThrowsNamingIt)
-{
+TEST(Params, UnknownOverrideNameThrowsNamingIt) {
   auto msg = param_error([] { ModelParams::load({{"kernel.no_such_thing", "1"}}); });
   EXPECT_NE(msg.find("kernel.no_such_thing"), std::string::npos) << msg;
 }
 
-TEST(Params, NonNumericOverrideThrows)
-{
+TEST(Params, NonNumericOverrideThrows) {
   auto msg = param_error([] { ModelParams::load({{"kernel.small_buffers", "lots"}}); });
   EXPECT_NE(msg.find("kernel.small_buffers"), std::string::npos) << msg;
   auto trailing = param_error([] { ModelParams::load({{"m68030.syscall_entry", "12x"}}); });
@@ -119,22 +112,19 @@ TEST(Params, NonNumericOverrideThrows)
   EXPECT_NE(empty.find("m68030.syscall_entry"), std::string::npos) << empty;
 }
 
-TEST(Params, NegativeOverrideThrows)
-{
+TEST(Params, NegativeOverrideThrows) {
   auto msg = param_error([] { ModelParams::load({{"m68030.syscall_entry", "-5"}}); });
   EXPECT_NE(msg.find("m68030.syscall_entry"), std::string::npos) << msg;
 }
 
-TEST(Params, OverrideForUnknownModelThrows)
-{
+TEST(Params, OverrideForUnknownModelThrows) {
   auto msg = param_error([] { ModelParams::load({{"foo.bar", "1"}}); });
   EXPECT_NE(msg.find("foo.bar"), std::string::npos) << msg;
   auto bare = param_error([] { ModelParams::load({{"syscall_entry", "1"}}); });
   EXPECT_NE(bare.find("syscall_entry"), std::string::npos) << bare;
 }
 
-TEST(Params, FileLoadsAndConvertsUnits)
-{
+TEST(Params, FileLoadsAndConvertsUnits) {
   TempDir dir;
   auto path = dir.write("toy.json", R"({"model": "toy", "parameters": {
       "a": {"value": 250, "unit": "ms", "provenance": "test"},
@@ -154,8 +144,7 @@ TEST(Params, FileLoadsAndConvertsUnits)
   EXPECT_DOUBLE_EQ(t.a, 1.0);
 }
 
-TEST(Params, MissingParameterNamesFileAndPointer)
-{
+TEST(Params, MissingParameterNamesFileAndPointer) {
   TempDir dir;
   auto path = dir.write("missing.json", R"({"model": "toy", "parameters": {
       "a": {"value": 1, "unit": "s", "provenance": "test"},
@@ -169,8 +158,7 @@ TEST(Params, MissingParameterNamesFileAndPointer)
   EXPECT_NE(msg.find("/parameters/b"), std::string::npos) << msg;
 }
 
-TEST(Params, UnknownUnitNamesFileAndPointer)
-{
+TEST(Params, UnknownUnitNamesFileAndPointer) {
   TempDir dir;
   auto path = dir.write("unit.json", R"({"model": "toy", "parameters": {
       "a": {"value": 1, "unit": "fortnights", "provenance": "test"},
@@ -186,8 +174,7 @@ TEST(Params, UnknownUnitNamesFileAndPointer)
   EXPECT_NE(msg.find("fortnights"), std::string::npos) << msg;
 }
 
-TEST(Params, UnitOfTheWrongDimensionNamesFileAndPointer)
-{
+TEST(Params, UnitOfTheWrongDimensionNamesFileAndPointer) {
   TempDir dir;
   auto path = dir.write("dim.json", R"({"model": "toy", "parameters": {
       "a": {"value": 1, "unit": "s", "provenance": "test"},
@@ -202,8 +189,7 @@ TEST(Params, UnitOfTheWrongDimensionNamesFileAndPointer)
   EXPECT_NE(msg.find("/parameters/b"), std::string::npos) << msg;
 }
 
-TEST(Params, UnboundOrMalformedEntriesAndBadFilesThrow)
-{
+TEST(Params, UnboundOrMalformedEntriesAndBadFilesThrow) {
   TempDir dir;
   Toy t;
   Binder b;
@@ -236,12 +222,11 @@ TEST(Params, UnboundOrMalformedEntriesAndBadFilesThrow)
 
   ParamSet s5;
   auto missing = dir.write("placeholder", "") + ".absent";
-  auto m5      = param_error([&] { s5.load(missing, "toy", b); });
+  auto m5 = param_error([&] { s5.load(missing, "toy", b); });
   EXPECT_NE(m5.find(missing), std::string::npos) << m5;
 }
 
-TEST(Params, ModelParamsFromAnotherDirectoryWithABrokenFileThrows)
-{
+TEST(Params, ModelParamsFromAnotherDirectoryWithABrokenFileThrows) {
   TempDir dir;
   // A copy of the shipped tree with one parameter removed from the kernel's file.
   auto root = std::filesystem::path(dir.write("x", "")).parent_path();

@@ -4,8 +4,7 @@ using namespace equus::kernel;
 
 namespace equus::test {
 
-TEST_F(SimTest, AsinvokeBufferLimitBlocksUntilCompletion)
-{
+TEST_F(SimTest, AsinvokeBufferLimitBlocksUntilCompletion) {
   int port = 0;
   std::vector<double> received;
   std::vector<double> returned;
@@ -14,7 +13,7 @@ TEST_F(SimTest, AsinvokeBufferLimitBlocksUntilCompletion)
     for (int i = 0; i < 3; ++i) {
       Msg m;
       m.m_base = rbuf.data();
-      m.m_cnt  = 32768;
+      m.m_cnt = 32768;
       ASSERT_EQ(eq.inc_receive(port, &m, 0, 0, -1), 1);
       EXPECT_EQ(m.m_cnt, 32768u);
       EXPECT_EQ(rbuf[100], std::byte{5});
@@ -22,13 +21,13 @@ TEST_F(SimTest, AsinvokeBufferLimitBlocksUntilCompletion)
     }
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
-  int stream    = 0;
-  auto& s       = sys().spawn(2, "sender", [&](Equus& eq) {
+  int stream = 0;
+  auto& s = sys().spawn(2, "sender", [&](Equus& eq) {
     ASSERT_EQ(eq.inc_setBufferLimit(stream, 1), E_OK);
     for (int i = 0; i < 3; ++i) {
       Msg m;
       m.m_base = sbuf.data();
-      m.m_cnt  = 32768;
+      m.m_cnt = 32768;
       ASSERT_EQ(eq.inc_asinvoke(stream, &m), E_OK);
       returned.push_back(eq.now());
     }

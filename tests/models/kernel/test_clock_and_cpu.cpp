@@ -1,15 +1,14 @@
 // inc_time's 60 Hz resolution and the CPU's context switching (Appendix A.1).
-#include "tests/support/sim_fixture.hpp"
-
 #include <cmath>
 #include <vector>
+
+#include "tests/support/sim_fixture.hpp"
 
 using namespace equus::kernel;
 
 namespace equus::test {
 
-TEST_F(SimTest, IncTimeHasTheResolutionOfA60HzClock)
-{
+TEST_F(SimTest, IncTimeHasTheResolutionOfA60HzClock) {
   struct Sample {
     uint32_t elapsed;
     double at;
@@ -48,8 +47,7 @@ TEST_F(SimTest, IncTimeHasTheResolutionOfA60HzClock)
 
 // Same-node invocations switch between the invoker and the receiver every call; between nodes the
 // invoker blocks with nothing else ready on its card, is not descheduled and resumes without a switch.
-TEST_F(SimTest, SameNodeInvokeSwitchesContextsInterNodeDoesNot)
-{
+TEST_F(SimTest, SameNodeInvokeSwitchesContextsInterNodeDoesNot) {
   static constexpr int n = 50;
   int port_local = 0, port_remote = 0, s_local = 0, s_remote = 0;
   auto receiver = [](int& port) {
@@ -68,20 +66,20 @@ TEST_F(SimTest, SameNodeInvokeSwitchesContextsInterNodeDoesNot)
       }
     };
   };
-  auto& rl       = sys().spawn(2, "receiver-local", receiver(port_local));
+  auto& rl = sys().spawn(2, "receiver-local", receiver(port_local));
   GlobalId chanl = sys().bootstrap_channel(rl, ChanType::Unicast, &port_local);
-  auto& il       = sys().create(2, "invoker-local", invoker(s_local));
-  s_local        = sys().bootstrap_stream(il, chanl, ChanType::Unicast);
+  auto& il = sys().create(2, "invoker-local", invoker(s_local));
+  s_local = sys().bootstrap_stream(il, chanl, ChanType::Unicast);
   sys().start(il);
-  auto& rr       = sys().spawn(4, "receiver-remote", receiver(port_remote));
+  auto& rr = sys().spawn(4, "receiver-remote", receiver(port_remote));
   GlobalId chanr = sys().bootstrap_channel(rr, ChanType::Unicast, &port_remote);
-  auto& ir       = sys().create(3, "invoker-remote", invoker(s_remote));
-  s_remote       = sys().bootstrap_stream(ir, chanr, ChanType::Unicast);
+  auto& ir = sys().create(3, "invoker-remote", invoker(s_remote));
+  s_remote = sys().bootstrap_stream(ir, chanr, ChanType::Unicast);
   sys().start(ir);
   run();
-  double local_per_call  = static_cast<double>(sys().kernel(2).cpu().context_switches()) / n;
+  double local_per_call = static_cast<double>(sys().kernel(2).cpu().context_switches()) / n;
   double remote_per_call = static_cast<double>(sys().kernel(3).cpu().context_switches()) / n;
-  double remote_recv     = static_cast<double>(sys().kernel(4).cpu().context_switches()) / n;
+  double remote_recv = static_cast<double>(sys().kernel(4).cpu().context_switches()) / n;
   EXPECT_GT(sys().kernel(2).cpu().context_switches(), 0);
   EXPECT_GE(local_per_call, 1.5);  // to the receiver and back
   EXPECT_LT(remote_per_call, 0.25);

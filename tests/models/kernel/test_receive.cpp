@@ -1,16 +1,15 @@
 // inc_receive timeouts and selectors, and inc_testPort.
-#include "tests/support/sim_fixture.hpp"
-
 #include <vector>
+
+#include "tests/support/sim_fixture.hpp"
 
 using namespace equus::kernel;
 
 namespace equus::test {
 
-TEST_F(SimTest, ReceiveTimesOutAfterTheGivenMilliseconds)
-{
+TEST_F(SimTest, ReceiveTimesOutAfterTheGivenMilliseconds) {
   int port = 0;
-  int rc   = -100;
+  int rc = -100;
   double t0 = 0, t1 = 0;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     eq.inc_sleep(3);
@@ -26,10 +25,9 @@ TEST_F(SimTest, ReceiveTimesOutAfterTheGivenMilliseconds)
   EXPECT_LE(t1 - t0, 0.060);
 }
 
-TEST_F(SimTest, ReceiveWithZeroTimeoutPolls)
-{
+TEST_F(SimTest, ReceiveWithZeroTimeoutPolls) {
   int port = 0;
-  int rc   = -100;
+  int rc = -100;
   double t0 = 0, t1 = 0;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     Msg m;
@@ -43,20 +41,19 @@ TEST_F(SimTest, ReceiveWithZeroTimeoutPolls)
   EXPECT_LT(t1 - t0, 1e-3);
 }
 
-TEST_F(SimTest, ReceiveWithTimeoutReturnsAMessageArrivingInTime)
-{
+TEST_F(SimTest, ReceiveWithTimeoutReturnsAMessageArrivingInTime) {
   int port = 0, stream = 0;
-  int rc   = -100;
+  int rc = -100;
   double t1 = 0;
   uint32_t head = 0;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     Msg m;
-    rc   = eq.inc_receive(port, &m, 0, 0, 1000);
-    t1   = eq.now();
+    rc = eq.inc_receive(port, &m, 0, 0, 1000);
+    t1 = eq.now();
     head = m.get<uint32_t>(0);
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     eq.inc_sleep(10);
     Msg m;
     m.put<uint32_t>(0, 42);
@@ -70,14 +67,13 @@ TEST_F(SimTest, ReceiveWithTimeoutReturnsAMessageArrivingInTime)
   EXPECT_LT(t1, 0.020);  // woken by the arrival, not by the timeout
 }
 
-TEST_F(SimTest, ReceiveRejectsBadReferences)
-{
+TEST_F(SimTest, ReceiveRejectsBadReferences) {
   int port = 0;
   int bad_port = -100, bad_sel = -100;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     Msg m;
     bad_port = eq.inc_receive(port + 1000, &m, 0, 0, 0);
-    bad_sel  = eq.inc_receive(port, &m, 0, port + 1000, 0);
+    bad_sel = eq.inc_receive(port, &m, 0, port + 1000, 0);
   });
   sys().bootstrap_channel(r, ChanType::Unicast, &port);
   run();
@@ -87,8 +83,7 @@ TEST_F(SimTest, ReceiveRejectsBadReferences)
 
 // Two senders on one channel each propagate a handle on their stream; the receiver uses them as
 // selectors and counts per-stream arrivals with inc_testPort.
-TEST_F(SimTest, SelectorReceivesOnlyTheNamedStreamAndTestPortCounts)
-{
+TEST_F(SimTest, SelectorReceivesOnlyTheNamedStreamAndTestPortCounts) {
   constexpr uint32_t kHandle = 0xFFFF;  // header tag of the handle-carrying message
   int port = 0;
   int streams[2] = {0, 0};
@@ -119,10 +114,10 @@ TEST_F(SimTest, SelectorReceivesOnlyTheNamedStreamAndTestPortCounts)
       from_sel[1].push_back(m.get<uint32_t>(0) * 100 + m.get<uint32_t>(4));
     }
     Msg none;
-    poll_empty            = eq.inc_receive(port, &none, 0, handle[1], 0);
+    poll_empty = eq.inc_receive(port, &none, 0, handle[1], 0);
     sel_after[0].sm_smhan = handle[0];
     sel_after[1].sm_smhan = handle[1];
-    total_after           = eq.inc_testPort(port, 0, nullptr, 2, sel_after);
+    total_after = eq.inc_testPort(port, 0, nullptr, 2, sel_after);
     for (int i = 0; i < per_sender; ++i) {
       Msg m;
       ASSERT_EQ(eq.inc_receive(port, &m, 0, handle[0], 0), 1);

@@ -11,37 +11,31 @@ namespace equus::test {
 namespace {
 /// The receiver's port and the sender's stream on one unicast channel (captured by the programs).
 struct Pair {
-  int port   = 0;
+  int port = 0;
   int stream = 0;
 };
 
 /// Receives until a receive times out after `quiet_ms`; returns the header words in arrival order.
-std::vector<uint32_t> drain(Equus& eq, int port, int quiet_ms)
-{
+std::vector<uint32_t> drain(Equus& eq, int port, int quiet_ms) {
   std::vector<uint32_t> out;
   for (;;) {
     Msg m;
     int rc = eq.inc_receive(port, &m, 0, 0, quiet_ms);
-    if (rc != 1)
-      break;
+    if (rc != 1) break;
     out.push_back(m.get<uint32_t>(0));
   }
   return out;
 }
 
-bool in_order(const std::vector<uint32_t>& v, uint32_t n)
-{
-  if (v.size() != n)
-    return false;
+bool in_order(const std::vector<uint32_t>& v, uint32_t n) {
+  if (v.size() != n) return false;
   for (uint32_t i = 0; i < n; ++i)
-    if (v[i] != i)
-      return false;
+    if (v[i] != i) return false;
   return true;
 }
 }  // namespace
 
-TEST_F(SimTest, SendDeliversInSendingOrder)
-{
+TEST_F(SimTest, SendDeliversInSendingOrder) {
   Pair p;
   const uint32_t n = 200;
   std::vector<uint32_t> got;
@@ -54,7 +48,7 @@ TEST_F(SimTest, SendDeliversInSendingOrder)
     }
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -64,36 +58,33 @@ TEST_F(SimTest, SendDeliversInSendingOrder)
   p.stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
   run();
   ASSERT_EQ(rcs.size(), n);
-  for (int rc : rcs)
-    ASSERT_EQ(rc, E_OK);
+  for (int rc : rcs) ASSERT_EQ(rc, E_OK);
   EXPECT_TRUE(in_order(got, n));
 }
 
-TEST_F(SimTest, SendAndDgramRejectMoreThanOnePacketOfData)
-{
+TEST_F(SimTest, SendAndDgramRejectMoreThanOnePacketOfData) {
   Pair p;
   std::vector<std::byte> big(1537), full(1536), rbuf(2000);
-  for (std::size_t i = 0; i < full.size(); ++i)
-    full[i] = static_cast<std::byte>(i % 251);
+  for (std::size_t i = 0; i < full.size(); ++i) full[i] = static_cast<std::byte>(i % 251);
   int send_big = -100, dgram_big = -100, send_full = -100;
   uint32_t got_cnt = 0;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     Msg m;
     m.m_base = rbuf.data();
-    m.m_cnt  = static_cast<uint32_t>(rbuf.size());
+    m.m_cnt = static_cast<uint32_t>(rbuf.size());
     ASSERT_EQ(eq.inc_receive(p.port, &m, 0, 0, -1), 1);
     got_cnt = m.m_cnt;
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     Msg m;
-    m.m_base  = big.data();
-    m.m_cnt   = 1537;
-    send_big  = eq.inc_send(p.stream, &m);
+    m.m_base = big.data();
+    m.m_cnt = 1537;
+    send_big = eq.inc_send(p.stream, &m);
     dgram_big = eq.inc_dgram(p.stream, &m);
     Msg ok;
     ok.m_base = full.data();
-    ok.m_cnt  = 1536;
+    ok.m_cnt = 1536;
     send_full = eq.inc_send(p.stream, &ok);
   });
   p.stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
@@ -105,14 +96,13 @@ TEST_F(SimTest, SendAndDgramRejectMoreThanOnePacketOfData)
   EXPECT_TRUE(std::equal(full.begin(), full.end(), rbuf.begin()));
 }
 
-TEST_F(SimTest, DgramLosesNothingWhenTheReceiverKeepsUp)
-{
+TEST_F(SimTest, DgramLosesNothingWhenTheReceiverKeepsUp) {
   Pair p;
   const uint32_t n = 100;
   std::vector<uint32_t> got;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) { got = drain(eq, p.port, 200); });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -126,8 +116,7 @@ TEST_F(SimTest, DgramLosesNothingWhenTheReceiverKeepsUp)
   EXPECT_EQ(sys().kernel(1).stats().packets_lost, 0);
 }
 
-TEST_F(SimTest, DgramIsDroppedWhenThePortsBuffersAreFull)
-{
+TEST_F(SimTest, DgramIsDroppedWhenThePortsBuffersAreFull) {
   build({{"kernel.small_buffers", "5"}});
   Pair p;
   const uint32_t n = 20;
@@ -137,7 +126,7 @@ TEST_F(SimTest, DgramIsDroppedWhenThePortsBuffersAreFull)
     got = drain(eq, p.port, 100);
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -151,12 +140,10 @@ TEST_F(SimTest, DgramIsDroppedWhenThePortsBuffersAreFull)
   EXPECT_EQ(got.size(), 5u);  // exactly the buffers there were
   EXPECT_GT(st.packets_dropped_no_buffer, 0);
   EXPECT_EQ(got.size() + static_cast<std::size_t>(st.packets_dropped_no_buffer), n);
-  for (std::size_t i = 0; i < got.size(); ++i)
-    EXPECT_EQ(got[i], i);  // the first ones were kept
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], i);  // the first ones were kept
 }
 
-TEST_F(SimTest, SendRetriesUntilBuffersFreeAndDeliversExactlyOnceInOrder)
-{
+TEST_F(SimTest, SendRetriesUntilBuffersFreeAndDeliversExactlyOnceInOrder) {
   build({{"kernel.small_buffers", "5"}, {"kernel.retry_interval", "0.01"}});
   Pair p;
   const uint32_t n = 20;
@@ -167,7 +154,7 @@ TEST_F(SimTest, SendRetriesUntilBuffersFreeAndDeliversExactlyOnceInOrder)
     got = drain(eq, p.port, 200);
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -177,22 +164,20 @@ TEST_F(SimTest, SendRetriesUntilBuffersFreeAndDeliversExactlyOnceInOrder)
   p.stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
   run();
   ASSERT_EQ(rcs.size(), n);
-  for (int rc : rcs)
-    EXPECT_EQ(rc, E_OK);
+  for (int rc : rcs) EXPECT_EQ(rc, E_OK);
   EXPECT_TRUE(in_order(got, n)) << "received " << got.size() << " of " << n;
   EXPECT_GT(sys().kernel(0).stats().retries, 0);
   EXPECT_GT(sys().kernel(1).stats().packets_dropped_no_buffer, 0);
 }
 
-TEST_F(SimTest, DgramsAreLostWithPacketLoss)
-{
+TEST_F(SimTest, DgramsAreLostWithPacketLoss) {
   build({{"kernel.packet_loss_probability", "0.3"}});
   Pair p;
   const uint32_t n = 100;
   std::vector<uint32_t> got;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) { got = drain(eq, p.port, 200); });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -206,20 +191,20 @@ TEST_F(SimTest, DgramsAreLostWithPacketLoss)
   EXPECT_GT(got.size(), 0u);
   EXPECT_GT(st.packets_lost, 0);
   EXPECT_EQ(got.size() + static_cast<std::size_t>(st.packets_lost), n);
-  for (std::size_t i = 1; i < got.size(); ++i)
-    EXPECT_LT(got[i - 1], got[i]);  // no duplicates, no reordering
+  for (std::size_t i = 1; i < got.size(); ++i) EXPECT_LT(got[i - 1], got[i]);  // no duplicates, no reordering
 }
 
-TEST_F(SimTest, SendDeliversExactlyOnceDespitePacketLoss)
-{
-  build({{"kernel.packet_loss_probability", "0.3"}, {"kernel.retry_interval", "0.01"}, {"kernel.max_retries", "40"}});
+TEST_F(SimTest, SendDeliversExactlyOnceDespitePacketLoss) {
+  build({{"kernel.packet_loss_probability", "0.3"},
+         {"kernel.retry_interval", "0.01"},
+         {"kernel.max_retries", "40"}});
   Pair p;
   const uint32_t n = 100;
   std::vector<uint32_t> got;
   std::vector<int> rcs;
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) { got = drain(eq, p.port, 500); });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     for (uint32_t i = 0; i < n; ++i) {
       Msg m;
       m.put<uint32_t>(0, i);
@@ -229,23 +214,21 @@ TEST_F(SimTest, SendDeliversExactlyOnceDespitePacketLoss)
   p.stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
   run();
   ASSERT_EQ(rcs.size(), n);
-  for (int rc : rcs)
-    EXPECT_EQ(rc, E_OK);
+  for (int rc : rcs) EXPECT_EQ(rc, E_OK);
   EXPECT_TRUE(in_order(got, n)) << "received " << got.size() << " of " << n;
   EXPECT_GT(sys().kernel(0).stats().retries, 0);
   EXPECT_GT(sys().kernel(1).stats().packets_lost + sys().kernel(0).stats().packets_lost, 0);
 }
 
-TEST_F(SimTest, MulticastSendAndDgramReachEveryPort)
-{
+TEST_F(SimTest, MulticastSendAndDgramReachEveryPort) {
   int p1 = 0, p2 = 0, stream = 0;
   std::vector<uint32_t> got1, got2;
   int send_rc = -100, dgram_rc = -100, invoke_rc = -100, asinvoke_rc = -100;
   auto& r1 = sys().spawn(1, "r1", [&](Equus& eq) { got1 = drain(eq, p1, 200); });
   auto& r2 = sys().spawn(2, "r2", [&](Equus& eq) { got2 = drain(eq, p2, 200); });
   GlobalId chan = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
-  p2            = sys().bootstrap_port(r2, chan);
-  auto& s       = sys().spawn(0, "sender", [&](Equus& eq) {
+  p2 = sys().bootstrap_port(r2, chan);
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
     Msg a;
     a.put<uint32_t>(0, 0);
     send_rc = eq.inc_send(stream, &a);
@@ -253,7 +236,7 @@ TEST_F(SimTest, MulticastSendAndDgramReachEveryPort)
     b.put<uint32_t>(0, 1);
     dgram_rc = eq.inc_dgram(stream, &b);
     Msg c;
-    invoke_rc   = eq.inc_invoke(stream, &c);
+    invoke_rc = eq.inc_invoke(stream, &c);
     asinvoke_rc = eq.inc_asinvoke(stream, &c);
   });
   stream = sys().bootstrap_stream(s, chan, ChanType::Multicast);
@@ -267,8 +250,7 @@ TEST_F(SimTest, MulticastSendAndDgramReachEveryPort)
 }
 
 // A channel made at run time: its creator propagates the stream in a message and the holder invokes it.
-TEST_F(SimTest, CreatedChannelsStreamWorksAfterPropagation)
-{
+TEST_F(SimTest, CreatedChannelsStreamWorksAfterPropagation) {
   int boot_port = 0, boot_stream = 0;
   int chan_rc = -100, propagated_type_ok = 0, invoke_rc = -100;
   uint32_t seen = 0;
@@ -281,7 +263,7 @@ TEST_F(SimTest, CreatedChannelsStreamWorksAfterPropagation)
     invoke_rc = eq.inc_invoke(m.m_ref.rd_obj, &call);
   });
   GlobalId boot = sys().bootstrap_channel(client, ChanType::Unicast, &boot_port);
-  auto& server  = sys().create(1, "server", [&](Equus& eq) {
+  auto& server = sys().create(1, "server", [&](Equus& eq) {
     int st = 0, pt = 0;
     chan_rc = eq.inc_chanCreate(ChanType::Unicast, &st, &pt);
     Msg m;
@@ -301,18 +283,17 @@ TEST_F(SimTest, CreatedChannelsStreamWorksAfterPropagation)
 }
 
 // After its only port is closed a channel has no receiver: a reliable send fails after its retries.
-TEST_F(SimTest, SendToAClosedPortTimesOut)
-{
+TEST_F(SimTest, SendToAClosedPortTimesOut) {
   build({{"kernel.retry_interval", "0.01"}});
   int port = 0, stream = 0;
   int close_rc = -100, send_rc = -100, dgram_rc = -100;
-  auto& r       = sys().spawn(1, "receiver", [&](Equus& eq) { close_rc = eq.inc_close(port); });
+  auto& r = sys().spawn(1, "receiver", [&](Equus& eq) { close_rc = eq.inc_close(port); });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
-  auto& s       = sys().create(0, "sender", [&](Equus& eq) {
+  auto& s = sys().create(0, "sender", [&](Equus& eq) {
     eq.inc_sleep(10);  // after the close
     Msg m;
     dgram_rc = eq.inc_dgram(stream, &m);
-    send_rc  = eq.inc_send(stream, &m);
+    send_rc = eq.inc_send(stream, &m);
   });
   stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
   sys().start(s);
@@ -327,12 +308,9 @@ TEST_F(SimTest, SendToAClosedPortTimesOut)
 // A message that claims extra data but gives no buffer: the call must either be refused or carry no
 // data; it must not make the receiver read from nowhere.
 //
-// DISABLED: model bug. Equus::send_async copies the extra data only when m_base is set but still
-// sets inv->extra_bytes = m_cnt, so the receiver's inc_receive memcpy()s m_cnt bytes out of the
-// empty inline_data vector (a null pointer): the simulator crashes (SIGSEGV). inc_invoke has the
-// same flaw (sender_data == nullptr with extra_bytes = m_cnt).
-TEST_F(SimTest, SendWithACountButNoBufferDoesNotCrashTheReceiver)
-{
+// A message claiming extra data without a buffer is refused (E_INVAL) rather than crashing the
+// receiver's copy (regression: SIGSEGV in inc_receive).
+TEST_F(SimTest, SendWithACountButNoBufferDoesNotCrashTheReceiver) {
   int port = 0, stream = 0;
   int send_rc = -100, recv_rc = -100;
   uint32_t got_cnt = 99;
@@ -340,12 +318,12 @@ TEST_F(SimTest, SendWithACountButNoBufferDoesNotCrashTheReceiver)
   auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
     Msg m;
     m.m_base = rbuf.data();
-    m.m_cnt  = 2000;
-    recv_rc  = eq.inc_receive(port, &m, 0, 0, 200);
-    got_cnt  = m.m_cnt;
+    m.m_cnt = 2000;
+    recv_rc = eq.inc_receive(port, &m, 0, 0, 200);
+    got_cnt = m.m_cnt;
   });
   GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
-  auto& s       = sys().create(0, "sender", [&](Equus& eq) {
+  auto& s = sys().create(0, "sender", [&](Equus& eq) {
     Msg m;
     m.m_cnt = 1000;  // m_base left null
     send_rc = eq.inc_send(stream, &m);

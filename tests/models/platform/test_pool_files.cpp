@@ -1,17 +1,17 @@
 // The node descriptor file (Figure 3.3) and the pool users file (Figure 3.4).
-#include "models/common/params.hpp"
-#include "models/platform/pool_files.hpp"
-
 #include <gtest/gtest.h>
 
 #include <string>
+
+#include "models/common/params.hpp"
+#include "models/platform/pool_files.hpp"
 
 using namespace equus::platform;
 
 namespace {
 
-template <class F> std::string pool_error(F fn)
-{
+template <class F>
+std::string pool_error(F fn) {
   try {
     fn();
   } catch (const PoolFileError& e) {
@@ -25,8 +25,7 @@ const std::string good = "201:a:x:jt68030:4mb\n";
 
 }  // namespace
 
-TEST(PoolFiles, ShippedNodeDescriptorsParse)
-{
+TEST(PoolFiles, ShippedNodeDescriptorsParse) {
   auto nodes = load_node_descriptors(equus::params::data_dir() + "/scenarios/pool/kathleen.nodes");
   ASSERT_EQ(nodes.size(), 11u);
   const auto& n0 = nodes[0];
@@ -43,8 +42,7 @@ TEST(PoolFiles, ShippedNodeDescriptorsParse)
   }
 }
 
-TEST(PoolFiles, ShippedUsersParse)
-{
+TEST(PoolFiles, ShippedUsersParse) {
   auto users = load_pool_users(equus::params::data_dir() + "/scenarios/pool/kathleen.users");
   ASSERT_EQ(users.size(), 5u);
   EXPECT_EQ(users[0].user, "tim");
@@ -53,8 +51,7 @@ TEST(PoolFiles, ShippedUsersParse)
   EXPECT_EQ(users[4].groups, std::vector<std::string>{"all"});
 }
 
-TEST(PoolFiles, CommentsAndBlankLinesAreSkipped)
-{
+TEST(PoolFiles, CommentsAndBlankLinesAreSkipped) {
   auto nodes = parse_node_descriptors("# header\n\n  \n201:a:x,y::\n# more\n202:b:::8mb,fast\n", "t.nodes");
   ASSERT_EQ(nodes.size(), 2u);
   EXPECT_EQ(nodes[0].memory_bytes, 0);
@@ -63,32 +60,30 @@ TEST(PoolFiles, CommentsAndBlankLinesAreSkipped)
   EXPECT_EQ(nodes[1].characteristics, (std::vector<std::string>{"8mb", "fast"}));
 }
 
-TEST(PoolFiles, WrongFieldCountNamesFileAndLine)
-{
+TEST(PoolFiles, WrongFieldCountNamesFileAndLine) {
   auto msg = pool_error([] { parse_node_descriptors("# c\n" + good + "202:b:x:jt68030\n", "bad.nodes"); });
   EXPECT_NE(msg.find("bad.nodes:3"), std::string::npos) << msg;
-  auto extra = pool_error([] { parse_node_descriptors(good + "202:b:x:jt:4mb\n203:c:x:jt:4mb:more\n", "bad.nodes"); });
+  auto extra =
+      pool_error([] { parse_node_descriptors(good + "202:b:x:jt:4mb\n203:c:x:jt:4mb:more\n", "bad.nodes"); });
   EXPECT_NE(extra.find("bad.nodes:3"), std::string::npos) << extra;
 }
 
-TEST(PoolFiles, BadHexIdNamesFileAndLine)
-{
+TEST(PoolFiles, BadHexIdNamesFileAndLine) {
   auto msg = pool_error([] { parse_node_descriptors(good + "\n2g2:b:x:jt68030:4mb\n", "hex.nodes"); });
   EXPECT_NE(msg.find("hex.nodes:3"), std::string::npos) << msg;
   auto empty = pool_error([] { parse_node_descriptors(":b:x:jt68030:4mb\n", "hex.nodes"); });
   EXPECT_NE(empty.find("hex.nodes:1"), std::string::npos) << empty;
 }
 
-TEST(PoolFiles, DuplicateIdNamesFileAndLine)
-{
-  auto msg = pool_error([] { parse_node_descriptors(good + "202:b:x:jt:4mb\n201:c:x:jt:4mb\n", "dup.nodes"); });
+TEST(PoolFiles, DuplicateIdNamesFileAndLine) {
+  auto msg =
+      pool_error([] { parse_node_descriptors(good + "202:b:x:jt:4mb\n201:c:x:jt:4mb\n", "dup.nodes"); });
   EXPECT_NE(msg.find("dup.nodes:3"), std::string::npos) << msg;
   auto name = pool_error([] { parse_node_descriptors(good + "202:a:x:jt:4mb\n", "dup.nodes"); });
   EXPECT_NE(name.find("dup.nodes:2"), std::string::npos) << name;
 }
 
-TEST(PoolFiles, OtherNodeErrors)
-{
+TEST(PoolFiles, OtherNodeErrors) {
   auto noname = pool_error([] { parse_node_descriptors("201::x:jt:4mb\n", "e.nodes"); });
   EXPECT_NE(noname.find("e.nodes:1"), std::string::npos) << noname;
   auto mem = pool_error([] { parse_node_descriptors("201:a:x:jt:lotsmb\n", "e.nodes"); });
@@ -99,8 +94,7 @@ TEST(PoolFiles, OtherNodeErrors)
   EXPECT_NE(absent.find("/nonexistent/dir/x.nodes"), std::string::npos) << absent;
 }
 
-TEST(PoolFiles, BadUserLineNamesFileAndLine)
-{
+TEST(PoolFiles, BadUserLineNamesFileAndLine) {
   auto msg = pool_error([] { parse_pool_users("tim:all\nnogroups\n", "u.users"); });
   EXPECT_NE(msg.find("u.users:2"), std::string::npos) << msg;
   auto empty = pool_error([] { parse_pool_users("# c\n:all\n", "u.users"); });
