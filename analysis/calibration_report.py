@@ -64,7 +64,7 @@ def main():
            "## How the parameters were set", "",
            "Parameters whose provenance is a published fact or hardware figure keep that value. Those marked "
            "*fitted* were set by `analysis/calibrate.py`, a Levenberg-Marquardt fit of the relative errors of "
-           "the **calibration cells** listed in `analysis/calibration_cells.json` (11 of the 20 Table A.1 cells), "
+           "the **calibration cells** listed in `analysis/calibration_cells.json` (12 of the 20 Table A.1 cells), "
            "running the real experiments at every step. The other published cells (**checks**) were not used "
            "by the fit; the withheld figures (Tables A.2, A.3) are **predictions**.", "",
            f"- calibration cells: {len(fitted)}, worst |error| {fitted['rel_error_pct'].abs().max():.2f}%, "
