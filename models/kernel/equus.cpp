@@ -108,6 +108,18 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
 
 // ---------------------------------------------------------------- B.4.1
 
+std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg) {
+  auto inv = std::make_shared<Invocation>();
+  inv->kind = kind;
+  inv->head = msg.m_head;
+  inv->extra_bytes = msg.m_cnt;
+  inv->sender_data = msg.m_base;
+  inv->stream = s.gid;
+  inv->stream_seq = s.next_seq++;
+  inv->sender_node = k_.node();
+  return inv;
+}
+
 int Equus::inc_invoke(int stream, Msg* msg) {
   const auto& p = k_.params();
   auto* s = inc_.ref<StreamRef>(stream);
@@ -117,14 +129,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
-  auto inv = std::make_shared<Invocation>();
-  inv->kind = InvokeKind::Invoke;
-  inv->head = msg->m_head;
-  inv->extra_bytes = msg->m_cnt;
-  inv->sender_data = msg->m_base;
-  inv->stream = s->gid;
-  inv->stream_seq = s->next_seq++;
-  inv->sender_node = k_.node();
+  auto inv = new_invocation(InvokeKind::Invoke, *s, *msg);
   inv->reply_buffer = msg->m_base;
   inv->reply_room = msg->m_cnt;
   if (!pack_ref(*msg, inv->ref, cost)) {
@@ -163,14 +168,9 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
   double cost = entry() + p.cpu.kmsg_prepare + k_.cpu().local_copy_time(msg->m_cnt);
-  auto inv = std::make_shared<Invocation>();
-  inv->kind = reliable ? InvokeKind::Send : InvokeKind::Dgram;
-  inv->head = msg->m_head;
-  inv->extra_bytes = msg->m_cnt;
-  if (msg->m_cnt > 0 && msg->m_base) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
-  inv->stream = s->gid;
-  inv->stream_seq = s->next_seq++;
-  inv->sender_node = k_.node();
+  auto inv = new_invocation(reliable ? InvokeKind::Send : InvokeKind::Dgram, *s, *msg);
+  inv->sender_data = nullptr;  // copied out now instead
+  if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
     leave();
@@ -220,18 +220,10 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
       return E_BADREF;
     }
   }
-  static uint64_t next_id = 1;
   double cost = p.cpu.kmsg_prepare;
-  auto inv = std::make_shared<Invocation>();
-  inv->kind = InvokeKind::Asinvoke;
-  inv->head = msg->m_head;
-  inv->extra_bytes = msg->m_cnt;
-  inv->sender_data = msg->m_base;
-  inv->stream = s->gid;
-  inv->stream_seq = s->next_seq++;
-  inv->sender_node = k_.node();
+  auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
   inv->sender_ghost = k_.address_of(*inc_.ghost_port);
-  inv->asinvoke_id = next_id++;
+  inv->asinvoke_id = k_.new_xid();
   if (!pack_ref(*msg, inv->ref, cost)) {
     leave();
     return E_BADREF;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "models/kernel/types.hpp"
 
@@ -15,6 +16,8 @@ class SystemIncarnation;
 class Kernel;
 struct Invocation;
 struct PackedRef;
+struct StreamRef;
+enum class InvokeKind : uint8_t;
 
 /// inc_testPort selection entry (Appendix B.1 SelectMessages).
 struct SelectMessages {
@@ -74,6 +77,7 @@ class Equus {
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
+  std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
 
   Incarnation& inc_;
   SystemIncarnation& self_;

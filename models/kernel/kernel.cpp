@@ -162,6 +162,25 @@ void Kernel::answer_transaction(KernelMessage& m) {
   it->second.waiter->wake();
 }
 
+KernelMessage Kernel::make_ack(const KernelMessage& m, KernelPortAddr resolved) {
+  KernelMessage ack;
+  ack.service = Service::Ack;
+  ack.xid = m.xid;
+  ack.dest = KernelPortAddr{m.origin(), 0};
+  ack.resolved = resolved;
+  ack.body = AckBody{};
+  return ack;
+}
+
+void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
+  KernelMessage ack = make_ack(m, resolved);
+  cache_reply(m.origin(), m.xid, ack);  // a retry gets the same answer
+  if (m.origin() == node_)
+    deliver(ack);
+  else
+    hand_to_comm_manager(std::move(ack));  // interrupt handlers cannot send
+}
+
 bool Kernel::drop_duplicate(KernelMessage& m) {
   if (m.service != Service::Request && m.service != Service::Async) return false;
   SeenKey key{m.origin(), m.xid};
@@ -173,13 +192,7 @@ bool Kernel::drop_duplicate(KernelMessage& m) {
   }
   ++stats_.duplicates;
   if (m.service == Service::Async) {
-    KernelMessage ack;
-    ack.service = Service::Ack;
-    ack.xid = m.xid;
-    ack.dest = KernelPortAddr{m.origin(), 0};
-    ack.body = AckBody{};
-    ack.resolved = it->second.reply.resolved;
-    hand_to_comm_manager(std::move(ack));
+    hand_to_comm_manager(make_ack(m, it->second.reply.resolved));
   } else if (it->second.replied) {
     hand_to_comm_manager(it->second.reply);
   }
@@ -246,19 +259,7 @@ void Kernel::deliver(KernelMessage& m) {
           QueuedMessage{std::get<InvocationBody>(m.body).inv, m.service, m.origin(), m.xid, large});
       if (kp->waiter && (kp->selector == 0 || kp->selector == std::get<InvocationBody>(m.body).inv->stream))
         kp->waiter->wake();
-      if (m.service == Service::Async) {
-        KernelMessage ack;
-        ack.service = Service::Ack;
-        ack.xid = m.xid;
-        ack.dest = KernelPortAddr{m.origin(), 0};
-        ack.resolved = address_of(*kp);
-        ack.body = AckBody{};
-        cache_reply(m.origin(), m.xid, ack);
-        if (m.origin() == node_)
-          deliver(ack);
-        else
-          hand_to_comm_manager(std::move(ack));
-      }
+      if (m.service == Service::Async) acknowledge(m, address_of(*kp));
     }
     if (!any)  // no buffer anywhere: forget it so that a retry is accepted
       seen_.erase(SeenKey{m.origin(), m.xid});
@@ -268,18 +269,7 @@ void Kernel::deliver(KernelMessage& m) {
   // Operations and notifications for a ghost.
   KernelPort* kp = targets.front();
   kp->requests.push_back(m);
-  if (m.service == Service::Async) {
-    KernelMessage ack;
-    ack.service = Service::Ack;
-    ack.xid = m.xid;
-    ack.dest = KernelPortAddr{m.origin(), 0};
-    ack.body = AckBody{};
-    cache_reply(m.origin(), m.xid, ack);
-    if (m.origin() == node_)
-      deliver(ack);
-    else
-      hand_to_comm_manager(std::move(ack));
-  }
+  if (m.service == Service::Async) acknowledge(m, {});
   if (kp->waiter) kp->waiter->wake();
 }
 

@@ -144,6 +144,9 @@ class Kernel {
   void deliver_invocation(KernelMessage& m, KernelPort& kp);
   void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
+  static KernelMessage make_ack(const KernelMessage& m, KernelPortAddr resolved);
+  /// Acknowledges an asynchronous message, carrying the final destination address.
+  void acknowledge(const KernelMessage& m, KernelPortAddr resolved);
 
   Network& net_;
   int node_;
