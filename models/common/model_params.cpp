@@ -18,12 +18,13 @@ ModelParams ModelParams::load(const std::map<std::string, std::string>& override
   load_one(p.cpu, "m68030", "m68030.json");
   load_one(p.vme, "vme", "vme.json");
   load_one(p.kernel, "kernel", "kernel.json");
+  load_one(p.host, "host", "host.json");
   for (const auto& [k, v] : overrides)
     if (!used.count(k))
-      throw ParamError("override '" + k + "': unknown model (use m68030.*, vme.* or kernel.*)");
+      throw ParamError("override '" + k + "': unknown model (use m68030.*, vme.*, kernel.* or host.*)");
   if (p.cpu.speed_factor <= 0 || p.vme.bus_bandwidth <= 0 || p.vme.read_copy_rate <= 0 ||
       p.vme.write_copy_rate <= 0 || p.vme.packet_copy_rate <= 0 || p.cpu.local_copy_rate <= 0 ||
-      p.cpu.local_bulk_copy_rate <= 0 || p.cpu.clock_hz <= 0)
+      p.cpu.local_bulk_copy_rate <= 0 || p.cpu.clock_hz <= 0 || p.host.disc_read_rate <= 0)
     throw ParamError("speeds, rates and clock_hz must be positive");
   return p;
 }

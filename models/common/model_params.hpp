@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "models/host/host_params.hpp"
 #include "models/kernel/kernel_params.hpp"
 #include "models/m68030/cpu_params.hpp"
 #include "models/vme/vme_params.hpp"
@@ -15,9 +16,10 @@ struct ModelParams {
   m68030::CpuParams cpu;
   vme::VmeParams vme;
   kernel::KernelParams kernel;
+  host::HostParams host;
   std::vector<ParamInfo> infos;  // every parameter as loaded (for reports)
 
-  /// Loads models/{m68030,vme,kernel}/*.json under `dir` and applies `overrides`
+  /// Loads models/{m68030,vme,kernel,host}/*.json under `dir` and applies `overrides`
   /// ("m68030.syscall_entry" -> "120"); throws ParamError on any bad name or value.
   static ModelParams load(const std::map<std::string, std::string>& overrides = {},
                           const std::string& dir = data_dir());

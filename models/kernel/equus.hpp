@@ -6,7 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
+#include "models/kernel/rdc.hpp"
 #include "models/kernel/types.hpp"
 
 namespace equus::kernel {
@@ -18,6 +20,18 @@ struct Invocation;
 struct PackedRef;
 struct StreamRef;
 enum class InvokeKind : uint8_t;
+enum class ControlOp : uint8_t;
+
+/// inc_status result (Appendix B.1 IncState, the fields the model keeps).
+struct IncStatus {
+  IncState is_state = IncState::Started;
+  int is_node = -1;
+  double is_memory = 0;  // bytes
+  int is_nmsgs = 0;      // arrived invocation messages
+};
+
+/// Module identifiers returned by inc_moduleId are offset so that they never equal a reference id.
+constexpr int MODULE_ID_BASE = 1 << 20;
 
 /// inc_testPort selection entry (Appendix B.1 SelectMessages).
 struct SelectMessages {
@@ -58,6 +72,45 @@ class Equus {
   /// Waits for an event (timeout as inc_receive); returns 1 with *ev filled, 0 on timeout.
   int inc_eventWait(EvDesc* ev, int timeout);
 
+  // ---- B.2 creation (a STARTED or INCHOATE incarnation from a module on disc or an INCHOATE image)
+  int inc_moduleId(const std::string& modname);
+  /// blueprint: inc_moduleId(...) or the handle of an INCHOATE incarnation. Returns E_OK with the new
+  /// incarnation's handle in *inchan_p and a stream to its standard port in *stream_p.
+  int inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* create_params_p);
+  /// Starts an INCHOATE incarnation in its own right, with these parameters.
+  int inc_start(int child, const IncParams* params);
+  /// The launch program's creation of another RDC's incarnation (system RDCs only).
+  int launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp);
+  const IncParams& params() const;
+  /// Identifier of the reference realising interface `index` of this incarnation's parameters.
+  int inc_paramRef(int interface_index) const;
+  /// Runs the configuration preamble (Section 5.5.1): create and deposit declared channels, then fetch
+  /// the rest. Called before the program by the run-time.
+  void run_preamble();
+
+  // ---- B.7 control
+  int inc_destroy(int child);
+  int inc_freeze(int child);
+  int inc_unfreeze(int child, int priority);
+  int inc_status(int child, IncStatus* statep);
+  int inc_nodeAlloc(unsigned node, GlobalId rdcid);
+  int inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill);
+  GlobalId inc_rdcId() const;
+
+  // ---- B.3 stream space and the name service (run-time library calls over invocations)
+  int ss_put(const std::string& label, const RefDescrip* refp, int ncopies);
+  int ss_get(const std::string& label, RefDescrip* refp);
+  int ss_return(const std::string& label, int keepqueue);
+  int ss_delete(const std::string& label);
+  int ss_print();
+  int ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type);
+  int ns_register(const std::string& service, int stream);
+  /// Returns E_OK and a stream in *stream_p, or E_BADREF at once for an unknown service.
+  int ns_lookup(const std::string& service, int* stream_p);
+
+  /// Reports a value to the run's results (op language `record`).
+  void record(const std::string& key, double value);
+
   // ---- B.8 / B.10
   int inc_time(TimeBuf* time_buf);
   int inc_sleep(int nmillisecs);
@@ -78,6 +131,12 @@ class Equus {
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
   std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
+
+  int control(int child, ControlOp op, std::shared_ptr<IncParams> params, IncStatus* out);
+  int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);
+  int service_call(int stream, uint32_t op, const std::string& label, Msg& msg);
+  int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
+             IncCreateParams* cp);
 
   Incarnation& inc_;
   SystemIncarnation& self_;

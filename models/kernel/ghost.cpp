@@ -46,6 +46,51 @@ void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
   if (inc_.system) inc_.system->wake();
 }
 
+void Ghost::control(KernelMessage& m, const GhostControl& c) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  ControlReply r;
+  r.node = k.node();
+  switch (c.op) {
+    case ControlOp::Freeze:
+      if (inc_.state == IncState::Started) {
+        inc_.system->suspend();
+        inc_.state = IncState::Frozen;
+      }
+      break;
+    case ControlOp::Unfreeze:
+      if (inc_.state == IncState::Frozen) {
+        inc_.state = IncState::Started;
+        inc_.system->resume();
+      }
+      break;
+    case ControlOp::Start:
+      if (inc_.state != IncState::Inchoate) {
+        r.status = E_INVAL;
+      } else {
+        if (c.params) inc_.params = c.params;
+        inc_.state = IncState::Started;
+        inc_.system->wake();
+      }
+      break;
+    case ControlOp::Status:
+    case ControlOp::Destroy:
+      break;
+  }
+  r.state = inc_.state;
+  r.memory = inc_.memory;
+  for (auto& [id, ref] : inc_.refs())
+    if (auto* pr = std::get_if<PortRef>(&ref)) r.queued += static_cast<int>(pr->kport->arrived.size());
+  KernelMessage reply;
+  reply.service = Service::Reply;
+  reply.xid = m.xid;
+  reply.dest = KernelPortAddr{m.origin(), 0};
+  reply.body = r;
+  k.cache_reply(m.origin(), m.xid, reply);
+  k.transmit(*this, reply, p.kernel.control_op + p.cpu.kmsg_prepare);
+  if (c.op == ControlOp::Destroy) k.unhost(inc_, "destroyed");  // stops this ghost too
+}
+
 void Ghost::handle(KernelMessage& m) {
   Kernel& k = kernel();
   const auto& p = k.params();
@@ -86,6 +131,22 @@ void Ghost::handle(KernelMessage& m) {
       std::memcpy(c->target.bf_base, c->local, c->bytes);
     else
       std::memcpy(c->local, c->target.bf_base, c->bytes);
+  } else if (auto* img = std::get_if<GhostImage>(&m.body)) {
+    // An INCHOATE incarnation's text and data, in memory here, copied to a new incarnation's node
+    // once they have been assembled.
+    while (inc_.state == IncState::Loading) {
+      set_waiting("its incarnation's text and data");
+      block();
+    }
+    clear_waiting();
+    compute(p.kernel.bulk_push_setup);
+    if (img->to_node == k.node())
+      compute(k.cpu().local_bulk_copy_time(img->bytes));
+    else
+      chunked_copy(k.host(), net.kernel(img->to_node).host(), img->bytes, p.vme.write_copy_rate);
+  } else if (auto* c = std::get_if<GhostControl>(&m.body)) {
+    control(m, *c);
+    return;
   } else if (auto* d = std::get_if<GhostCompletion>(&m.body)) {
     complete(d->stream, d->asinvoke_id);
     return;  // an asynchronous notification: already acknowledged at interrupt level

@@ -9,6 +9,7 @@ namespace equus::kernel {
 
 class Incarnation;
 struct KernelMessage;
+struct GhostControl;
 
 class Ghost : public Process {
  public:
@@ -19,6 +20,7 @@ class Ghost : public Process {
  private:
   void run();
   void handle(KernelMessage& m);
+  void control(KernelMessage& m, const GhostControl& c);
   /// An inc_asinvoke of this incarnation was received: unblock a sender held by its buffer limit.
   void complete(GlobalId stream, uint64_t asinvoke_id);
   Incarnation& inc_;

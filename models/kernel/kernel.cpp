@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "models/kernel/comm_manager.hpp"
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/loader.hpp"
+#include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/packet_interrupt.hpp"
 #include "models/kernel/time_daemon.hpp"
 
@@ -25,9 +28,105 @@ void Kernel::boot(double phase) {
   interrupt_ = std::make_unique<PacketInterrupt>(*this);
   comm_manager_ = std::make_unique<CommManager>(*this);
   time_daemon_ = std::make_unique<TimeDaemon>(*this);
+  loader_ = std::make_unique<Loader>(*this);
   interrupt_->start();
   comm_manager_->start();
   time_daemon_->start(phase);
+  loader_->start();
+  if (node_ == net_.host_node()) {
+    file_service_ = std::make_unique<FileService>(*this);
+    file_service_->start();
+  }
+}
+
+// ---------------------------------------------------------------- hosting
+
+Incarnation& Kernel::host(RdcPtr rdc, int module, const std::string& name, Program program) {
+  Hosted h;
+  h.inc = std::make_unique<Incarnation>(*this, net_.new_gid(), name);
+  h.inc->rdc = std::move(rdc);
+  h.inc->module = module;
+  KernelPort& gp = create_kernel_port(h.inc.get(), true);
+  h.inc->ghost_port = &gp;
+  db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
+  h.ghost = std::make_unique<Ghost>(*this, *h.inc);
+  h.system = std::make_unique<SystemIncarnation>(*this, *h.inc, std::move(program));
+  h.inc->ghost = h.ghost.get();
+  h.inc->system = h.system.get();
+  add_process(h.ghost.get());
+  add_process(h.system.get());
+  hosted_.push_back(std::move(h));
+  return *hosted_.back().inc;
+}
+
+void Kernel::start(Incarnation& inc) {
+  if (auto* o = net_.observer())
+    o->incarnation_created(inc.gid(), inc.name(), inc.rdc ? inc.rdc->name : "",
+                           inc.rdc && inc.module >= 0 ? inc.rdc->modules[inc.module].name : "", node_,
+                           sg::Engine::get_clock());
+  inc.ghost->start();
+  inc.system->start();
+}
+
+void Kernel::unhost(Incarnation& inc, const char* why) {
+  for (auto& h : hosted_) {
+    if (h.inc.get() != &inc || !h.alive) continue;
+    h.alive = false;
+    inc.state = IncState::Dead;
+    h.system->stop();
+    remove_process(h.system.get());
+    remove_process(h.ghost.get());
+    for (auto& [id, r] : inc.refs())
+      if (auto* pr = std::get_if<PortRef>(&r)) {
+        db_remove(pr->channel, DeliveryType::Channel, address_of(*pr->kport));
+        delete_kernel_port(pr->kport->index);
+      }
+    inc.refs().clear();
+    db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+    inc.ghost_port->requests.clear();
+    memory_used_ -= inc.memory;
+    if (inc.owns_text && inc.rdc) text_add(inc.rdc->id, inc.module, -1);
+    if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
+    // Stopping the ghost last: it may be the caller. Data stays allocated until the run ends.
+    h.ghost->stop();
+    return;
+  }
+}
+
+void Kernel::set_access(GlobalId rdc, bool allow) {
+  if (allow)
+    acl_.insert(rdc);
+  else
+    acl_.erase(rdc);
+}
+
+double Kernel::memory_size() const { return params_.cpu.memory_bytes; }
+
+bool Kernel::text_present(GlobalId rdc, int module) const {
+  auto it = texts_.find({rdc, module});
+  return it != texts_.end() && it->second > 0;
+}
+
+void Kernel::text_add(GlobalId rdc, int module, int delta) { texts_[{rdc, module}] += delta; }
+
+std::vector<Incarnation*> Kernel::hosted(GlobalId rdc) const {
+  std::vector<Incarnation*> out;
+  for (const auto& h : hosted_)
+    if (h.alive && h.inc->rdc && h.inc->rdc->id == rdc) out.push_back(h.inc.get());
+  return out;
+}
+
+std::vector<Incarnation*> Kernel::hosted() const {
+  std::vector<Incarnation*> out;
+  for (const auto& h : hosted_)
+    if (h.alive) out.push_back(h.inc.get());
+  return out;
+}
+
+Incarnation* Kernel::find_incarnation(GlobalId gid) const {
+  for (const auto& h : hosted_)
+    if (h.alive && h.inc->gid() == gid) return h.inc.get();
+  return nullptr;
 }
 
 // ---------------------------------------------------------------- database
@@ -102,8 +201,10 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   // No hardware broadcast: a point-to-point packet to every other kernel, in turn, each destination
   // pulling its copy while the next is posted (Section 8.4.4); the local database is searched too.
   double first = cpu_before + db_search_cost();
-  for (int i = 1; i < net_.size(); ++i) {
-    int n = (node_ + i) % net_.size();
+  int pool = net_.pool_size();
+  for (int i = 1; i <= pool; ++i) {
+    int n = (node_ + i) % (pool + 1);  // the host slot (pool) is skipped: it runs no Equus RDC
+    if (n == pool || n == node_) continue;
     from.compute(first + cpu.packet_send);
     first = 0;
     net_.kernel(n).post_packet(m);

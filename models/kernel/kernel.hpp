@@ -7,13 +7,16 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <random>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
 #include "models/common/model_params.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/messages.hpp"
+#include "models/kernel/observer.hpp"
 #include "models/kernel/process.hpp"
 #include "models/m68030/cpu.hpp"
 #include "models/vme/bus.hpp"
@@ -24,6 +27,10 @@ class Network;
 class CommManager;
 class PacketInterrupt;
 class TimeDaemon;
+class Loader;
+class FileService;
+class Ghost;
+class SystemIncarnation;
 
 struct QueuedMessage {
   std::shared_ptr<Invocation> inv;
@@ -66,8 +73,8 @@ class Kernel {
   Network& network() { return net_; }
   KernelStats& stats() { return stats_; }
 
-  /// Starts the node's permanent processes (packet interrupt, comm manager, time daemon); `phase` in
-  /// [0,1) offsets the time daemon within its period.
+  /// Starts the node's permanent processes (packet interrupt, comm manager, time daemon, loader; the
+  /// file service on the UNIX host); `phase` in [0,1) offsets the time daemon within its period.
   void boot(double phase);
 
   // ---- global-identifier database (Section 8.4.2)
@@ -113,6 +120,25 @@ class Kernel {
 
   /// Queues a response for the communications manager (interrupt handlers cannot send).
   void hand_to_comm_manager(KernelMessage m);
+
+  // ---- hosting incarnations (Sections 8.2.2, 8.3)
+  /// Creates an incarnation here with its ghost and system incarnation (not started) and its ghost port.
+  Incarnation& host(RdcPtr rdc, int module, const std::string& name, Program program);
+  /// Starts a hosted incarnation's processes.
+  void start(Incarnation& inc);
+  /// Ends an incarnation here: stops its processes, frees its ports, database entries and memory.
+  void unhost(Incarnation& inc, const char* why);
+  bool allows(GlobalId rdc) const { return acl_.count(rdc) != 0; }
+  void set_access(GlobalId rdc, bool allow);
+  double memory_used() const { return memory_used_; }
+  double memory_size() const;
+  /// Whether the module's text is already here (shared by its incarnations, Section 3.1).
+  bool text_present(GlobalId rdc, int module) const;
+  void text_add(GlobalId rdc, int module, int delta);
+  void charge_memory(double bytes) { memory_used_ += bytes; }
+  std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
+  std::vector<Incarnation*> hosted() const;              // all live incarnations here
+  Incarnation* find_incarnation(GlobalId gid) const;
 
   std::vector<Process*> processes() const;  // for deadlock reports
   void add_process(Process* p) { procs_.push_back(p); }
@@ -163,6 +189,18 @@ class Kernel {
   std::unique_ptr<PacketInterrupt> interrupt_;
   std::unique_ptr<CommManager> comm_manager_;
   std::unique_ptr<TimeDaemon> time_daemon_;
+  std::unique_ptr<Loader> loader_;
+  std::unique_ptr<FileService> file_service_;  // the UNIX host only
+  struct Hosted {
+    std::unique_ptr<Incarnation> inc;
+    std::unique_ptr<Ghost> ghost;
+    std::unique_ptr<SystemIncarnation> system;
+    bool alive = true;
+  };
+  std::vector<Hosted> hosted_;
+  std::set<GlobalId> acl_;
+  std::map<std::pair<GlobalId, int>, int> texts_;
+  double memory_used_ = 0;
   std::vector<Process*> procs_;
   friend class PacketInterrupt;
   friend class CommManager;
@@ -173,9 +211,15 @@ class Network {
  public:
   Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed)
       : params_(params), bus_(bus), rng_(seed) {}
+  /// Pool kernels first, then the UNIX host's (which runs no incarnations of RDCs and gets no broadcasts).
   void add(Kernel* k) { kernels_.push_back(k); }
+  void set_pool_size(int n) { pool_size_ = n; }
   Kernel& kernel(int node) { return *kernels_.at(node); }
   int size() const { return static_cast<int>(kernels_.size()); }
+  int pool_size() const { return pool_size_ < 0 ? size() : pool_size_; }
+  int host_node() const { return pool_size(); }
+  Observer* observer() const { return observer_; }
+  void set_observer(Observer* o) { observer_ = o; }
   const vme::Bus& bus() const { return bus_; }
   const params::ModelParams& params() const { return params_; }
   /// True when a packet should be lost (packet_loss_probability), from the run's seeded generator.
@@ -188,6 +232,8 @@ class Network {
   std::vector<Kernel*> kernels_;
   std::mt19937_64 rng_;
   GlobalId next_gid_ = 0x1000;
+  int pool_size_ = -1;
+  Observer* observer_ = nullptr;
 };
 
 }  // namespace equus::kernel

@@ -12,6 +12,9 @@ void KernelParams::bind(params::Binder& b) {
   b("large_buffers", large_buffers);
   b("reply_cache_age", reply_cache_age, D::Time);
   b("packet_loss_probability", packet_loss_probability, D::Ratio);
+  b("host_request", host_request, D::Time);
+  b("pincdata_bytes", pincdata_bytes, D::Bytes);
+  b("control_op", control_op, D::Time);
 }
 
 }  // namespace equus::kernel

@@ -14,6 +14,9 @@ struct KernelParams {
   int large_buffers = 0;               // packet-sized (1.5 kB) kernel message buffers per incarnation
   double reply_cache_age = 0;          // time daemon drops cached replies older than this
   double packet_loss_probability = 0;  // random packet corruption (0 on the VME pool)
+  double host_request = 0;             // loader CPU to host an incarnation
+  double pincdata_bytes = 0;           // initial pincdata per incarnation
+  double control_op = 0;               // ghost CPU per control operation
 
   void bind(params::Binder& b);
 };

@@ -6,6 +6,7 @@
 #include <variant>
 #include <vector>
 
+#include "models/kernel/rdc.hpp"
 #include "models/kernel/types.hpp"
 
 namespace equus::kernel {
@@ -80,7 +81,51 @@ struct GhostCompletion {  // an asinvoke of the ghost's incarnation has been rec
   uint64_t asinvoke_id = 0;
 };
 
-using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion>;
+/// A request to a loader to host an incarnation (Section 8.3).
+struct HostRequest {
+  RdcPtr rdc;
+  int module = 0;
+  std::string name;
+  bool inchoate = false;
+  std::shared_ptr<IncParams> params;
+  KernelPortAddr image_ghost;  // valid: copy text and data from this INCHOATE incarnation's node
+  int image_node = -1;
+};
+struct LoaderAccess {  // inc_nodeAlloc / inc_nodeWithdraw
+  GlobalId rdc = 0;
+  bool allow = true;
+  bool kill = false;
+};
+struct LoaderStatus {};
+struct FileFetch {  // to the file service of the launch program on the UNIX host
+  double bytes = 0;
+  int to_node = -1;
+};
+struct GhostImage {  // copy an INCHOATE incarnation's text and data to a new incarnation's node
+  double bytes = 0;
+  int to_node = -1;
+};
+enum class ControlOp : uint8_t { Destroy, Freeze, Unfreeze, Status, Start };
+struct GhostControl {
+  ControlOp op = ControlOp::Status;
+  std::shared_ptr<IncParams> params;  // Start
+};
+/// Answer of a loader, file service or control operation.
+struct ControlReply {
+  int status = E_OK;
+  GlobalId inc = 0;
+  KernelPortAddr ghost;
+  GlobalId std_channel = 0;  // the new incarnation's standard port
+  KernelPortAddr std_port;
+  IncState state = IncState::Started;
+  int node = -1;
+  double memory = 0;
+  int queued = 0;
+  int incarnations = 0;
+};
+
+using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion, HostRequest,
+                          LoaderAccess, LoaderStatus, FileFetch, GhostImage, GhostControl, ControlReply>;
 
 struct KernelMessage {
   Service service = Service::Datagram;

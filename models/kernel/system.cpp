@@ -19,55 +19,25 @@ System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, 
     kernels_.push_back(std::make_unique<Kernel>(*net_, n, platform_->host(n), params_));
     net_->add(kernels_.back().get());
   }
+  net_->set_pool_size(platform_->node_count());
+  // The UNIX host card talks to the pool's kernels (launch program, file service) but hosts no RDC.
+  host_kernel_ = std::make_unique<Kernel>(*net_, platform_->node_count(), platform_->unix_host(), params_);
+  net_->add(host_kernel_.get());
   // Kernels were booted at different times: their time daemons are out of phase.
   std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
   for (auto& k : kernels_) k->boot(std::uniform_real_distribution<double>(0, 1)(rng));
+  host_kernel_->boot(std::uniform_real_distribution<double>(0, 1)(rng));
 }
 
 System::~System() = default;
 
 Incarnation& System::create(int node, const std::string& name, Program program) {
-  Kernel& k = kernel(node);
-  Hosted h;
-  h.inc = std::make_unique<Incarnation>(k, net_->new_gid(), name);
-  KernelPort& gp = k.create_kernel_port(h.inc.get(), true);
-  h.inc->ghost_port = &gp;
-  k.db_enter(h.inc->gid(), DeliveryType::Ghost, k.address_of(gp));
-  h.ghost = std::make_unique<Ghost>(k, *h.inc);
-  h.system = std::make_unique<SystemIncarnation>(k, *h.inc, std::move(program));
-  h.inc->ghost = h.ghost.get();
-  h.inc->system = h.system.get();
-  k.add_process(h.ghost.get());
-  k.add_process(h.system.get());
-  hosted_.push_back(std::move(h));
-  return *hosted_.back().inc;
+  return network().kernel(node).host(nullptr, -1, name, std::move(program));
 }
 
-void System::start(Incarnation& inc) {
-  inc.ghost->start();
-  inc.system->start();
-}
+void System::start(Incarnation& inc) { inc.kernel().start(inc); }
 
-void System::destroy(Incarnation& inc) {
-  for (auto& h : hosted_) {
-    if (h.inc.get() != &inc) continue;
-    Kernel& k = inc.kernel();
-    h.system->stop();
-    h.ghost->stop();
-    k.remove_process(h.system.get());
-    k.remove_process(h.ghost.get());
-    for (auto& [id, r] : inc.refs())
-      if (auto* pr = std::get_if<PortRef>(&r)) {
-        k.db_remove(pr->channel, DeliveryType::Channel, k.address_of(*pr->kport));
-        k.delete_kernel_port(pr->kport->index);
-      }
-    inc.refs().clear();
-    k.db_remove(inc.gid(), DeliveryType::Ghost, k.address_of(*inc.ghost_port));
-    inc.ghost_port->requests.clear();
-    // Processes and data stay allocated until the run ends: actors being killed may still unwind.
-    return;
-  }
-}
+void System::destroy(Incarnation& inc) { inc.kernel().unhost(inc, "destroyed"); }
 
 GlobalId System::bootstrap_channel(Incarnation& owner, ChanType type, int* port_id) {
   GlobalId chan = net_->new_gid();
@@ -101,10 +71,14 @@ int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf
 
 std::string System::blocked_report() const {
   std::ostringstream out;
-  for (const auto& h : hosted_)
-    if (!h.system->finished() && h.system->is_waiting())
-      out << "  " << h.inc->name() << " at " << platform_->nodes()[h.inc->kernel().node()].name
-          << " waits on " << h.system->waiting_description() << "\n";
+  for (int n = 0; n < net_->size(); ++n) {
+    Kernel& k = net_->kernel(n);
+    for (auto* inc : k.hosted())
+      if (inc->system && !inc->system->finished() && inc->system->is_waiting())
+        out << "  " << inc->name() << " at "
+            << (n < platform_->node_count() ? platform_->nodes()[n].name : std::string("unix")) << " waits on "
+            << inc->system->waiting_description() << "\n";
+  }
   return out.str();
 }
 

@@ -13,8 +13,6 @@
 
 namespace equus::kernel {
 
-class Ghost;
-
 class System {
  public:
   /// Builds the platform on `engine` and boots every card's kernel. One System per engine.
@@ -25,8 +23,10 @@ class System {
   const params::ModelParams& params() const { return params_; }
   const platform::Platform& platform() const { return *platform_; }
   Network& network() { return *net_; }
-  Kernel& kernel(int node) { return *kernels_.at(node); }
+  Kernel& kernel(int node) { return net_->kernel(node); }
+  /// Pool nodes (the UNIX host's kernel is node_count()).
   int node_count() const { return static_cast<int>(kernels_.size()); }
+  Kernel& host_kernel() { return *host_kernel_; }
 
   /// Hosts a new incarnation at `node`; its processes start with start(). Creating an actor from an
   /// actor yields, so configure (bootstrap_*) between create() and start().
@@ -60,12 +60,7 @@ class System {
   std::unique_ptr<vme::Bus> bus_;
   std::unique_ptr<Network> net_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
-  struct Hosted {
-    std::unique_ptr<Incarnation> inc;
-    std::unique_ptr<Ghost> ghost;
-    std::unique_ptr<SystemIncarnation> system;
-  };
-  std::vector<Hosted> hosted_;
+  std::unique_ptr<Kernel> host_kernel_;
 };
 
 }  // namespace equus::kernel

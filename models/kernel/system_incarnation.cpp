@@ -12,11 +12,23 @@ SystemIncarnation::SystemIncarnation(Kernel& kernel, Incarnation& inc, Program p
 
 void SystemIncarnation::start() {
   actor_ = sg::Actor::create(inc_.name(), kernel().host(), [this] {
+    if (prologue_) prologue_(*this);
     Equus api(inc_, *this);
-    program_(api);
+    api.run_preamble();
+    if (program_) program_(api);
     settle();
     finished_ = true;
+    kernel().unhost(inc_, "exited");  // main returned: the incarnation terminates
   });
+  if (inc_.rdc && inc_.module >= 0 && inc_.rdc->modules[inc_.module].service) actor_->daemonize();
+}
+
+void SystemIncarnation::suspend() {
+  if (actor_ && !finished_) actor_->suspend();
+}
+
+void SystemIncarnation::resume() {
+  if (actor_ && !finished_) actor_->resume();
 }
 
 void SystemIncarnation::stop() {

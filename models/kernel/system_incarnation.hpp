@@ -17,12 +17,18 @@ class SystemIncarnation : public Process {
   SystemIncarnation(Kernel& kernel, Incarnation& inc, Program program);
   void start();
   void stop();
+  /// Kernel work done in this process before the program runs (loading text and data, waiting while
+  /// INCHOATE), set by the loader.
+  void set_prologue(std::function<void(SystemIncarnation&)> f) { prologue_ = std::move(f); }
+  void suspend();
+  void resume();
   bool finished() const { return finished_; }
   simgrid::s4u::ActorPtr actor() const { return actor_; }
 
  private:
   Incarnation& inc_;
   Program program_;
+  std::function<void(SystemIncarnation&)> prologue_;
   simgrid::s4u::ActorPtr actor_;
   bool finished_ = false;
 };

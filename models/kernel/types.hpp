@@ -94,6 +94,8 @@ enum Status : int {
   E_NOTUNICAST = -4,
   E_RANGE = -5,  // buffer-handle offset or count out of range, or read-only
   E_INVAL = -6,
+  E_DENIED = -7,  // the RDC may not use that node, or the caller is not a system RDC
+  E_NOMEM = -8,   // not enough memory at the node
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).

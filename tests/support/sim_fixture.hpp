@@ -33,7 +33,16 @@ class SimTest : public ::testing::Test {
     return *sys_;
   }
   void run() { engine_->run(); }
+  /// For runs with servers or blocked incarnations that would otherwise wait for ever.
+  void run_until(double t) { engine_->run_until(t); }
   double now() const { return simgrid::s4u::Engine::get_clock(); }
+
+  void TearDown() override {
+    // After run_until() actors may still wait on the pool's semaphores, which SimGrid refuses to
+    // destroy: each test is its own process, so let the pool and engine go with it.
+    (void)sys_.release();
+    (void)engine_.release();
+  }
 
   std::unique_ptr<simgrid::s4u::Engine> engine_;
   std::unique_ptr<kernel::System> sys_;

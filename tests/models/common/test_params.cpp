@@ -230,7 +230,7 @@ TEST(Params, ModelParamsFromAnotherDirectoryWithABrokenFileThrows) {
   TempDir dir;
   // A copy of the shipped tree with one parameter removed from the kernel's file.
   auto root = std::filesystem::path(dir.write("x", "")).parent_path();
-  for (const char* m : {"m68030", "vme", "kernel"}) {
+  for (const char* m : {"m68030", "vme", "kernel", "host"}) {
     std::filesystem::create_directories(root / "models" / m);
     std::filesystem::copy_file(data_dir() + "/models/" + m + "/" + m + ".json",
                                root / "models" / m / (std::string(m) + ".json"));

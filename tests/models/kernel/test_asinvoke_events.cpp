@@ -185,6 +185,7 @@ double same_node_receive_time(kernel::System& sys, bool asinvoke, uint32_t bytes
     m.m_base = sbuf.data();
     m.m_cnt = bytes;
     ASSERT_EQ(asinvoke ? eq.inc_asinvoke(stream, &m) : eq.inc_invoke(stream, &m), E_OK);
+    eq.inc_sleep(1000);  // an asinvoke's data stays in the sender's space: stay alive until it is taken
   });
   stream = sys.bootstrap_stream(s, chan, ChanType::Unicast);
   sys.start(s);

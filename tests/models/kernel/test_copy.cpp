@@ -20,7 +20,7 @@ TEST_F(SimTest, CopyToAndFromLandInTheOwnersBuffer) {
   auto data_in = pattern(1000, 1);
   std::vector<std::byte> fetched(500);
   int to_rc = -100, from_rc = -100, handle = 0;
-  auto& owner = sys().spawn(2, "owner", [&](Equus&) {});
+  auto& owner = sys().spawn(2, "owner", [&](Equus& eq) { eq.inc_sleep(1000); });  // alive while copied to
   auto& holder = sys().create(1, "holder", [&](Equus& eq) {
     to_rc = eq.inc_copyto(handle, 100, data_in.data(), 1000);
     // The owner's buffer now holds data_in at 100..1099: read some of it back, across its edge.
@@ -41,7 +41,7 @@ TEST_F(SimTest, CopyFromLargeBufferIsIntact) {
   auto owned = pattern(150000, 5);  // over the 64 kB copied per kernel message
   std::vector<std::byte> fetched(150000);
   int rc = -100, handle = 0;
-  auto& owner = sys().spawn(3, "owner", [&](Equus&) {});
+  auto& owner = sys().spawn(3, "owner", [&](Equus& eq) { eq.inc_sleep(1000); });  // alive while copied to
   auto& holder =
       sys().create(6, "holder", [&](Equus& eq) { rc = eq.inc_copyfrom(handle, 0, fetched.data(), 150000); });
   handle = sys().bootstrap_buffer_handle(holder, owner, Buf{owned.data(), 150000}, false);
@@ -55,7 +55,7 @@ TEST_F(SimTest, CopyOnTheSameNodeWorks) {
   std::vector<std::byte> owned(256, std::byte{0});
   auto data_in = pattern(64, 3);
   int rc = -100, handle = 0;
-  auto& owner = sys().spawn(4, "owner", [&](Equus&) {});
+  auto& owner = sys().spawn(4, "owner", [&](Equus& eq) { eq.inc_sleep(1000); });  // alive while copied to
   auto& holder =
       sys().create(4, "holder", [&](Equus& eq) { rc = eq.inc_copyto(handle, 192, data_in.data(), 64); });
   handle = sys().bootstrap_buffer_handle(holder, owner, Buf{owned.data(), 256}, true);
@@ -71,7 +71,7 @@ TEST_F(SimTest, CopyRangeAndPermissionErrors) {
   int ro = 0, rw = 0;
   int ro_to = -100, ro_from = -100, off_to = -100, off_from = -100, end_to = -100, exact = -100, bad = -100,
       huge = -100;
-  auto& owner = sys().spawn(2, "owner", [&](Equus&) {});
+  auto& owner = sys().spawn(2, "owner", [&](Equus& eq) { eq.inc_sleep(1000); });  // alive while copied to
   auto& holder = sys().create(1, "holder", [&](Equus& eq) {
     ro_to = eq.inc_copyto(ro, 0, local.data(), 16);              // read-only handle
     ro_from = eq.inc_copyfrom(ro, 0, sink.data(), 16);           // reading is allowed
@@ -131,6 +131,7 @@ TEST_F(SimTest, PropagatedBufferHandleIsUsableAtTheReceiver) {
       m.m_ref.rd_flags = k == 0 ? RD_WRITABLE : 0;
       ASSERT_EQ(eq.inc_send(stream, &m), E_OK);
     }
+    eq.inc_sleep(1000);  // its buffer exists as long as it does
   });
   stream = sys().bootstrap_stream(owner, chan, ChanType::Unicast);
   sys().start(owner);

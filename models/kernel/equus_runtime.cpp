@@ -1,0 +1,264 @@
+// The Equus calls of creation and control (Appendix B.2, B.7) and the run-time library calls that
+// go to the stream space and name service incarnations (B.3, Section 5.4).
+#include "models/kernel/equus.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/loader.hpp"
+#include "models/kernel/system_incarnation.hpp"
+#include "models/rdc/services.hpp"
+
+#include <cstring>
+
+namespace sg = simgrid::s4u;
+
+namespace equus::kernel {
+
+using rdc::SS_DONTCACHE;
+using rdc::SVC_OK;
+
+// ---------------------------------------------------------------- creation
+
+int Equus::inc_moduleId(const std::string& modname) {
+  self_.compute(entry());
+  int rc = E_BADREF;
+  if (inc_.rdc)
+    for (std::size_t i = 0; i < inc_.rdc->modules.size(); ++i)
+      if (inc_.rdc->modules[i].name == modname) rc = MODULE_ID_BASE + static_cast<int>(i);
+  leave();
+  return rc;
+}
+
+int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
+                  IncCreateParams* cp) {
+  const auto& p = k_.params();
+  if (!rdc || module < 0 || module >= static_cast<int>(rdc->modules.size()) ||
+      static_cast<int>(node) >= k_.network().pool_size())
+    return E_INVAL;
+  static int serial = 0;
+  HostRequest r;
+  r.rdc = rdc;
+  r.module = module;
+  r.name = rdc->modules[module].name + "#" + std::to_string(++serial);
+  r.inchoate = cp && cp->inchoate;
+  r.params = std::make_shared<IncParams>(cp ? cp->params : IncParams{});
+  r.image_ghost = image_ghost;
+  KernelMessage km;
+  km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
+  km.body = std::move(r);
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  if (!ans) return E_TIMEOUT;
+  const auto& cr = std::get<ControlReply>(ans->body);
+  if (cr.status != E_OK) return cr.status;
+  int handle = inc_.add_ref(IncRef{cr.inc, cr.ghost, cr.node});
+  if (inchan_p) *inchan_p = handle;
+  if (stream_p) *stream_p = inc_.add_ref(StreamRef{k_.network().new_gid(), cr.std_channel, ChanType::Unicast, cr.std_port});
+  return E_OK;
+}
+
+int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
+  self_.compute(entry());
+  int rc;
+  if (auto* src = inc_.ref<IncRef>(blueprint)) {
+    // From an INCHOATE incarnation of ours: its module, its image in memory.
+    Incarnation* image = k_.network().kernel(src->node).find_incarnation(src->inc);
+    bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
+    rc = inchoate && image->rdc
+             ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp)
+             : E_INVAL;
+  } else {
+    rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp);
+  }
+  leave();
+  return rc;
+}
+
+int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
+  self_.compute(entry());
+  int rc = inc_.rdc && inc_.rdc->system ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp) : E_DENIED;
+  leave();
+  return rc;
+}
+
+int Equus::inc_start(int child, const IncParams* params) {
+  return control(child, ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{}), nullptr);
+}
+
+const IncParams& Equus::params() const {
+  static const IncParams none;
+  return inc_.params ? *inc_.params : none;
+}
+
+int Equus::inc_paramRef(int interface_index) const {
+  const auto& ifaces = params().ifaces;
+  return interface_index >= 0 && interface_index < static_cast<int>(ifaces.size()) ? ifaces[interface_index].ref
+                                                                                     : E_BADREF;
+}
+
+void Equus::run_preamble() {
+  if (!inc_.params || inc_.params->ifaces.empty()) return;
+  auto& ifaces = inc_.params->ifaces;
+  // First create and deposit the channels this incarnation declares, then fetch the rest: whatever
+  // the order incarnations run in, every deposit precedes the fetches that could wait for it.
+  for (auto& f : ifaces)
+    if (f.kind == IncInterface::Kind::Port && f.chan_new) {
+      int stream = 0;
+      ss_createChan(f.chan_label, &stream, &f.ref, f.type);
+    }
+  for (auto& f : ifaces) {
+    if (f.kind == IncInterface::Kind::Port && !f.chan_new) {
+      RefDescrip r;
+      if (ss_get(f.chan_label, &r) == E_OK) f.ref = inc_portCreate(r.rd_obj);
+    } else if (f.kind == IncInterface::Kind::Stream) {
+      RefDescrip r;
+      if (ss_get(f.chan_label, &r) == E_OK) f.ref = r.rd_obj;
+      if (!f.handle_label.empty()) {
+        RefDescrip h;
+        h.rd_type = RefType::StreamHandle;
+        h.rd_obj = inc_hanCreate(f.ref);
+        ss_put(f.handle_label, &h, rdc::SS_UNLIMITED);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- control
+
+int Equus::control(int child, ControlOp op, std::shared_ptr<IncParams> params, IncStatus* out) {
+  const auto& p = k_.params();
+  auto* h = inc_.ref<IncRef>(child);
+  double cost = entry() + p.cpu.kmsg_prepare;
+  if (!h) {
+    self_.compute(entry());
+    leave();
+    return E_BADREF;
+  }
+  KernelMessage km;
+  km.dest = h->ghost;
+  km.body = GhostControl{op, std::move(params)};
+  auto ans = k_.request(self_, std::move(km), cost);
+  leave();
+  if (!ans) return E_TIMEOUT;
+  const auto& r = std::get<ControlReply>(ans->body);
+  if (out) *out = IncStatus{r.state, r.node, r.memory, r.queued};
+  return r.status;
+}
+
+int Equus::inc_destroy(int child) { return control(child, ControlOp::Destroy, nullptr, nullptr); }
+int Equus::inc_freeze(int child) { return control(child, ControlOp::Freeze, nullptr, nullptr); }
+int Equus::inc_unfreeze(int child, int /*priority: one timeslicing level in the model*/) {
+  return control(child, ControlOp::Unfreeze, nullptr, nullptr);
+}
+int Equus::inc_status(int child, IncStatus* statep) { return control(child, ControlOp::Status, nullptr, statep); }
+
+int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
+  const auto& p = k_.params();
+  self_.compute(entry());
+  if (!inc_.rdc || !inc_.rdc->system) {
+    leave();
+    return E_DENIED;  // only system RDCs change access lists (Appendix B.7)
+  }
+  if (static_cast<int>(node) >= k_.network().pool_size()) {
+    leave();
+    return E_INVAL;
+  }
+  KernelMessage km;
+  km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
+  km.body = LoaderAccess{rdcid, allow, kill};
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  leave();
+  return ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
+}
+
+int Equus::inc_nodeAlloc(unsigned node, GlobalId rdcid) { return loader_access(node, rdcid, true, false); }
+int Equus::inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill) {
+  return loader_access(node, rdcid, false, kill != 0);
+}
+
+GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
+
+// ---------------------------------------------------------------- stream space and name service
+
+int Equus::service_call(int stream, uint32_t op, const std::string& label, Msg& msg) {
+  if (!stream) return E_BADREF;
+  std::vector<std::byte> buf(label.size());
+  std::memcpy(buf.data(), label.data(), label.size());
+  msg.put<uint32_t>(0, op);
+  msg.m_base = buf.data();
+  msg.m_cnt = static_cast<uint32_t>(buf.size());
+  int rc = inc_invoke(stream, &msg);
+  msg.m_base = nullptr;
+  if (rc != E_OK) return rc;
+  return msg.get<uint32_t>(0) == SVC_OK ? E_OK : E_BADREF;
+}
+
+int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies) {
+  Msg m;
+  m.put<int32_t>(4, ncopies);
+  m.m_ref = *refp;
+  m.m_ref.rd_keep = true;  // the depositor keeps its reference (Appendix B.3)
+  return service_call(inc_.stream_space_stream, rdc::SS_PUT, label, m);
+}
+
+int Equus::ss_get(const std::string& label, RefDescrip* refp) {
+  auto hit = inc_.ss_cache.find(label);
+  if (hit != inc_.ss_cache.end() && inc_.has_ref(hit->second)) {
+    // A local search in the caller's address space (Section 5.5.3).
+    self_.compute(k_.params().cpu.db_search_per_entry * static_cast<double>(inc_.ss_cache.size()));
+    refp->rd_obj = hit->second;
+    refp->rd_type = RefType::Stream;
+    if (inc_.ref<StreamHandleRef>(hit->second)) refp->rd_type = RefType::StreamHandle;
+    if (inc_.ref<AlienBufRef>(hit->second)) refp->rd_type = RefType::AlienBuffer;
+    return E_OK;
+  }
+  Msg m;
+  int rc = service_call(inc_.stream_space_stream, rdc::SS_GET, label, m);
+  if (rc != E_OK) return rc;
+  *refp = m.m_ref;
+  int32_t copies = m.get<int32_t>(4);
+  if (copies == rdc::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
+  (void)SS_DONTCACHE;
+  return E_OK;
+}
+
+int Equus::ss_return(const std::string& label, int /*keepqueue: ports, with reconfiguration*/) {
+  Msg m;
+  return service_call(inc_.stream_space_stream, rdc::SS_RETURN, label, m);
+}
+
+int Equus::ss_delete(const std::string& label) {
+  Msg m;
+  return service_call(inc_.stream_space_stream, rdc::SS_DELETE, label, m);
+}
+
+int Equus::ss_print() {
+  Msg m;
+  return service_call(inc_.stream_space_stream, rdc::SS_PRINT, "", m);
+}
+
+int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type) {
+  int rc = inc_chanCreate(chan_type, stream_p, port_p);
+  if (rc != E_OK) return rc;
+  RefDescrip r;
+  r.rd_type = RefType::Stream;
+  r.rd_obj = *stream_p;
+  return ss_put(label, &r, rdc::SS_UNLIMITED);
+}
+
+int Equus::ns_register(const std::string& service, int stream) {
+  Msg m;
+  m.m_ref.rd_type = RefType::Stream;
+  m.m_ref.rd_obj = stream;
+  return service_call(inc_.name_service_stream, rdc::NS_REGISTER, service, m);
+}
+
+int Equus::ns_lookup(const std::string& service, int* stream_p) {
+  Msg m;
+  int rc = service_call(inc_.name_service_stream, rdc::NS_LOOKUP, service, m);
+  if (rc == E_OK) *stream_p = m.m_ref.rd_obj;
+  return rc;
+}
+
+void Equus::record(const std::string& key, double value) {
+  if (auto* o = k_.network().observer()) o->record(inc_.gid(), key, value, sg::Engine::get_clock());
+}
+
+}  // namespace equus::kernel

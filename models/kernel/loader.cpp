@@ -1,0 +1,176 @@
+#include "models/kernel/loader.hpp"
+
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/system_incarnation.hpp"
+
+#include <cmath>
+
+namespace sg = simgrid::s4u;
+
+namespace equus::kernel {
+
+namespace {
+
+double pages(double bytes, double page) { return page > 0 ? std::ceil(bytes / page) * page : bytes; }
+
+/// Answers a request at process level (loaders and services can send, unlike interrupt handlers).
+void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_before) {
+  KernelMessage reply;
+  reply.service = Service::Reply;
+  reply.xid = m.xid;
+  reply.dest = KernelPortAddr{m.origin(), 0};
+  reply.body = r;
+  self.kernel().cache_reply(m.origin(), m.xid, reply);
+  self.kernel().transmit(self, reply, cpu_before + self.kernel().params().cpu.kmsg_prepare);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- loader
+
+Loader::Loader(Kernel& kernel) : Process(kernel, "loader", m68030::Priority::Kernel) {}
+
+void Loader::start() {
+  port_ = &kernel().create_kernel_port(nullptr, true);
+  kernel().db_enter(gid, DeliveryType::NodeService, kernel().address_of(*port_));
+  sg::Actor::create("loader", kernel().host(), [this] { run(); })->daemonize();
+}
+
+void Loader::run() {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  port_->waiter = this;
+  for (;;) {
+    while (port_->requests.empty()) block();
+    KernelMessage m = std::move(port_->requests.front());
+    port_->requests.pop_front();
+    if (auto* r = std::get_if<HostRequest>(&m.body)) {
+      host(m, *r);
+    } else if (auto* a = std::get_if<LoaderAccess>(&m.body)) {
+      k.set_access(a->rdc, a->allow);
+      if (!a->allow && a->kill)
+        for (auto* inc : k.hosted(a->rdc)) k.unhost(*inc, "node withdrawn");
+      answer(*this, m, ControlReply{}, p.kernel.control_op);
+    } else if (std::holds_alternative<LoaderStatus>(m.body)) {
+      ControlReply r;
+      r.node = k.node();
+      r.memory = k.memory_used();
+      r.incarnations = static_cast<int>(k.hosted().size());
+      answer(*this, m, r, p.kernel.control_op);
+    }
+  }
+}
+
+void Loader::host(KernelMessage& m, const HostRequest& r) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  const Module& mod = r.rdc->modules.at(r.module);
+  double page = p.cpu.page_bytes;
+  bool shared = k.text_present(r.rdc->id, r.module);
+  double memory = pages(p.kernel.pincdata_bytes, page) + pages(mod.heap_bytes, page) +
+                  pages(mod.stack_bytes, page) + pages(mod.data_bytes, page) +
+                  (shared ? 0 : pages(mod.text_bytes, page));
+  ControlReply reply;
+  if (!k.allows(r.rdc->id)) {
+    reply.status = E_DENIED;
+    answer(*this, m, reply, p.kernel.host_request);
+    return;
+  }
+  if (k.memory_used() + memory > k.memory_size()) {
+    reply.status = E_NOMEM;
+    answer(*this, m, reply, p.kernel.host_request);
+    return;
+  }
+  // A local incarnation is dispatched; its system incarnation loads text and data while the ghost
+  // serves operations (Section 8.2.2). The creator is answered as soon as creation is initiated.
+  Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
+  inc.memory = memory;
+  inc.owns_text = !shared;
+  inc.state = IncState::Loading;
+  inc.params = r.params ? r.params : std::make_shared<IncParams>();
+  k.charge_memory(memory);
+  k.text_add(r.rdc->id, r.module, 1);
+  GlobalId std_channel = k.network().new_gid();
+  KernelPort& std_kp = k.create_kernel_port(&inc, false);
+  k.db_enter(std_channel, DeliveryType::Channel, k.address_of(std_kp));
+  inc.std_port = inc.add_ref(PortRef{&std_kp, std_channel, ChanType::Unicast});
+  auto add_default = [&](GlobalId chan) {
+    return chan ? inc.add_ref(StreamRef{k.network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
+  };
+  inc.name_service_stream = add_default(r.rdc->name_service);
+  inc.pool_manager_stream = add_default(r.rdc->pool_manager);
+  inc.stream_space_stream = add_default(r.rdc->stream_space);
+
+  // What the system incarnation fetches before it can run.
+  double image = mod.data_bytes + (shared ? 0 : mod.text_bytes);
+  bool inchoate = r.inchoate;
+  KernelPortAddr image_ghost = r.image_ghost;
+  inc.system->set_prologue([&inc, image, inchoate, image_ghost](SystemIncarnation& self) {
+    Kernel& kk = self.kernel();
+    if (image > 0) {
+      KernelMessage fetch;
+      if (image_ghost.valid()) {  // from an INCHOATE incarnation in memory
+        fetch.dest = image_ghost;
+        fetch.body = GhostImage{image, kk.node()};
+      } else {  // from the RDC binary on the host's disc
+        fetch.dest = LogicalAddr{kk.network().host_node(), FileService::gid, DeliveryType::NodeService};
+        fetch.body = FileFetch{image, kk.node()};
+      }
+      self.set_waiting("text and data of a new incarnation");
+      kk.request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
+      self.clear_waiting();
+    }
+    inc.state = inchoate ? IncState::Inchoate : IncState::Started;
+    inc.ghost->wake();  // it may hold image requests until now
+    while (inc.state == IncState::Inchoate) {
+      self.set_waiting("inc_create from an INCHOATE incarnation, or its start");
+      self.block();
+    }
+    self.clear_waiting();
+  });
+  reply.inc = inc.gid();
+  reply.ghost = k.address_of(*inc.ghost_port);
+  reply.std_channel = std_channel;
+  reply.std_port = k.address_of(std_kp);
+  reply.node = k.node();
+  answer(*this, m, reply, p.kernel.host_request);
+  k.start(inc);
+}
+
+// ---------------------------------------------------------------- file service (UNIX host)
+
+FileService::FileService(Kernel& host_kernel) : Process(host_kernel, "file-service", m68030::Priority::Kernel) {}
+
+void FileService::start() {
+  port_ = &kernel().create_kernel_port(nullptr, true);
+  kernel().db_enter(gid, DeliveryType::NodeService, kernel().address_of(*port_));
+  sg::Actor::create("file-service", kernel().host(), [this] { run(); })->daemonize();
+}
+
+void FileService::run() {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  port_->waiter = this;
+  for (;;) {
+    while (port_->requests.empty()) block();
+    KernelMessage m = std::move(port_->requests.front());
+    port_->requests.pop_front();
+    const auto* f = std::get_if<FileFetch>(&m.body);
+    if (!f) continue;
+    // One disc, one request at a time: the host is the bottleneck when many incarnations load.
+    compute(p.host.request_cpu);
+    set_waiting("the host's disc");
+    sg::this_actor::sleep_for(p.host.disc_access + f->bytes / p.host.disc_read_rate);
+    clear_waiting();
+    double left = f->bytes;
+    while (left > 0) {
+      double chunk = std::min(left, p.vme.max_copy_per_message);
+      k.network().bus().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
+      left -= chunk;
+    }
+    answer(*this, m, ControlReply{}, 0);
+  }
+}
+
+}  // namespace equus::kernel

@@ -1,0 +1,116 @@
+#include "models/rdc/launch.hpp"
+
+#include "models/kernel/incarnation.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/rdc/services.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+using namespace equus::kernel;
+
+namespace equus::rdc {
+
+namespace {
+constexpr int ns_module = 0, pm_module = 1, launch_module = 2;
+}
+
+Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node, Program launcher)
+    : sys_(sys), users_(std::move(users)) {
+  auto sysrdc = std::make_shared<Rdc>();
+  sysrdc->id = sys.network().new_gid();
+  sysrdc->name = "equus";
+  sysrdc->user = "equus";
+  sysrdc->system = true;
+  sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, name_service_program(), true},
+                     Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(sys.platform().nodes()), true},
+                     Module{"launch", 0, 0, 0, 0, std::move(launcher), false}};
+  for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).set_access(sysrdc->id, true);
+  sys.host_kernel().set_access(sysrdc->id, true);
+
+  // Started directly, as at boot: their standard ports become the default streams' channels.
+  auto boot = [&](Kernel& k, int module) -> Incarnation& {
+    Incarnation& inc = k.host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
+    GlobalId chan = sys.network().new_gid();
+    KernelPort& kp = k.create_kernel_port(&inc, false);
+    k.db_enter(chan, DeliveryType::Channel, k.address_of(kp));
+    inc.std_port = inc.add_ref(PortRef{&kp, chan, ChanType::Unicast});
+    return inc;
+  };
+  Incarnation& ns = boot(sys.kernel(service_node), ns_module);
+  Incarnation& pm = boot(sys.kernel(service_node), pm_module);
+  Incarnation& launch = boot(sys.host_kernel(), launch_module);
+  auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.std_port)->channel; };
+  sysrdc->name_service = channel_of(ns);
+  sysrdc->pool_manager = channel_of(pm);
+  for (Incarnation* inc : {&ns, &pm, &launch}) {
+    inc->rdc = sysrdc;
+    inc->name_service_stream = inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->name_service, ChanType::Unicast, {}});
+    inc->pool_manager_stream = inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
+  }
+  system_ = sysrdc;
+  ns.kernel().start(ns);
+  pm.kernel().start(pm);
+  launch.kernel().start(launch);
+}
+
+int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
+  // 1. Authenticate against the pool users file and check the requested groups.
+  auto user = std::find_if(users_.begin(), users_.end(), [&](const auto& u) { return u.user == spec.user; });
+  if (user == users_.end()) return E_DENIED;
+  std::vector<std::string> groups = spec.groups.empty() ? user->groups : spec.groups;
+  for (const auto& g : groups)
+    if (std::find(user->groups.begin(), user->groups.end(), g) == user->groups.end() &&
+        std::find(user->groups.begin(), user->groups.end(), "all") == user->groups.end())
+      return E_DENIED;
+  GlobalId rdc_id = sys_.network().new_gid();
+
+  // 2. Nodes from the pool manager.
+  std::string csv;
+  for (const auto& g : groups) csv += (csv.empty() ? "" : ",") + g;
+  std::vector<std::byte> buf(csv.size());
+  std::memcpy(buf.data(), csv.data(), csv.size());
+  Msg m;
+  m.put<uint32_t>(0, PM_ALLOC);
+  m.put<uint32_t>(4, static_cast<uint32_t>(spec.nodes));
+  m.put<uint64_t>(8, rdc_id);
+  m.m_base = buf.data();
+  m.m_cnt = static_cast<uint32_t>(buf.size());
+  int rc = launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
+  if (rc != E_OK) return rc;
+  if (m.get<uint32_t>(0) != SVC_OK) return E_NOMEM;
+  out->nodes.clear();
+  for (uint32_t i = 0; i < m.get<uint32_t>(4) && i < 6; ++i) out->nodes.push_back(m.get<uint32_t>(8 + 4 * i));
+
+  // 3. The RDC's stream space, then its primary incarnation with the default streams.
+  auto rdc = std::make_shared<Rdc>();
+  rdc->id = rdc_id;
+  rdc->name = spec.name;
+  rdc->user = spec.user;
+  rdc->modules = spec.modules;
+  rdc->modules.push_back(Module{"stream_space", 8 * 1024, 0, 0, 0, stream_space_program(), true});
+  rdc->name_service = system_->name_service;
+  rdc->pool_manager = system_->pool_manager;
+  int ss_handle = 0, ss_stream = 0;
+  rc = launcher.launch_create(rdc, static_cast<int>(rdc->modules.size()) - 1, out->nodes.front(), &ss_handle,
+                              &ss_stream, nullptr);
+  if (rc != E_OK) return rc;
+  rdc->stream_space = launcher.incarnation().ref<StreamRef>(ss_stream)->channel;
+  out->rdc = rdc;
+  unsigned node = out->nodes.front();
+  if (spec.primary_node_hint >= 0 &&
+      std::find(out->nodes.begin(), out->nodes.end(), static_cast<unsigned>(spec.primary_node_hint)) != out->nodes.end())
+    node = static_cast<unsigned>(spec.primary_node_hint);
+  IncCreateParams cp;
+  cp.params = spec.primary_params;
+  return launcher.launch_create(rdc, spec.primary_module, node, &out->primary, nullptr, &cp);
+}
+
+int Pool::terminate(Equus& launcher, const Launched& launched) {
+  Msg m;
+  m.put<uint32_t>(0, PM_RELEASE);
+  m.put<uint64_t>(8, launched.rdc->id);
+  return launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
+}
+
+}  // namespace equus::rdc

@@ -1,0 +1,184 @@
+#include "models/rdc/services.hpp"
+
+#include "models/kernel/equus.hpp"
+#include "models/kernel/incarnation.hpp"
+
+#include <deque>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+
+using namespace equus::kernel;
+
+namespace equus::rdc {
+
+namespace {
+
+std::string label_of(const Msg& m, const std::vector<std::byte>& buf) {
+  return std::string(reinterpret_cast<const char*>(buf.data()), m.m_cnt);
+}
+
+void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref = {}) {
+  Msg r;
+  r.put<uint32_t>(0, status);
+  r.m_ref = ref;
+  eq.inc_reply(handle, &r);
+}
+
+}  // namespace
+
+Program stream_space_program() {
+  return [](Equus& eq) {
+    struct Entry {
+      RefDescrip ref;  // our copy, propagated (kept) to each getter
+      int32_t copies = SS_UNLIMITED;
+      int available = 0;
+    };
+    std::map<std::string, Entry> space;
+    std::map<std::string, std::deque<int>> waiting;  // reply handles of blocked ss_get callers
+    std::vector<std::byte> buf(256);
+    int port = eq.incarnation().std_port;
+    auto serve = [&](const std::string& label) {
+      auto it = space.find(label);
+      auto& q = waiting[label];
+      while (it != space.end() && !q.empty() && (it->second.copies <= 0 || it->second.available > 0)) {
+        if (it->second.copies > 0) --it->second.available;
+        RefDescrip ref = it->second.ref;
+        ref.rd_keep = true;
+        Msg r;
+        r.put<uint32_t>(0, SVC_OK);
+        r.put<int32_t>(4, it->second.copies);
+        r.m_ref = ref;
+        eq.inc_reply(q.front(), &r);
+        q.pop_front();
+      }
+    };
+    for (;;) {
+      Msg m;
+      m.m_base = buf.data();
+      m.m_cnt = static_cast<uint32_t>(buf.size());
+      int h = eq.inc_receive(port, &m, 1, 0, -1);
+      if (h <= 1) continue;
+      std::string label = label_of(m, buf);
+      switch (m.get<uint32_t>(0)) {
+        case SS_PUT: {
+          Entry e{m.m_ref, m.get<int32_t>(4), 0};
+          e.available = e.copies > 0 ? e.copies : 0;
+          space[label] = e;
+          reply_status(eq, h, SVC_OK);
+          serve(label);
+          break;
+        }
+        case SS_GET:
+          waiting[label].push_back(h);  // answered when available: ss_get blocks indefinitely
+          serve(label);
+          break;
+        case SS_RETURN: {
+          auto it = space.find(label);
+          if (it != space.end() && it->second.copies > 0) ++it->second.available;
+          reply_status(eq, h, it == space.end() ? SVC_UNKNOWN : SVC_OK);
+          serve(label);
+          break;
+        }
+        case SS_DELETE:
+          reply_status(eq, h, space.erase(label) ? SVC_OK : SVC_UNKNOWN);
+          break;
+        case SS_PRINT:
+          eq.record("ss_entries", static_cast<double>(space.size()));
+          reply_status(eq, h, SVC_OK);
+          break;
+        default:
+          reply_status(eq, h, SVC_REFUSED);
+      }
+    }
+  };
+}
+
+Program name_service_program() {
+  return [](Equus& eq) {
+    std::map<std::string, RefDescrip> names;
+    std::vector<std::byte> buf(256);
+    int port = eq.incarnation().std_port;
+    for (;;) {
+      Msg m;
+      m.m_base = buf.data();
+      m.m_cnt = static_cast<uint32_t>(buf.size());
+      int h = eq.inc_receive(port, &m, 1, 0, -1);
+      if (h <= 1) continue;
+      std::string name = label_of(m, buf);
+      if (m.get<uint32_t>(0) == NS_REGISTER) {
+        names[name] = m.m_ref;
+        reply_status(eq, h, SVC_OK);
+      } else if (m.get<uint32_t>(0) == NS_LOOKUP) {
+        auto it = names.find(name);
+        if (it == names.end()) {
+          reply_status(eq, h, SVC_UNKNOWN);  // fails at once (Section 5.5, unlike stream space)
+        } else {
+          RefDescrip ref = it->second;
+          ref.rd_keep = true;
+          reply_status(eq, h, SVC_OK, ref);
+        }
+      } else {
+        reply_status(eq, h, SVC_REFUSED);
+      }
+    }
+  };
+}
+
+Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes) {
+  return [nodes](Equus& eq) {
+    std::map<int, GlobalId> owner;  // node -> RDC it is allocated to
+    std::vector<std::byte> buf(512);
+    int port = eq.incarnation().std_port;
+    for (;;) {
+      Msg m;
+      m.m_base = buf.data();
+      m.m_cnt = static_cast<uint32_t>(buf.size());
+      int h = eq.inc_receive(port, &m, 1, 0, -1);
+      if (h <= 1) continue;
+      uint32_t op = m.get<uint32_t>(0);
+      GlobalId rdc = m.get<uint64_t>(8);
+      if (op == PM_ALLOC) {
+        uint32_t wanted = m.get<uint32_t>(4);
+        std::set<std::string> groups;
+        std::istringstream in(label_of(m, buf));
+        for (std::string g; std::getline(in, g, ',');) groups.insert(g);
+        // A minimal policy: the lowest-numbered free nodes in the requested groups.
+        std::vector<uint32_t> chosen;
+        for (int n = 0; n < static_cast<int>(nodes.size()) && chosen.size() < wanted; ++n) {
+          bool in_group = false;
+          for (const auto& g : nodes[n].groups) in_group = in_group || groups.count(g);
+          if (in_group && !owner.count(n)) chosen.push_back(static_cast<uint32_t>(n));
+        }
+        Msg r;
+        if (chosen.size() < wanted) {
+          r.put<uint32_t>(0, SVC_REFUSED);
+        } else {
+          for (auto n : chosen) {
+            eq.inc_nodeAlloc(n, rdc);
+            owner[static_cast<int>(n)] = rdc;
+          }
+          r.put<uint32_t>(0, SVC_OK);
+          r.put<uint32_t>(4, static_cast<uint32_t>(chosen.size()));
+          for (std::size_t i = 0; i < chosen.size() && i < 6; ++i) r.put<uint32_t>(8 + 4 * i, chosen[i]);
+        }
+        eq.inc_reply(h, &r);
+      } else if (op == PM_RELEASE) {
+        for (auto it = owner.begin(); it != owner.end();) {
+          if (it->second == rdc) {
+            eq.inc_nodeWithdraw(static_cast<unsigned>(it->first), rdc, 1);
+            it = owner.erase(it);
+          } else {
+            ++it;
+          }
+        }
+        reply_status(eq, h, SVC_OK);
+      } else {
+        reply_status(eq, h, SVC_REFUSED);
+      }
+    }
+  };
+}
+
+}  // namespace equus::rdc

@@ -1,0 +1,211 @@
+#include "sim/output/results.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <stdexcept>
+#include <tuple>
+#include <vector>
+
+namespace equus::sim {
+
+namespace {
+
+using json = nlohmann::ordered_json;  // keys in insertion order: scenario, seed, ... first
+
+/// RFC 4180: quote a field only when it needs it.
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+/// Shortest round-trip decimal: deterministic and lossless.
+std::string num(double v) { return fmt::format("{}", v); }
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+}
+
+/// Index order of `v` sorted by `key`, ties by index (stable): input order is deterministic too.
+template <class T, class Key>
+std::vector<size_t> order_by(const std::vector<T>& v, Key key) {
+  std::vector<size_t> idx(v.size());
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return key(v[a]) < key(v[b]); });
+  return idx;
+}
+
+struct CallStats {
+  uint64_t count = 0;
+  double sum = 0, min = 0, max = 0;  // ms
+};
+
+}  // namespace
+
+void write_results(const Recorder& rec, const std::string& dir, const std::string& scenario_name,
+                   uint64_t seed, double end_time) {
+  namespace fs = std::filesystem;
+  fs::path base(dir);
+  fs::create_directories(base);
+
+  // First name seen for each incarnation id (a migrated incarnation keeps its name).
+  std::map<GlobalId, std::string> inc_names;
+  for (const auto& s : rec.spans()) inc_names.emplace(s.id, s.name);
+  auto inc_name = [&](GlobalId id) {
+    auto it = inc_names.find(id);
+    return it == inc_names.end() ? std::string() : it->second;
+  };
+
+  json doc;
+  doc["scenario"] = scenario_name;
+  doc["seed"] = seed;
+  doc["end_time"] = end_time;
+
+  // Nodes: every node named or referenced.
+  int max_node = static_cast<int>(rec.node_names().size()) - 1;
+  for (const auto& s : rec.spans()) max_node = std::max(max_node, s.node);
+  for (const auto& m : rec.messages()) max_node = std::max({max_node, m.src_node, m.dst_node});
+  for (const auto& l : rec.loads()) max_node = std::max(max_node, l.node);
+  doc["nodes"] = json::array();
+  for (int n = 0; n <= max_node; ++n) doc["nodes"].push_back({{"index", n}, {"name", rec.node_name(n)}});
+
+  // Incarnations.
+  {
+    const auto& spans = rec.spans();
+    auto idx = order_by(spans, [](const IncarnationSpan& s) { return std::tuple(s.start, s.id); });
+    std::string csv = "id,name,rdc,module,node,start_s,end_s,end_reason\n";
+    json arr = json::array();
+    for (size_t i : idx) {
+      const auto& s = spans[i];
+      std::string node = rec.node_name(s.node);
+      csv += fmt::format("{},{},{},{},{},{},{},{}\n", s.id, csv_field(s.name), csv_field(s.rdc),
+                         csv_field(s.module), csv_field(node), num(s.start), s.ended() ? num(s.end) : "",
+                         csv_field(s.why));
+      arr.push_back({{"id", s.id},
+                     {"name", s.name},
+                     {"rdc", s.rdc},
+                     {"module", s.module},
+                     {"node", node},
+                     {"start_s", s.start},
+                     {"end_s", s.ended() ? json(s.end) : json(nullptr)},
+                     {"end_reason", s.ended() ? json(s.why) : json(nullptr)}});
+    }
+    write_file(base / "incarnations.csv", csv);
+    doc["incarnations"] = std::move(arr);
+  }
+
+  // Calls: summary per (incarnation, call name).
+  {
+    std::map<std::pair<GlobalId, std::string>, CallStats> stats;
+    for (const auto& c : rec.calls()) {
+      double ms = (c.t1 - c.t0) * 1e3;
+      auto& s = stats[{c.inc, rec.call_names()[c.name]}];
+      if (s.count == 0) {
+        s.min = s.max = ms;
+      } else {
+        s.min = std::min(s.min, ms);
+        s.max = std::max(s.max, ms);
+      }
+      s.sum += ms;
+      ++s.count;
+    }
+    std::string csv = "incarnation,name,call,count,mean_ms,min_ms,max_ms\n";
+    json arr = json::array();
+    for (const auto& [key, s] : stats) {
+      double mean = s.sum / static_cast<double>(s.count);
+      std::string name = inc_name(key.first);
+      csv += fmt::format("{},{},{},{},{},{},{}\n", key.first, csv_field(name), csv_field(key.second), s.count,
+                         num(mean), num(s.min), num(s.max));
+      arr.push_back({{"incarnation", key.first},
+                     {"name", name},
+                     {"call", key.second},
+                     {"count", s.count},
+                     {"mean_ms", mean},
+                     {"min_ms", s.min},
+                     {"max_ms", s.max}});
+    }
+    write_file(base / "calls.csv", csv);
+    doc["calls"] = std::move(arr);
+  }
+
+  // Records.
+  {
+    const auto& recs = rec.records();
+    auto idx = order_by(recs, [](const RecordEvent& r) { return std::tuple(r.t, r.inc); });
+    std::string csv = "time_s,incarnation,key,value\n";
+    json arr = json::array();
+    for (size_t i : idx) {
+      const auto& r = recs[i];
+      csv += fmt::format("{},{},{},{}\n", num(r.t), r.inc, csv_field(r.key), num(r.value));
+      arr.push_back({{"time_s", r.t}, {"incarnation", r.inc}, {"key", r.key}, {"value", r.value}});
+    }
+    write_file(base / "records.csv", csv);
+    doc["records"] = std::move(arr);
+  }
+
+  // Node load.
+  {
+    const auto& loads = rec.loads();
+    auto idx = order_by(loads, [](const LoadSample& l) { return std::tuple(l.t, l.node); });
+    std::string csv = "time_s,node,load\n";
+    json arr = json::array();
+    for (size_t i : idx) {
+      const auto& l = loads[i];
+      std::string node = rec.node_name(l.node);
+      csv += fmt::format("{},{},{}\n", num(l.t), csv_field(node), num(l.load));
+      arr.push_back({{"time_s", l.t}, {"node", node}, {"load", l.load}});
+    }
+    write_file(base / "node_load.csv", csv);
+    doc["node_load"] = std::move(arr);
+  }
+
+  // Kernel messages: every packet in the CSV, a summary per kind in the JSON.
+  {
+    const auto& msgs = rec.messages();
+    auto idx = order_by(msgs, [](const MessageEvent& m) { return std::tuple(m.sent, m.id); });
+    std::ofstream out(base / "messages.csv", std::ios::binary);
+    if (!out) throw std::runtime_error("cannot write " + (base / "messages.csv").string());
+    // Node names once, not per row.
+    std::vector<std::string> names(static_cast<size_t>(max_node + 2));
+    for (int n = -1; n <= max_node; ++n) names[n + 1] = csv_field(rec.node_name(n));
+    auto node_col = [&](int n) { return n >= -1 ? std::string_view(names[n + 1]) : std::string_view(); };
+    fmt::memory_buffer buf;
+    fmt::format_to(std::back_inserter(buf), "id,kind,src_node,dst_node,sent_s,accepted_s\n");
+    std::map<std::string, std::pair<uint64_t, double>> by_kind;  // count, latency sum (ms)
+    for (size_t i : idx) {
+      const auto& m = msgs[i];
+      fmt::format_to(std::back_inserter(buf), "{},{},{},{},{},{}\n", m.id, message_kind_name(m.kind),
+                     node_col(m.src_node), node_col(m.dst_node), m.sent, m.accepted);
+      auto& k = by_kind[message_kind_name(m.kind)];
+      ++k.first;
+      k.second += (m.accepted - m.sent) * 1e3;
+      if (buf.size() > (1 << 20)) {
+        out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+        buf.clear();
+      }
+    }
+    out.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+    if (!out.flush()) throw std::runtime_error("cannot write " + (base / "messages.csv").string());
+    json summary = json::object();
+    for (const auto& [kind, k] : by_kind)
+      summary[kind] = {{"count", k.first}, {"mean_latency_ms", k.second / static_cast<double>(k.first)}};
+    doc["messages"] = {{"count", msgs.size()}, {"by_kind", std::move(summary)}};
+  }
+
+  write_file(base / "results.json", doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+}
+
+}  // namespace equus::sim

@@ -1,0 +1,18 @@
+// Per-run results: results.json and CSV tables (see docs/outputs.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sim/output/recorder.hpp"
+
+namespace equus::sim {
+
+/// Writes results.json, incarnations.csv, calls.csv, records.csv, node_load.csv and messages.csv into
+/// `dir` (created if missing). Rows are sorted by time then id, so a seed gives identical files.
+/// Incarnations still alive are reported with an empty end (JSON null). Throws std::runtime_error if
+/// a file cannot be written.
+void write_results(const Recorder& rec, const std::string& dir, const std::string& scenario_name,
+                   uint64_t seed, double end_time);
+
+}  // namespace equus::sim

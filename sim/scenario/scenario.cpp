@@ -1,0 +1,896 @@
+#include "sim/scenario/scenario.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "models/common/model_params.hpp"
+#include "models/common/params.hpp"
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace equus::sim {
+
+namespace {
+
+std::mutex registry_mutex;
+
+std::set<std::string>& registry() {
+  static std::set<std::string> names;
+  return names;
+}
+
+// ---- JSON pointers (RFC 6901) and message text -------------------------------------------------
+
+std::string escape(const std::string& key) {
+  std::string out;
+  for (char ch : key) {
+    if (ch == '~')
+      out += "~0";
+    else if (ch == '/')
+      out += "~1";
+    else
+      out += ch;
+  }
+  return out;
+}
+
+std::string at(const std::string& ptr, const std::string& key) { return ptr + "/" + escape(key); }
+std::string at(const std::string& ptr, std::size_t index) { return ptr + "/" + std::to_string(index); }
+
+std::string num_text(double v) { return fmt::format("{}", v); }
+
+std::string join(const std::vector<std::string>& items, const std::string& sep, const std::string& quote) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + quote + items[i] + quote;
+  return out;
+}
+
+/// Integral JSON numbers as int64; 1.0 counts (JSON Schema's "integer" accepts it too).
+std::optional<int64_t> as_int64(const json& j) {
+  if (j.is_number_unsigned()) {
+    auto u = j.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (j.is_number_integer()) return j.get<int64_t>();
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) return static_cast<int64_t>(d);
+  }
+  return std::nullopt;
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
+}
+
+bool is_hex_id(const std::string& s) {
+  return !s.empty() && s.size() <= 8 && std::all_of(s.begin(), s.end(), [](char ch) {
+    return std::isxdigit(static_cast<unsigned char>(ch));
+  });
+}
+
+/// A node named by name or by hexadecimal kernel id ("201" or "0x201").
+bool node_exists(const std::vector<platform::NodeDescriptor>& nodes, const std::string& ref) {
+  for (const auto& n : nodes)
+    if (n.name == ref) return true;
+  std::string hex = ref.rfind("0x", 0) == 0 || ref.rfind("0X", 0) == 0 ? ref.substr(2) : ref;
+  if (!is_hex_id(hex)) return false;
+  auto id = static_cast<unsigned>(std::stoul(hex, nullptr, 16));
+  return std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) { return n.kernel_id == id; });
+}
+
+using Keys = std::vector<std::string>;
+
+// ---- Op language shapes: required and optional keys per op; each key has one meaning everywhere ----
+
+struct OpShape {
+  Keys required, optional;
+};
+
+const std::map<std::string, OpShape>& op_shapes() {
+  static const std::map<std::string, OpShape> shapes = {
+      {"set", {{"var", "value"}, {}}},
+      {"loop", {{"count", "body"}, {"var"}}},
+      {"while", {{"cond", "body"}, {}}},
+      {"if", {{"cond", "then"}, {"else"}}},
+      {"compute", {{"ms"}, {}}},
+      {"sleep", {{"ms"}, {}}},
+      {"invoke", {{"stream"}, {"head", "bytes", "ref"}}},
+      {"asinvoke", {{"stream"}, {"head", "bytes", "ref"}}},
+      {"send", {{"stream"}, {"head", "bytes", "ref"}}},
+      {"dgram", {{"stream"}, {"head", "bytes", "ref"}}},
+      {"receive", {{"port", "msg"}, {"block_invoker", "timeout_ms", "status"}}},
+      {"reply", {{"msg"}, {"head", "bytes"}}},
+      {"ss_put", {{"label", "ref"}, {"copies"}}},
+      {"ss_get", {{"label", "as"}, {}}},
+      {"register", {{"service", "ref"}, {}}},
+      {"lookup", {{"service", "as"}, {"status"}}},
+      {"chan_create", {{"type", "stream", "port"}, {}}},
+      {"record", {{"key", "value"}, {}}},
+      {"exit", {{}, {}}},
+      {"rdc_exit", {{}, {}}},
+  };
+  return shapes;
+}
+
+enum class OpKey { Var, Value, Ops, Cond, Name, Head, Bool, Copies, ChanType };
+
+OpKey op_key_kind(const std::string& key) {
+  static const std::map<std::string, OpKey> kinds = {
+      {"var", OpKey::Var},
+      {"status", OpKey::Var},
+      {"value", OpKey::Value},
+      {"count", OpKey::Value},
+      {"ms", OpKey::Value},
+      {"bytes", OpKey::Value},
+      {"timeout_ms", OpKey::Value},
+      {"body", OpKey::Ops},
+      {"then", OpKey::Ops},
+      {"else", OpKey::Ops},
+      {"cond", OpKey::Cond},
+      {"head", OpKey::Head},
+      {"block_invoker", OpKey::Bool},
+      {"copies", OpKey::Copies},
+      {"type", OpKey::ChanType},
+  };
+  auto it = kinds.find(key);
+  return it == kinds.end() ? OpKey::Name : it->second;  // stream, ref, port, msg, label, as, service, key
+}
+
+const Keys value_exprs = {"add", "sub", "mul", "mod", "arg", "head", "now_ms"};
+const Keys comparisons = {"lt", "le", "eq", "ne", "gt", "ge"};
+const Keys event_types = {"launch", "allocate_node", "withdraw_node", "destroy",
+                          "freeze", "unfreeze",      "graph"};
+
+// ---- The checker: one method per construct; every failure throws a one-line ScenarioError ----
+
+class Checker {
+ public:
+  Checker(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
+
+  ScenarioSpec run(const json& doc);
+
+ private:
+  [[noreturn]] void fail(const std::string& ptr, const std::string& msg) const {
+    throw ScenarioError(ptr.empty() ? file_ + ": " + msg : file_ + ": " + ptr + ": " + msg);
+  }
+
+  /// An object holding only `allowed` keys (first unknown key reported) and every `required` one.
+  void object(const json& j, const std::string& ptr, const Keys& allowed, const Keys& required = {}) const {
+    if (!j.is_object()) fail(ptr, "must be an object");
+    for (const auto& [key, value] : j.items())
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) fail(at(ptr, key), "unknown key");
+    for (const auto& key : required)
+      if (!j.contains(key)) fail(ptr, "missing required key '" + key + "'");
+  }
+
+  static const json* find(const json& o, const std::string& key) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &*it;
+  }
+
+  std::string str(const json& j, const std::string& ptr) const {
+    if (!j.is_string()) fail(ptr, "must be a string");
+    return j.get<std::string>();
+  }
+
+  std::string name(const json& j, const std::string& ptr) const {
+    if (!j.is_string() || j.get<std::string>().empty()) fail(ptr, "must be a non-empty string");
+    return j.get<std::string>();
+  }
+
+  enum class Min { Any, NonNegative, Positive };
+
+  double number(const json& j, const std::string& ptr, Min min) const {
+    static const char* const text[] = {"must be a number", "must be a number >= 0", "must be a number > 0"};
+    const char* msg = text[static_cast<int>(min)];
+    if (!j.is_number()) fail(ptr, msg);
+    double v = j.get<double>();
+    if ((min == Min::NonNegative && !(v >= 0)) || (min == Min::Positive && !(v > 0))) fail(ptr, msg);
+    return v;
+  }
+
+  int64_t integer(const json& j, const std::string& ptr, std::optional<int64_t> min = {}) const {
+    auto v = as_int64(j);
+    if (!v || (min && *v < *min))
+      fail(ptr, min ? "must be an integer >= " + std::to_string(*min) : "must be an integer");
+    return *v;
+  }
+
+  bool boolean(const json& j, const std::string& ptr) const {
+    if (!j.is_boolean()) fail(ptr, "must be a boolean");
+    return j.get<bool>();
+  }
+
+  std::string choice(const json& j, const std::string& ptr, const Keys& options) const {
+    if (j.is_string() && std::find(options.begin(), options.end(), j.get<std::string>()) != options.end())
+      return j.get<std::string>();
+    fail(ptr, "must be one of " + join(options, ", ", "'") +
+                  (j.is_string() ? " (got '" + j.get<std::string>() + "')" : ""));
+  }
+
+  const json& array(const json& j, const std::string& ptr, bool non_empty = false) const {
+    if (!j.is_array() || (non_empty && j.empty()))
+      fail(ptr, non_empty ? "must be a non-empty array" : "must be an array");
+    return j;
+  }
+
+  std::vector<std::string> names(const json& j, const std::string& ptr, bool non_empty = false) const {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    for (const auto& item : array(j, ptr, non_empty)) out.push_back(name(item, at(ptr, i++)));
+    return out;
+  }
+
+  std::vector<int64_t> integers(const json& j, const std::string& ptr) const {
+    std::vector<int64_t> out;
+    std::size_t i = 0;
+    for (const auto& item : array(j, ptr)) out.push_back(integer(item, at(ptr, i++)));
+    return out;
+  }
+
+  // Structure (what the schema expresses).
+  void platform(const json& j, const std::string& ptr, ScenarioSpec& s);
+  ModuleSpec module(const std::string& name, const json& j, const std::string& ptr) const;
+  void ops(const json& j, const std::string& ptr) const;
+  void op(const json& j, const std::string& ptr) const;
+  void value(const json& j, const std::string& ptr) const;
+  void operands(const json& j, const std::string& ptr) const;
+  void condition(const json& j, const std::string& ptr) const;
+  RdcSpec rdc(const json& j, const std::string& ptr) const;
+  IncarnationSpec incarnation(const json& j, const std::string& ptr, bool primary) const;
+  InterfaceSpec interface(const json& j, const std::string& ptr) const;
+  EventSpec event(const json& j, const std::string& ptr) const;
+  OutputSpec outputs(const json& j, const std::string& ptr) const;
+
+  // Cross-references (what the schema cannot express).
+  void load_pool(ScenarioSpec& s) const;
+  void check_modules(const ScenarioSpec& s) const;
+  void check_rdc(const ScenarioSpec& s, std::size_t index) const;
+  void check_labels(const RdcSpec& r, const std::string& ptr) const;
+  void check_events(const ScenarioSpec& s) const;
+  std::string resolve(const std::string& path) const;
+
+  std::string file_, base_dir_;
+  std::string nodes_file_, users_file_;  // empty when inline
+};
+
+// ---- Structure ----
+
+void Checker::platform(const json& j, const std::string& ptr, ScenarioSpec& s) {
+  object(j, ptr, {"nodes", "users", "overrides"});
+  if (auto* n = find(j, "nodes")) {
+    auto p = at(ptr, "nodes");
+    if (n->is_string() && !n->get<std::string>().empty()) {
+      nodes_file_ = n->get<std::string>();
+    } else if (n->is_array() && !n->empty()) {
+      nodes_file_.clear();
+      std::size_t i = 0;
+      for (const auto& item : *n) {
+        auto np = at(p, i++);
+        object(item, np, {"id", "name", "groups", "type", "memory_mb"}, {"id", "name"});
+        platform::NodeDescriptor d;
+        auto id = str(item["id"], at(np, "id"));
+        if (!is_hex_id(id)) fail(at(np, "id"), "must be a hexadecimal kernel id (got '" + id + "')");
+        d.kernel_id = static_cast<unsigned>(std::stoul(id, nullptr, 16));
+        d.name = name(item["name"], at(np, "name"));
+        if (auto* g = find(item, "groups")) d.groups = names(*g, at(np, "groups"));
+        d.type = "jt68030";
+        if (auto* t = find(item, "type")) d.type = name(*t, at(np, "type"));
+        double mb = 4;  // the pool's JT68030 cards
+        if (auto* m = find(item, "memory_mb")) mb = number(*m, at(np, "memory_mb"), Min::Positive);
+        d.characteristics = {num_text(mb) + "mb"};
+        d.memory_bytes = mb * 1024 * 1024;
+        s.nodes.push_back(std::move(d));
+      }
+    } else {
+      fail(p, "must be a file name or a non-empty array of nodes");
+    }
+  }
+  if (auto* u = find(j, "users")) {
+    auto p = at(ptr, "users");
+    if (u->is_string() && !u->get<std::string>().empty()) {
+      users_file_ = u->get<std::string>();
+    } else if (u->is_array()) {
+      users_file_.clear();
+      std::size_t i = 0;
+      for (const auto& item : *u) {
+        auto up = at(p, i++);
+        object(item, up, {"user", "groups"}, {"user", "groups"});
+        s.users.push_back({name(item["user"], at(up, "user")), names(item["groups"], at(up, "groups"))});
+      }
+    } else {
+      fail(p, "must be a file name or an array of users");
+    }
+  }
+  if (auto* o = find(j, "overrides")) {
+    // Any name here; ModelParams::load judges the names later.
+    auto p = at(ptr, "overrides");
+    if (!o->is_object()) fail(p, "must be an object");
+    for (const auto& [key, value] : o->items()) {
+      if (!value.is_number()) fail(at(p, key), "must be a number");
+      s.overrides[key] = value.dump();
+    }
+  }
+}
+
+ModuleSpec Checker::module(const std::string& module_name, const json& j, const std::string& ptr) const {
+  object(j, ptr, {"text_kb", "data_kb", "heap_kb", "stack_kb", "program"}, {"text_kb", "program"});
+  ModuleSpec m;
+  m.name = module_name;
+  m.text_kb = number(j["text_kb"], at(ptr, "text_kb"), Min::NonNegative);
+  if (auto* v = find(j, "data_kb")) m.data_kb = number(*v, at(ptr, "data_kb"), Min::NonNegative);
+  if (auto* v = find(j, "heap_kb")) m.heap_kb = number(*v, at(ptr, "heap_kb"), Min::NonNegative);
+  if (auto* v = find(j, "stack_kb")) m.stack_kb = number(*v, at(ptr, "stack_kb"), Min::NonNegative);
+  auto pp = at(ptr, "program");
+  const auto& p = j["program"];
+  object(p, pp, {"cpp", "ops"});
+  if (p.contains("cpp") == p.contains("ops")) fail(pp, "must have exactly one of 'cpp' or 'ops'");
+  if (auto* c = find(p, "cpp")) {
+    m.cpp = name(*c, at(pp, "cpp"));
+  } else {
+    ops(p["ops"], at(pp, "ops"));
+    m.ops = p["ops"];
+  }
+  return m;
+}
+
+void Checker::ops(const json& j, const std::string& ptr) const {
+  std::size_t i = 0;
+  for (const auto& item : array(j, ptr)) op(item, at(ptr, i++));
+}
+
+void Checker::op(const json& j, const std::string& ptr) const {
+  if (!j.is_object()) fail(ptr, "must be an object");
+  auto* o = find(j, "op");
+  if (!o) fail(ptr, "missing required key 'op'");
+  auto kind = str(*o, at(ptr, "op"));
+  auto shape = op_shapes().find(kind);
+  if (shape == op_shapes().end()) fail(at(ptr, "op"), "unknown op '" + kind + "'");
+  Keys allowed = {"op"};
+  allowed.insert(allowed.end(), shape->second.required.begin(), shape->second.required.end());
+  allowed.insert(allowed.end(), shape->second.optional.begin(), shape->second.optional.end());
+  object(j, ptr, allowed, shape->second.required);
+  for (std::size_t k = 1; k < allowed.size(); ++k) {
+    const auto& key = allowed[k];
+    auto* v = find(j, key);
+    if (!v) continue;
+    auto p = at(ptr, key);
+    switch (op_key_kind(key)) {
+      case OpKey::Var:
+        if (!v->is_string() || !is_identifier(v->get<std::string>()))
+          fail(p, "must be a variable name (letters, digits and '_', not starting with a digit)");
+        break;
+      case OpKey::Value:
+        value(*v, p);
+        break;
+      case OpKey::Ops:
+        ops(*v, p);
+        break;
+      case OpKey::Cond:
+        condition(*v, p);
+        break;
+      case OpKey::Name:
+        name(*v, p);
+        break;
+      case OpKey::Head: {
+        if (!v->is_array() || v->size() > 8) fail(p, "must be an array of at most 8 values");
+        std::size_t i = 0;
+        for (const auto& item : *v) value(item, at(p, i++));
+        break;
+      }
+      case OpKey::Bool:
+        boolean(*v, p);
+        break;
+      case OpKey::Copies:
+        integer(*v, p, 1);
+        break;
+      case OpKey::ChanType:
+        choice(*v, p, {"unicast", "multicast"});
+        break;
+    }
+  }
+}
+
+void Checker::value(const json& j, const std::string& ptr) const {
+  if (as_int64(j)) return;
+  if (j.is_string()) {
+    auto s = j.get<std::string>();
+    if (s.size() < 2 || s[0] != '$' || !is_identifier(s.substr(1)))
+      fail(ptr, "'" + s + "' is not a variable reference \"$name\"");
+    return;
+  }
+  if (!j.is_object()) fail(ptr, "must be an integer, \"$var\" or an expression object");
+  object(j, ptr, value_exprs);
+  if (j.size() != 1) fail(ptr, "must have exactly one of " + join(value_exprs, ", ", ""));
+  const auto& [key, arg] = *j.items().begin();
+  auto p = at(ptr, key);
+  if (key == "arg") {
+    integer(arg, p, 0);
+  } else if (key == "head") {
+    if (!arg.is_array() || arg.size() != 2) fail(p, "must be [\"<msg>\", word 0-7]");
+    name(arg[0], at(p, 0));
+    auto w = as_int64(arg[1]);
+    if (!w || *w < 0 || *w > 7) fail(at(p, 1), "must be an integer 0-7");
+  } else if (key == "now_ms") {
+    if (arg != json(true)) fail(p, "must be true");
+  } else {
+    operands(arg, p);
+  }
+}
+
+void Checker::operands(const json& j, const std::string& ptr) const {
+  if (!j.is_array() || j.size() != 2) fail(ptr, "must be an array of 2 values");
+  value(j[0], at(ptr, 0));
+  value(j[1], at(ptr, 1));
+}
+
+void Checker::condition(const json& j, const std::string& ptr) const {
+  object(j, ptr, comparisons);
+  if (j.size() != 1) fail(ptr, "must have exactly one of " + join(comparisons, ", ", ""));
+  operands(j.begin().value(), at(ptr, j.begin().key()));
+}
+
+RdcSpec Checker::rdc(const json& j, const std::string& ptr) const {
+  object(j, ptr, {"name", "user", "groups", "nodes", "primary", "incarnations", "channels"},
+         {"name", "user", "primary"});
+  RdcSpec r;
+  r.name = name(j["name"], at(ptr, "name"));
+  r.user = name(j["user"], at(ptr, "user"));
+  if (auto* g = find(j, "groups")) r.groups = names(*g, at(ptr, "groups"), true);
+  if (auto* n = find(j, "nodes")) {
+    auto v = integer(*n, at(ptr, "nodes"), 1);
+    if (v > std::numeric_limits<int>::max()) fail(at(ptr, "nodes"), "too many nodes");
+    r.nodes = static_cast<int>(v);
+  }
+  r.primary = incarnation(j["primary"], at(ptr, "primary"), true);
+  if (auto* list = find(j, "incarnations")) {
+    auto p = at(ptr, "incarnations");
+    std::size_t i = 0;
+    for (const auto& item : array(*list, p)) r.incarnations.push_back(incarnation(item, at(p, i++), false));
+  }
+  if (auto* list = find(j, "channels")) {
+    auto p = at(ptr, "channels");
+    std::size_t i = 0;
+    for (const auto& item : array(*list, p)) {
+      auto cp = at(p, i++);
+      object(item, cp, {"label", "type", "as"}, {"label"});
+      ChannelSpec c;
+      c.label = name(item["label"], at(cp, "label"));
+      if (auto* t = find(item, "type"))
+        c.multicast = choice(*t, at(cp, "type"), {"unicast", "multicast"}) == "multicast";
+      c.as = c.label;
+      if (auto* a = find(item, "as")) c.as = name(*a, at(cp, "as"));
+      r.channels.push_back(std::move(c));
+    }
+  }
+  return r;
+}
+
+IncarnationSpec Checker::incarnation(const json& j, const std::string& ptr, bool primary) const {
+  if (primary)
+    object(j, ptr, {"module", "node", "args"}, {"module"});
+  else
+    object(j, ptr, {"name", "module", "node", "state", "from", "args", "interfaces"}, {"name", "module"});
+  IncarnationSpec inc;
+  if (primary) {
+    inc.name = "primary";
+  } else {
+    inc.name = name(j["name"], at(ptr, "name"));
+    if (inc.name == "primary") fail(at(ptr, "name"), "'primary' is reserved for the primary incarnation");
+  }
+  inc.module = name(j["module"], at(ptr, "module"));
+  if (auto* n = find(j, "node")) inc.node = name(*n, at(ptr, "node"));
+  if (auto* s = find(j, "state"))
+    inc.inchoate = choice(*s, at(ptr, "state"), {"STARTED", "INCHOATE"}) == "INCHOATE";
+  if (auto* f = find(j, "from")) inc.from = name(*f, at(ptr, "from"));
+  if (auto* a = find(j, "args")) inc.args = integers(*a, at(ptr, "args"));
+  if (auto* list = find(j, "interfaces")) {
+    auto p = at(ptr, "interfaces");
+    std::size_t i = 0;
+    for (const auto& item : array(*list, p)) inc.interfaces.push_back(interface(item, at(p, i++)));
+  }
+  return inc;
+}
+
+InterfaceSpec Checker::interface(const json& j, const std::string& ptr) const {
+  object(j, ptr, {"name", "kind", "label", "chan", "type", "handle"}, {"name", "kind", "label"});
+  InterfaceSpec f;
+  f.name = name(j["name"], at(ptr, "name"));
+  f.kind = choice(j["kind"], at(ptr, "kind"), {"stream", "port"}) == "port" ? InterfaceSpec::Port
+                                                                            : InterfaceSpec::Stream;
+  f.label = name(j["label"], at(ptr, "label"));
+  if (f.kind == InterfaceSpec::Stream) {
+    if (j.contains("chan")) fail(at(ptr, "chan"), "only ports have 'chan'");
+    if (j.contains("type")) fail(at(ptr, "type"), "only ports have a 'type'");
+  } else {
+    f.chan_new = true;  // "other" joins a channel created elsewhere; anything else creates one
+    if (auto* c = find(j, "chan")) f.chan_new = choice(*c, at(ptr, "chan"), {"new", "other"}) == "new";
+    if (auto* t = find(j, "type")) {
+      if (!f.chan_new) fail(at(ptr, "type"), "only ports with chan 'new' have a 'type'");
+      f.multicast = choice(*t, at(ptr, "type"), {"unicast", "multicast"}) == "multicast";
+    }
+  }
+  if (auto* h = find(j, "handle")) f.handle = name(*h, at(ptr, "handle"));
+  return f;
+}
+
+EventSpec Checker::event(const json& j, const std::string& ptr) const {
+  if (!j.is_object()) fail(ptr, "must be an object");
+  auto* t = find(j, "type");
+  if (!t) fail(ptr, "missing required key 'type'");
+  EventSpec e;
+  e.type = str(*t, at(ptr, "type"));
+  if (std::find(event_types.begin(), event_types.end(), e.type) == event_types.end())
+    fail(at(ptr, "type"), "unknown event type '" + e.type + "'");
+  Keys required = {"at", "type"}, optional;
+  if (e.type != "graph") required.push_back("rdc");
+  if (e.type == "allocate_node" || e.type == "withdraw_node") required.push_back("node");
+  if (e.type == "withdraw_node") optional = {"notice_s", "kill"};
+  if (e.type == "destroy" || e.type == "freeze" || e.type == "unfreeze") required.push_back("incarnation");
+  Keys allowed = required;
+  allowed.insert(allowed.end(), optional.begin(), optional.end());
+  object(j, ptr, allowed, required);
+  e.at = number(j["at"], at(ptr, "at"), Min::NonNegative);
+  if (auto* v = find(j, "rdc")) e.rdc = name(*v, at(ptr, "rdc"));
+  if (auto* v = find(j, "node")) e.node = name(*v, at(ptr, "node"));
+  if (auto* v = find(j, "incarnation")) e.incarnation = name(*v, at(ptr, "incarnation"));
+  if (auto* v = find(j, "notice_s")) e.notice_s = number(*v, at(ptr, "notice_s"), Min::NonNegative);
+  if (auto* v = find(j, "kill")) e.kill = boolean(*v, at(ptr, "kill"));
+  return e;
+}
+
+OutputSpec Checker::outputs(const json& j, const std::string& ptr) const {
+  object(j, ptr, {"results", "trace", "graph_at"});
+  OutputSpec o;
+  if (auto* v = find(j, "results")) o.results = boolean(*v, at(ptr, "results"));
+  if (auto* v = find(j, "trace")) o.trace = boolean(*v, at(ptr, "trace"));
+  if (auto* v = find(j, "graph_at")) {
+    auto p = at(ptr, "graph_at");
+    std::size_t i = 0;
+    for (const auto& item : array(*v, p)) o.graph_at.push_back(number(item, at(p, i++), Min::NonNegative));
+  }
+  return o;
+}
+
+// ---- Cross-references ----
+
+std::string Checker::resolve(const std::string& path) const {
+  if (fs::path(path).is_absolute()) return path;
+  auto here = fs::path(base_dir_) / path;
+  if (fs::exists(here)) return here.string();
+  auto shared = fs::path(params::data_dir()) / "scenarios" / path;
+  return fs::exists(shared) ? shared.string() : here.string();
+}
+
+void Checker::load_pool(ScenarioSpec& s) const {
+  // Pool-file errors start with the resolved path; name the file as the scenario wrote it instead.
+  auto load = [&](const std::string& written, const std::string& ptr, auto loader) {
+    auto path = resolve(written);
+    try {
+      return loader(path);
+    } catch (const platform::PoolFileError& e) {
+      std::string msg = e.what();
+      if (msg.rfind(path, 0) == 0) msg = written + msg.substr(path.size());
+      fail(ptr, msg);
+    }
+  };
+  if (!nodes_file_.empty()) {
+    s.nodes = load(nodes_file_, "/platform/nodes", platform::load_node_descriptors);
+  } else {
+    std::set<unsigned> ids;
+    std::set<std::string> node_names;
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+      auto p = at("/platform/nodes", i);
+      if (!ids.insert(s.nodes[i].kernel_id).second)
+        fail(at(p, "id"), fmt::format("duplicate node id '{:x}'", s.nodes[i].kernel_id));
+      if (!node_names.insert(s.nodes[i].name).second)
+        fail(at(p, "name"), "duplicate node name '" + s.nodes[i].name + "'");
+    }
+  }
+  if (!users_file_.empty()) {
+    s.users = load(users_file_, "/platform/users", platform::load_pool_users);
+  } else {
+    std::set<std::string> seen;
+    for (std::size_t i = 0; i < s.users.size(); ++i)
+      if (!seen.insert(s.users[i].user).second)
+        fail(at(at("/platform/users", i), "user"), "duplicate user '" + s.users[i].user + "'");
+  }
+  if (!s.overrides.empty()) {
+    try {
+      params::ModelParams::load(s.overrides);
+    } catch (const params::ParamError& e) {
+      fail("/platform/overrides", e.what());
+    }
+  }
+}
+
+void Checker::check_modules(const ScenarioSpec& s) const {
+  double memory_kb = 0;  // the largest node: a module must fit somewhere
+  for (const auto& n : s.nodes) memory_kb = std::max(memory_kb, n.memory_bytes / 1024);
+  for (const auto& [module_name, m] : s.modules) {
+    auto p = at("/modules", module_name);
+    if (!m.cpp.empty() && !is_cpp_program_name(m.cpp))
+      fail(at(at(p, "program"), "cpp"), "unknown cpp program '" + m.cpp + "' (not registered)");
+    double size = m.text_kb + m.data_kb + m.heap_kb + m.stack_kb;
+    if (memory_kb > 0 && size > memory_kb)
+      fail(p,
+           "impossible size: " + num_text(size) + " kB exceeds node memory " + num_text(memory_kb) + " kB");
+  }
+}
+
+void Checker::check_rdc(const ScenarioSpec& s, std::size_t index) const {
+  const auto& r = s.rdcs[index];
+  auto ptr = at("/rdcs", index);
+  for (std::size_t i = 0; i < index; ++i)
+    if (s.rdcs[i].name == r.name) fail(at(ptr, "name"), "duplicate rdc name '" + r.name + "'");
+  auto user = std::find_if(s.users.begin(), s.users.end(), [&](const auto& u) { return u.user == r.user; });
+  if (user == s.users.end())
+    fail(at(ptr, "user"), "unknown user '" + r.user + "' (not in " +
+                              (users_file_.empty() ? std::string("/platform/users") : "the pool users file") +
+                              ")");
+  for (std::size_t i = 0; i < r.groups.size(); ++i)
+    if (std::find(user->groups.begin(), user->groups.end(), r.groups[i]) == user->groups.end())
+      fail(at(at(ptr, "groups"), i), "user '" + r.user + "' may not use group '" + r.groups[i] +
+                                         "' (groups: " + join(user->groups, ", ", "") + ")");
+  if (static_cast<std::size_t>(r.nodes) > s.nodes.size())
+    fail(at(ptr, "nodes"),
+         std::to_string(r.nodes) + " nodes requested but the pool has " + std::to_string(s.nodes.size()));
+
+  auto check_inc = [&](const IncarnationSpec& inc, const std::string& p) {
+    if (!s.modules.count(inc.module)) fail(at(p, "module"), "unknown module '" + inc.module + "'");
+    if (!inc.node.empty() && !node_exists(s.nodes, inc.node))
+      fail(at(p, "node"), "unknown node '" + inc.node + "'");
+  };
+  check_inc(r.primary, at(ptr, "primary"));
+  for (std::size_t i = 0; i < r.incarnations.size(); ++i) {
+    const auto& inc = r.incarnations[i];
+    auto p = at(at(ptr, "incarnations"), i);
+    for (std::size_t k = 0; k < i; ++k)
+      if (r.incarnations[k].name == inc.name)
+        fail(at(p, "name"), "duplicate incarnation name '" + inc.name + "'");
+    check_inc(inc, p);
+    if (!inc.from.empty()) {
+      auto fp = at(p, "from");
+      auto earlier = r.incarnations.begin() + static_cast<std::ptrdiff_t>(i);
+      auto src =
+          std::find_if(r.incarnations.begin(), earlier, [&](const auto& x) { return x.name == inc.from; });
+      if (src == earlier) {
+        bool later =
+            std::any_of(earlier, r.incarnations.end(), [&](const auto& x) { return x.name == inc.from; });
+        if (inc.from == "primary") fail(fp, "'primary' is not INCHOATE");
+        fail(fp, later ? "'" + inc.from + "' is not declared before this incarnation"
+                       : "unknown incarnation '" + inc.from + "'");
+      }
+      if (!src->inchoate) fail(fp, "'" + inc.from + "' is not INCHOATE");
+      if (src->module != inc.module)
+        fail(fp, "'" + inc.from + "' is an incarnation of module '" + src->module + "', not '" + inc.module +
+                     "'");
+    }
+    std::set<std::string> iface_names;
+    for (std::size_t k = 0; k < inc.interfaces.size(); ++k)
+      if (!iface_names.insert(inc.interfaces[k].name).second)
+        fail(at(at(at(p, "interfaces"), k), "name"),
+             "duplicate interface name '" + inc.interfaces[k].name + "'");
+  }
+  std::set<std::string> as_names;
+  for (std::size_t k = 0; k < r.channels.size(); ++k)
+    if (!as_names.insert(r.channels[k].as).second)
+      fail(at(at(ptr, "channels"), k), "duplicate interface name '" + r.channels[k].as + "' in the primary");
+  check_labels(r, ptr);
+}
+
+void Checker::check_labels(const RdcSpec& r, const std::string& ptr) const {
+  struct Creator {
+    std::string where;
+    bool multicast;
+  };
+  std::map<std::string, Creator> creators;
+  // The primary's own channels exist before the configurer creates incarnations.
+  for (std::size_t k = 0; k < r.channels.size(); ++k) {
+    auto p = at(at(ptr, "channels"), k);
+    const auto& c = r.channels[k];
+    auto [it, fresh] = creators.emplace(c.label, Creator{p, c.multicast});
+    if (!fresh) fail(p, "label '" + c.label + "' is already created by " + it->second.where);
+  }
+  auto each_interface = [&](auto fn) {
+    for (std::size_t i = 0; i < r.incarnations.size(); ++i)
+      for (std::size_t k = 0; k < r.incarnations[i].interfaces.size(); ++k)
+        fn(r.incarnations[i].interfaces[k], at(at(at(at(ptr, "incarnations"), i), "interfaces"), k));
+  };
+  each_interface([&](const InterfaceSpec& f, const std::string& p) {
+    if (f.kind != InterfaceSpec::Port || !f.chan_new) return;
+    auto [it, fresh] = creators.emplace(f.label, Creator{p, f.multicast});
+    if (!fresh) fail(p, "label '" + f.label + "' is already created by " + it->second.where);
+  });
+  std::map<std::string, std::string> first_port;
+  each_interface([&](const InterfaceSpec& f, const std::string& p) {
+    auto creator = creators.find(f.label);
+    if (creator == creators.end()) fail(p, "dangling label '" + f.label + "': no port or channel creates it");
+    if (f.kind != InterfaceSpec::Port) return;
+    auto [it, fresh] = first_port.emplace(f.label, p);
+    if (!fresh && !creator->second.multicast)
+      fail(p, "unicast label '" + f.label + "' already has a port (" + it->second + ")");
+  });
+}
+
+void Checker::check_events(const ScenarioSpec& s) const {
+  std::map<std::string, std::string> launched;
+  for (std::size_t i = 0; i < s.events.size(); ++i) {
+    const auto& e = s.events[i];
+    auto p = at("/events", i);
+    if (e.at > s.duration_s)
+      fail(at(p, "at"),
+           num_text(e.at) + " is after the end of the run (duration_s " + num_text(s.duration_s) + ")");
+    if (e.type == "graph") continue;
+    auto r = std::find_if(s.rdcs.begin(), s.rdcs.end(), [&](const auto& x) { return x.name == e.rdc; });
+    if (r == s.rdcs.end()) fail(at(p, "rdc"), "unknown rdc '" + e.rdc + "'");
+    if (!e.node.empty() && !node_exists(s.nodes, e.node))
+      fail(at(p, "node"), "unknown node '" + e.node + "'");
+    if (!e.incarnation.empty() && e.incarnation != "primary" &&
+        std::none_of(r->incarnations.begin(), r->incarnations.end(),
+                     [&](const auto& x) { return x.name == e.incarnation; }))
+      fail(at(p, "incarnation"), "unknown incarnation '" + e.incarnation + "' in rdc '" + e.rdc + "'");
+    if (e.type == "launch") {
+      auto [it, fresh] = launched.emplace(e.rdc, p);
+      if (!fresh) fail(p, "rdc '" + e.rdc + "' is already launched by " + it->second);
+    }
+  }
+  for (std::size_t i = 0; i < s.outputs.graph_at.size(); ++i)
+    if (s.outputs.graph_at[i] > s.duration_s)
+      fail(at("/outputs/graph_at", i), num_text(s.outputs.graph_at[i]) +
+                                           " is after the end of the run (duration_s " +
+                                           num_text(s.duration_s) + ")");
+}
+
+ScenarioSpec Checker::run(const json& doc) {
+  if (!doc.is_object()) fail("", "top level must be an object");
+  object(doc, "",
+         {"name", "description", "seed", "duration_s", "platform", "modules", "rdcs", "events", "outputs"},
+         {"name", "modules", "rdcs"});
+  ScenarioSpec s;
+  s.file = file_;
+
+  // Pass 1: structure, as the schema describes it.
+  s.name = name(doc["name"], "/name");
+  if (s.name.find('/') != std::string::npos) fail("/name", "must not contain '/' (it names output files)");
+  if (auto* v = find(doc, "description")) s.description = str(*v, "/description");
+  if (auto* v = find(doc, "seed")) {
+    if (v->is_number_unsigned())
+      s.seed = v->get<uint64_t>();
+    else
+      s.seed = static_cast<uint64_t>(integer(*v, "/seed", 0));
+  }
+  if (auto* v = find(doc, "duration_s")) s.duration_s = number(*v, "/duration_s", Min::Positive);
+  nodes_file_ = "pool/kathleen.nodes";
+  users_file_ = "pool/kathleen.users";
+  if (auto* v = find(doc, "platform")) platform(*v, "/platform", s);
+  const auto& modules = doc["modules"];
+  if (!modules.is_object()) fail("/modules", "must be an object");
+  for (const auto& [key, value] : modules.items()) {
+    if (key.empty()) fail("/modules/", "module name must not be empty");
+    s.modules[key] = module(key, value, at("/modules", key));
+  }
+  {
+    std::size_t i = 0;
+    for (const auto& item : array(doc["rdcs"], "/rdcs", true)) s.rdcs.push_back(rdc(item, at("/rdcs", i++)));
+  }
+  if (auto* v = find(doc, "events")) {
+    std::size_t i = 0;
+    for (const auto& item : array(*v, "/events")) s.events.push_back(event(item, at("/events", i++)));
+  }
+  if (auto* v = find(doc, "outputs")) s.outputs = outputs(*v, "/outputs");
+
+  // Pass 2: cross-references.
+  load_pool(s);
+  check_modules(s);
+  for (std::size_t i = 0; i < s.rdcs.size(); ++i) check_rdc(s, i);
+  for (auto& r : s.rdcs)
+    if (r.groups.empty())
+      for (const auto& u : s.users)
+        if (u.user == r.user) r.groups = u.groups;
+  check_events(s);
+  return s;
+}
+
+/// Parses JSON, reporting syntax errors by line and column and duplicate keys (which nlohmann would
+/// otherwise silently collapse) by JSON pointer.
+json parse_json(const std::string& text, const std::string& file) {
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;
+    std::size_t index = 0;
+  };
+  std::vector<Frame> stack;
+  std::string duplicate;  // pointer of the first duplicate key
+  auto element_done = [&] {
+    if (!stack.empty() && !stack.back().object) ++stack.back().index;
+  };
+  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        stack.push_back({true, {}, {}, 0});
+        break;
+      case json::parse_event_t::array_start:
+        stack.push_back({false, {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        auto& top = stack.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second && duplicate.empty()) {
+          for (const auto& f : stack) duplicate += "/" + (f.object ? escape(f.key) : std::to_string(f.index));
+        }
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        stack.pop_back();
+        element_done();
+        break;
+      case json::parse_event_t::value:
+        element_done();
+        break;
+    }
+    return true;
+  };
+  json doc;
+  try {
+    doc = json::parse(text, cb);
+  } catch (const json::parse_error& e) {
+    // nlohmann's own line/column are off by a token; recount from the byte offset (1-based).
+    std::size_t idx = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
+    std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + idx, '\n'));
+    auto nl = text.rfind('\n', idx == 0 ? std::string::npos : idx - 1);
+    std::size_t column = idx == 0 ? 1 : (nl == std::string::npos ? idx + 1 : idx - nl);
+    std::string what = e.what();
+    auto c = what.find("column ");
+    auto colon = c == std::string::npos ? std::string::npos : what.find(": ", c);
+    std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
+    std::replace(detail.begin(), detail.end(), '\n', ' ');
+    throw ScenarioError(file + ": invalid json at line " + std::to_string(line) + ", column " +
+                        std::to_string(column) + ": " + detail);
+  }
+  if (!duplicate.empty()) throw ScenarioError(file + ": " + duplicate + ": duplicate key");
+  return doc;
+}
+
+}  // namespace
+
+void register_cpp_program_name(const std::string& name) {
+  std::lock_guard lock(registry_mutex);
+  registry().insert(name);
+}
+
+bool is_cpp_program_name(const std::string& name) {
+  std::lock_guard lock(registry_mutex);
+  return registry().count(name) > 0;
+}
+
+ScenarioSpec parse_scenario(const json& doc, const std::string& file, const std::string& base_dir) {
+  return Checker(file, base_dir).run(doc);
+}
+
+ScenarioSpec load_scenario(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || fs::is_directory(path)) throw ScenarioError(path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto base = fs::path(path).parent_path().string();
+  return parse_scenario(parse_json(text.str(), path), path, base.empty() ? "." : base);
+}
+
+}  // namespace equus::sim

@@ -1,0 +1,331 @@
+// Outputs from a Recorder filled by hand (no simulation): results files, trace, configuration graph.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sim/output/graph.hpp"
+#include "sim/output/recorder.hpp"
+#include "sim/output/results.hpp"
+#include "sim/output/trace.hpp"
+
+namespace equus::test {
+
+namespace fs = std::filesystem;
+using kernel::MessageKind;
+using nlohmann::json;
+using sim::Recorder;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::string> read_lines(const fs::path& p) {
+  std::vector<std::string> lines;
+  std::istringstream in(read_file(p));
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+/// A fresh directory under the system temp dir, removed at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = fs::temp_directory_path() /
+            fmt::format("equus-test-output-{}-{}-{}", info->test_suite_name(), info->name(), ::getpid());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+/// Printer (node 0) and client (node 1) share channel 100; temp (node 2) ended at 1.0 with a port on
+/// multicast channel 200; mover migrated from node 0 to node 1 at 0.8; client's stream to 300 closed at 1.5.
+class Output : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    rec.set_clock([this] { return now; });
+    rec.set_node_names({"kathleen1", "kathleen2", "kathleen3"});
+    rec.set_channel_type(200, true);
+
+    rec.incarnation_created(1, "printer", "office", "printer_mod", 0, 0.0);
+    now = 0.1;
+    rec.port_attached(1, 100, "print");
+    rec.incarnation_created(3, "temp", "office", "temp_mod", 2, 0.2);
+    now = 0.3;
+    rec.port_attached(3, 200, "news");
+    rec.incarnation_created(4, "mover", "office", "mover_mod", 0, 0.3);
+    rec.incarnation_created(2, "client", "office", "client_mod", 1, 0.5);
+    now = 0.6;
+    rec.stream_attached(2, 100, "out");
+    now = 0.7;
+    rec.stream_attached(2, 300, "log");
+    rec.incarnation_ended(4, 0.8, "migrated");
+    rec.incarnation_created(4, "mover", "office", "mover_mod", 1, 0.8);
+    rec.incarnation_ended(3, 1.0, "exit");
+    now = 1.5;
+    rec.reference_closed(2, 300);
+
+    rec.call(2, "inc_invoke", 0.6, 0.603);
+    rec.call(2, "inc_invoke", 0.7, 0.705);
+    rec.call(1, "inc_receive", 0.1, 0.6);
+    rec.call(1, "inc_sleep", 0.5, 0.8);  // overlaps inc_receive without nesting: another lane
+    rec.call(1, "inc_reply", 0.61, 0.612);
+
+    rec.kernel_message(7, MessageKind::Invocation, 1, 0, 0.6001, 0.6012);
+    rec.kernel_message(9, MessageKind::Ack, 0, 1, 0.6015, 0.6025);
+    rec.kernel_message(8, MessageKind::Reply, 0, 1, 0.6015, 0.6026);  // same instant: shared anchor
+
+    rec.record(999, "orphan", 2, 0.9);
+    rec.record(1, "printed", 1, 0.61);
+    rec.node_load(1, 0.25, 1.0);
+    rec.node_load(0, 0.5, 1.0);
+    now = 2.0;
+  }
+
+  Recorder rec;
+  double now = 0;
+};
+
+std::pair<int, int> track_of(const json& e) { return {e["pid"].get<int>(), e["tid"].get<int>()}; }
+
+}  // namespace
+
+TEST_F(Output, ResultsCsvHeadersAndRows) {
+  TempDir dir;
+  sim::write_results(rec, dir.path().string(), "demo", 42, 2.0);
+  for (const char* f :
+       {"results.json", "incarnations.csv", "calls.csv", "records.csv", "node_load.csv", "messages.csv"})
+    ASSERT_TRUE(fs::exists(dir.path() / f)) << f;
+
+  auto inc = read_lines(dir.path() / "incarnations.csv");
+  ASSERT_EQ(inc.size(), 6u);  // header + 5 spans (mover twice)
+  EXPECT_EQ(inc[0], "id,name,rdc,module,node,start_s,end_s,end_reason");
+  EXPECT_EQ(inc[1], "1,printer,office,printer_mod,kathleen1,0,,");
+  EXPECT_EQ(inc[2], "3,temp,office,temp_mod,kathleen3,0.2,1,exit");
+  EXPECT_EQ(inc[3], "4,mover,office,mover_mod,kathleen1,0.3,0.8,migrated");
+  EXPECT_EQ(inc[4], "2,client,office,client_mod,kathleen2,0.5,,");
+  EXPECT_EQ(inc[5], "4,mover,office,mover_mod,kathleen2,0.8,,");
+
+  auto calls = read_lines(dir.path() / "calls.csv");
+  ASSERT_EQ(calls.size(), 5u);
+  EXPECT_EQ(calls[0], "incarnation,name,call,count,mean_ms,min_ms,max_ms");
+  auto invoke = split(calls[4]);
+  ASSERT_EQ(invoke.size(), 7u);
+  EXPECT_EQ(invoke[0], "2");
+  EXPECT_EQ(invoke[1], "client");
+  EXPECT_EQ(invoke[2], "inc_invoke");
+  EXPECT_EQ(invoke[3], "2");
+  EXPECT_NEAR(std::stod(invoke[4]), 4.0, 1e-9);
+  EXPECT_NEAR(std::stod(invoke[5]), 3.0, 1e-9);
+  EXPECT_NEAR(std::stod(invoke[6]), 5.0, 1e-9);
+
+  auto records = read_lines(dir.path() / "records.csv");
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0], "time_s,incarnation,key,value");
+  EXPECT_EQ(records[1], "0.61,1,printed,1");
+  EXPECT_EQ(records[2], "0.9,999,orphan,2");
+
+  auto load = read_lines(dir.path() / "node_load.csv");
+  ASSERT_EQ(load.size(), 3u);
+  EXPECT_EQ(load[0], "time_s,node,load");
+  EXPECT_EQ(load[1], "1,kathleen1,0.5");
+  EXPECT_EQ(load[2], "1,kathleen2,0.25");
+
+  auto msgs = read_lines(dir.path() / "messages.csv");
+  ASSERT_EQ(msgs.size(), 4u);
+  EXPECT_EQ(msgs[0], "id,kind,src_node,dst_node,sent_s,accepted_s");
+  EXPECT_EQ(msgs[1], "7,invocation,kathleen2,kathleen1,0.6001,0.6012");
+  EXPECT_EQ(msgs[2], "8,reply,kathleen1,kathleen2,0.6015,0.6026");  // ties by id
+  EXPECT_EQ(msgs[3], "9,ack,kathleen1,kathleen2,0.6015,0.6025");
+
+  auto doc = json::parse(read_file(dir.path() / "results.json"));
+  EXPECT_EQ(doc["scenario"], "demo");
+  EXPECT_EQ(doc["seed"], 42);
+  EXPECT_EQ(doc["end_time"], 2.0);
+  EXPECT_EQ(doc["incarnations"].size(), 5u);
+  EXPECT_TRUE(doc["incarnations"][0]["end_s"].is_null());
+  EXPECT_EQ(doc["incarnations"][1]["end_reason"], "exit");
+  EXPECT_EQ(doc["calls"].size(), 4u);
+  EXPECT_EQ(doc["records"].size(), 2u);
+  EXPECT_EQ(doc["node_load"].size(), 2u);
+  EXPECT_EQ(doc["messages"]["count"], 3);
+  EXPECT_EQ(doc["nodes"][2]["name"], "kathleen3");
+}
+
+TEST_F(Output, ResultsAreDeterministic) {
+  TempDir dir;
+  sim::write_results(rec, (dir.path() / "a").string(), "demo", 1, 2.0);
+  sim::write_results(rec, (dir.path() / "b").string(), "demo", 1, 2.0);
+  for (const char* f : {"results.json", "incarnations.csv", "calls.csv", "messages.csv"})
+    EXPECT_EQ(read_file(dir.path() / "a" / f), read_file(dir.path() / "b" / f)) << f;
+}
+
+TEST_F(Output, TraceIsWellFormed) {
+  TempDir dir;
+  auto path = dir.path() / "trace.json";
+  sim::write_trace(rec, path.string());
+  auto doc = json::parse(read_file(path));
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["displayTimeUnit"], "ms");
+  ASSERT_TRUE(doc["traceEvents"].is_array());
+  const auto& events = doc["traceEvents"];
+
+  std::map<std::pair<int, int>, std::vector<std::pair<double, double>>> slices;  // (pid, tid) -> X
+  std::map<long, std::pair<int, int>> flows;                                     // id -> #s, #f
+  std::set<std::string> process_names, thread_names;
+  std::map<std::string, std::set<std::pair<int, int>>> call_threads;
+  int counters = 0, instants = 0;
+  for (const auto& e : events) {
+    ASSERT_TRUE(e.contains("ph") && e.contains("pid") && e.contains("ts")) << e.dump();
+    ASSERT_TRUE(e["ts"].is_number()) << e.dump();
+    EXPECT_GE(e["ts"].get<double>(), 0) << e.dump();
+    std::string ph = e["ph"];
+    if (ph == "X") {
+      ASSERT_TRUE(e["dur"].is_number()) << e.dump();
+      EXPECT_GE(e["dur"].get<double>(), 0) << e.dump();
+      double ts = e["ts"], dur = e["dur"];
+      slices[track_of(e)].emplace_back(ts, ts + dur);
+      if (e["cat"] == "call") call_threads[e["name"]].insert(track_of(e));
+    } else if (ph == "s" || ph == "f") {
+      EXPECT_EQ(e["cat"], "kmsg");
+      auto& f = flows[e["id"].get<long>()];
+      (ph == "s" ? f.first : f.second)++;
+      if (ph == "f") {
+        EXPECT_EQ(e["bp"], "e");
+      }
+    } else if (ph == "M") {
+      if (e["name"] == "process_name") process_names.insert(e["args"]["name"]);
+      if (e["name"] == "thread_name") thread_names.insert(e["args"]["name"]);
+    } else if (ph == "C") {
+      ++counters;
+    } else if (ph == "i") {
+      ++instants;
+    }
+  }
+  EXPECT_EQ(flows.size(), 3u);
+  for (const auto& [id, f] : flows) EXPECT_EQ(f, std::make_pair(1, 1)) << "flow " << id;
+  EXPECT_EQ(counters, 2);
+  EXPECT_EQ(instants, 2);
+  EXPECT_TRUE(process_names.count("kathleen1") && process_names.count("kathleen2") &&
+              process_names.count("kathleen3"));
+  EXPECT_TRUE(thread_names.count("printer #1") && thread_names.count("kernel"));
+  // The overlapping calls of printer are on different threads, so each thread's slices nest.
+  ASSERT_EQ(call_threads["inc_receive"].size(), 1u);
+  EXPECT_NE(*call_threads["inc_receive"].begin(), *call_threads["inc_sleep"].begin());
+  for (auto& [track, xs] : slices) {
+    std::sort(xs.begin(), xs.end(), [](auto& a, auto& b) {
+      return a.first < b.first || (a.first == b.first && a.second > b.second);
+    });
+    std::vector<double> open;
+    for (const auto& [b, e] : xs) {
+      while (!open.empty() && open.back() <= b) open.pop_back();
+      if (!open.empty()) {
+        EXPECT_LE(e, open.back() + 1e-6) << "pid " << track.first << " tid " << track.second;
+      }
+      open.push_back(e);
+    }
+  }
+  // Every flow point lies strictly inside a kernel slice on its own track.
+  for (const auto& e : events) {
+    if (e["ph"] != "s" && e["ph"] != "f") continue;
+    double ts = e["ts"];
+    const auto& xs = slices[track_of(e)];
+    EXPECT_TRUE(std::any_of(xs.begin(), xs.end(), [&](auto& x) { return x.first < ts && ts < x.second; }))
+        << e.dump();
+  }
+}
+
+TEST_F(Output, GraphAtTimeShowsLiveConfiguration) {
+  auto g = sim::configuration_graph(rec, 2.0);
+  EXPECT_EQ(boost::num_vertices(g), 4u);  // printer, client, mover; channel 100
+  EXPECT_EQ(boost::num_edges(g), 2u);
+
+  std::string dot = sim::configuration_dot(rec, 2.0);
+  EXPECT_NE(dot.find("digraph"), std::string::npos);
+  EXPECT_NE(dot.find("i1[label=\"printer@kathleen1\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("i2[label=\"client@kathleen2\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("i4[label=\"mover@kathleen2\""), std::string::npos) << dot;
+  EXPECT_NE(dot.find("c100[label=\"print\", shape=diamond]"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("c100->i1"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("i2->c100"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("node=\"kathleen1\""), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("i3"), std::string::npos) << "temp ended at 1.0\n" << dot;
+  EXPECT_EQ(dot.find("temp"), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("c200"), std::string::npos) << dot;
+  EXPECT_EQ(dot.find("c300"), std::string::npos) << "closed at 1.5\n" << dot;
+
+  std::string mid = sim::configuration_dot(rec, 0.9);
+  EXPECT_NE(mid.find("i3[label=\"temp@kathleen3\""), std::string::npos) << mid;
+  EXPECT_NE(mid.find("c200[label=\"news\", shape=doubleoctagon]"), std::string::npos) << mid;
+  EXPECT_NE(mid.find("i2->c300"), std::string::npos) << mid;
+}
+
+TEST_F(Output, GraphBeforeAttachmentHasNoChannels) {
+  auto g = sim::configuration_graph(rec, 0.05);
+  EXPECT_EQ(boost::num_vertices(g), 1u);
+  EXPECT_EQ(boost::num_edges(g), 0u);
+  TempDir dir;
+  auto path = dir.path() / "graph.dot";
+  sim::write_graph(rec, 0.05, path.string());
+  EXPECT_NE(read_file(path).find("printer@kathleen1"), std::string::npos);
+}
+
+TEST(OutputEmpty, EmptyRecorderGivesValidOutputs) {
+  Recorder rec;
+  TempDir dir;
+  sim::write_results(rec, dir.path().string(), "empty", 1, 0.0);
+  auto doc = json::parse(read_file(dir.path() / "results.json"));
+  EXPECT_TRUE(doc["incarnations"].empty());
+  EXPECT_TRUE(doc["calls"].is_array());
+  EXPECT_TRUE(doc["records"].is_array());
+  EXPECT_TRUE(doc["node_load"].is_array());
+  EXPECT_EQ(read_lines(dir.path() / "messages.csv").size(), 1u);
+  EXPECT_EQ(read_lines(dir.path() / "incarnations.csv").size(), 1u);
+
+  auto trace = dir.path() / "trace.json";
+  sim::write_trace(rec, trace.string());
+  auto t = json::parse(read_file(trace));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  EXPECT_TRUE(t["traceEvents"].empty());
+
+  std::string dot = sim::configuration_dot(rec, 0.0);
+  EXPECT_NE(dot.find("digraph"), std::string::npos);
+  EXPECT_EQ(dot.find("->"), std::string::npos);
+}
+
+}  // namespace equus::test
