@@ -14,6 +14,8 @@ std::string format_tables(const std::vector<Cell>& cells) {
       {"A.2",
        "Table A.2: invocation times between incarnations at the same node (published figures withheld)"},
       {"A.3", "Table A.3: inc_copyto / inc_copyfrom between nodes (published figures withheld)"},
+      {"5.5.2", "Section 5.5.2: uncached ss_get (published estimate withheld)"},
+      {"3.2.1", "Section 3.2.1: creating 100 workers: host bottleneck (no published figure)"},
   };
   std::string out;
   std::string current;

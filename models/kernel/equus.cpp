@@ -28,11 +28,25 @@ void Equus::leave() { self_.owe(k_.params().cpu.syscall_exit); }
 
 double Equus::now() const { return sg::Engine::get_clock(); }
 
+Equus::CallTrace::~CallTrace() {
+  if (auto* o = eq->k_.network().observer()) o->call(eq->inc_.gid(), name, t0, eq->now());
+}
+
+void Equus::attached(int ref, const std::string& label) {
+  auto* o = k_.network().observer();
+  if (!o) return;
+  if (auto* s = inc_.ref<StreamRef>(ref)) o->stream_attached(inc_.gid(), s->channel, label);
+  if (auto* p = inc_.ref<PortRef>(ref)) o->port_attached(inc_.gid(), p->channel, label);
+}
+
 GlobalId Equus::inc_self() const { return inc_.gid(); }
 
 unsigned Equus::inc_where() const { return static_cast<unsigned>(k_.node()); }
 
-void Equus::compute(double seconds) { self_.compute(seconds); }
+void Equus::compute(double seconds) {
+  auto call_trace = trace("compute");
+  self_.compute(seconds);
+}
 
 // ---------------------------------------------------------------- references in messages
 
@@ -121,6 +135,7 @@ std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s,
 }
 
 int Equus::inc_invoke(int stream, Msg* msg) {
+  auto call_trace = trace("inc_invoke");
   const auto& p = k_.params();
   auto* s = inc_.ref<StreamRef>(stream);
   double cost = entry() + p.cpu.kmsg_prepare;
@@ -159,6 +174,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
 }
 
 int Equus::send_async(int stream, Msg* msg, bool reliable) {
+  auto call_trace = trace(reliable ? "inc_send" : "inc_dgram");
   const auto& p = k_.params();
   auto* s = inc_.ref<StreamRef>(stream);
   if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
@@ -203,6 +219,7 @@ int Equus::inc_send(int stream, Msg* msg) { return send_async(stream, msg, true)
 int Equus::inc_dgram(int stream, Msg* msg) { return send_async(stream, msg, false); }
 
 int Equus::inc_asinvoke(int stream, Msg* msg) {
+  auto call_trace = trace("inc_asinvoke");
   const auto& p = k_.params();
   auto* s = inc_.ref<StreamRef>(stream);
   self_.compute(entry());
@@ -247,6 +264,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
 }
 
 int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout) {
+  auto call_trace = trace("inc_receive");
   const auto& p = k_.params();
   auto* pr = inc_.ref<PortRef>(port);
   self_.compute(entry());
@@ -370,6 +388,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
 }
 
 int Equus::inc_reply(int reply_handle, Msg* msg) {
+  auto call_trace = trace("inc_reply");
   const auto& p = k_.params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
@@ -413,6 +432,7 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
 }
 
 int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
+  auto call_trace = trace("inc_forward");
   const auto& p = k_.params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
@@ -443,6 +463,7 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
 // ---------------------------------------------------------------- B.4.2
 
 int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes) {
+  auto call_trace = trace("inc_copyto");
   const auto& p = k_.params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || !b->writable || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
@@ -460,6 +481,7 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
 }
 
 int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes) {
+  auto call_trace = trace("inc_copyfrom");
   const auto& p = k_.params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
@@ -527,6 +549,8 @@ int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
   KernelPortAddr dest = chantype == ChanType::Unicast ? k_.address_of(kp) : KernelPortAddr{};
   *port_p = inc_.add_ref(PortRef{&kp, chan, chantype});
   *stream_p = inc_.add_ref(StreamRef{k_.network().new_gid(), chan, chantype, dest});
+  attached(*port_p, "");
+  attached(*stream_p, "");
   leave();
   return E_OK;
 }
@@ -541,6 +565,7 @@ int Equus::inc_portCreate(int stream) {
     KernelPort& kp = k_.create_kernel_port(&inc_, false);
     k_.db_enter(s->channel, DeliveryType::Channel, k_.address_of(kp));
     rc = inc_.add_ref(PortRef{&kp, s->channel, s->type});
+    attached(rc, "");
   }
   leave();
   return rc;
@@ -557,6 +582,10 @@ int Equus::inc_hanCreate(int stream_or_port) {
 int Equus::inc_close(int reference) {
   self_.compute(entry());
   int rc = E_OK;
+  if (auto* o = k_.network().observer()) {
+    if (auto* sr = inc_.ref<StreamRef>(reference)) o->reference_closed(inc_.gid(), sr->channel);
+    if (auto* pr = inc_.ref<PortRef>(reference)) o->reference_closed(inc_.gid(), pr->channel);
+  }
   if (auto* pr = inc_.ref<PortRef>(reference)) {
     for (auto& q : pr->kport->arrived) k_.release_buffer(inc_, q);
     k_.db_remove(pr->channel, DeliveryType::Channel, k_.address_of(*pr->kport));
@@ -574,6 +603,7 @@ int Equus::inc_close(int reference) {
 // ---------------------------------------------------------------- events
 
 int Equus::inc_eventWait(EvDesc* ev, int timeout) {
+  auto call_trace = trace("inc_eventWait");
   self_.compute(entry());
   double deadline = sg::Engine::get_clock() + timeout / 1000.0;
   self_.set_waiting("inc_eventWait");
@@ -611,6 +641,7 @@ int Equus::inc_time(TimeBuf* time_buf) {
 }
 
 int Equus::inc_sleep(int nmillisecs) {
+  auto call_trace = trace("inc_sleep");
   self_.compute(entry());
   self_.set_waiting("inc_sleep");
   sg::this_actor::sleep_for(std::max(0, nmillisecs) / 1000.0);

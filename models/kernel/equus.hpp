@@ -76,7 +76,8 @@ class Equus {
   int inc_moduleId(const std::string& modname);
   /// blueprint: inc_moduleId(...) or the handle of an INCHOATE incarnation. Returns E_OK with the new
   /// incarnation's handle in *inchan_p and a stream to its standard port in *stream_p.
-  int inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* create_params_p);
+  int inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p,
+                 IncCreateParams* create_params_p);
   /// Starts an INCHOATE incarnation in its own right, with these parameters.
   int inc_start(int child, const IncParams* params);
   /// The launch program's creation of another RDC's incarnation (system RDCs only).
@@ -131,6 +132,16 @@ class Equus {
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
   std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
+
+  /// Reports the call from its construction to its destruction to the run's observer, if any.
+  struct CallTrace {
+    Equus* eq;
+    const char* name;
+    double t0;
+    ~CallTrace();
+  };
+  CallTrace trace(const char* name) { return CallTrace{this, name, now()}; }
+  void attached(int ref, const std::string& label);
 
   int control(int child, ControlOp op, std::shared_ptr<IncParams> params, IncStatus* out);
   int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);

@@ -1,12 +1,12 @@
 // The Equus calls of creation and control (Appendix B.2, B.7) and the run-time library calls that
 // go to the stream space and name service incarnations (B.3, Section 5.4).
+#include <cstring>
+
 #include "models/kernel/equus.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/loader.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/rdc/services.hpp"
-
-#include <cstring>
 
 namespace sg = simgrid::s4u;
 
@@ -27,8 +27,8 @@ int Equus::inc_moduleId(const std::string& modname) {
   return rc;
 }
 
-int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
-                  IncCreateParams* cp) {
+int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p,
+                  int* stream_p, IncCreateParams* cp) {
   const auto& p = k_.params();
   if (!rdc || module < 0 || module >= static_cast<int>(rdc->modules.size()) ||
       static_cast<int>(node) >= k_.network().pool_size())
@@ -50,20 +50,22 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   if (cr.status != E_OK) return cr.status;
   int handle = inc_.add_ref(IncRef{cr.inc, cr.ghost, cr.node});
   if (inchan_p) *inchan_p = handle;
-  if (stream_p) *stream_p = inc_.add_ref(StreamRef{k_.network().new_gid(), cr.std_channel, ChanType::Unicast, cr.std_port});
+  if (stream_p)
+    *stream_p =
+        inc_.add_ref(StreamRef{k_.network().new_gid(), cr.std_channel, ChanType::Unicast, cr.std_port});
   return E_OK;
 }
 
 int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
+  auto call_trace = trace("inc_create");
   self_.compute(entry());
   int rc;
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
     Incarnation* image = k_.network().kernel(src->node).find_incarnation(src->inc);
     bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
-    rc = inchoate && image->rdc
-             ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp)
-             : E_INVAL;
+    rc = inchoate && image->rdc ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp)
+                                : E_INVAL;
   } else {
     rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp);
   }
@@ -71,15 +73,18 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
   return rc;
 }
 
-int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
+int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p,
+                         IncCreateParams* cp) {
   self_.compute(entry());
-  int rc = inc_.rdc && inc_.rdc->system ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp) : E_DENIED;
+  int rc = inc_.rdc && inc_.rdc->system ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp)
+                                        : E_DENIED;
   leave();
   return rc;
 }
 
 int Equus::inc_start(int child, const IncParams* params) {
-  return control(child, ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{}), nullptr);
+  return control(child, ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{}),
+                 nullptr);
 }
 
 const IncParams& Equus::params() const {
@@ -89,8 +94,9 @@ const IncParams& Equus::params() const {
 
 int Equus::inc_paramRef(int interface_index) const {
   const auto& ifaces = params().ifaces;
-  return interface_index >= 0 && interface_index < static_cast<int>(ifaces.size()) ? ifaces[interface_index].ref
-                                                                                     : E_BADREF;
+  return interface_index >= 0 && interface_index < static_cast<int>(ifaces.size())
+             ? ifaces[interface_index].ref
+             : E_BADREF;
 }
 
 void Equus::run_preamble() {
@@ -107,9 +113,11 @@ void Equus::run_preamble() {
     if (f.kind == IncInterface::Kind::Port && !f.chan_new) {
       RefDescrip r;
       if (ss_get(f.chan_label, &r) == E_OK) f.ref = inc_portCreate(r.rd_obj);
+      attached(f.ref, f.chan_label);
     } else if (f.kind == IncInterface::Kind::Stream) {
       RefDescrip r;
       if (ss_get(f.chan_label, &r) == E_OK) f.ref = r.rd_obj;
+      attached(f.ref, f.chan_label);
       if (!f.handle_label.empty()) {
         RefDescrip h;
         h.rd_type = RefType::StreamHandle;
@@ -147,7 +155,9 @@ int Equus::inc_freeze(int child) { return control(child, ControlOp::Freeze, null
 int Equus::inc_unfreeze(int child, int /*priority: one timeslicing level in the model*/) {
   return control(child, ControlOp::Unfreeze, nullptr, nullptr);
 }
-int Equus::inc_status(int child, IncStatus* statep) { return control(child, ControlOp::Status, nullptr, statep); }
+int Equus::inc_status(int child, IncStatus* statep) {
+  return control(child, ControlOp::Status, nullptr, statep);
+}
 
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
   const auto& p = k_.params();
@@ -191,6 +201,7 @@ int Equus::service_call(int stream, uint32_t op, const std::string& label, Msg& 
 }
 
 int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies) {
+  auto call_trace = trace("ss_put");
   Msg m;
   m.put<int32_t>(4, ncopies);
   m.m_ref = *refp;
@@ -199,6 +210,7 @@ int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies)
 }
 
 int Equus::ss_get(const std::string& label, RefDescrip* refp) {
+  auto call_trace = trace("ss_get");
   auto hit = inc_.ss_cache.find(label);
   if (hit != inc_.ss_cache.end() && inc_.has_ref(hit->second)) {
     // A local search in the caller's address space (Section 5.5.3).
@@ -237,6 +249,7 @@ int Equus::ss_print() {
 int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type) {
   int rc = inc_chanCreate(chan_type, stream_p, port_p);
   if (rc != E_OK) return rc;
+  attached(*port_p, label);
   RefDescrip r;
   r.rd_type = RefType::Stream;
   r.rd_obj = *stream_p;
@@ -251,6 +264,7 @@ int Equus::ns_register(const std::string& service, int stream) {
 }
 
 int Equus::ns_lookup(const std::string& service, int* stream_p) {
+  auto call_trace = trace("ns_lookup");
   Msg m;
   int rc = service_call(inc_.name_service_stream, rdc::NS_LOOKUP, service, m);
   if (rc == E_OK) *stream_p = m.m_ref.rd_obj;

@@ -99,17 +99,17 @@ class Incarnation {
   KernelPort* ghost_port = nullptr;
 
   // Hosting (Chapter 3): the RDC and module it belongs to, its state, memory and parameters.
-  RdcPtr rdc;             // nullptr for incarnations set up directly by a test or experiment
+  RdcPtr rdc;  // nullptr for incarnations set up directly by a test or experiment
   int module = -1;
   IncState state = IncState::Started;
-  double memory = 0;      // bytes charged at its node
-  bool owns_text = false; // charged the module's text at this node (first incarnation of the module there)
+  double memory = 0;       // bytes charged at its node
+  bool owns_text = false;  // charged the module's text at this node (first incarnation of the module there)
   std::shared_ptr<IncParams> params;
   // Default streams every incarnation gets (Section 3.3); 0 when absent.
   int name_service_stream = 0;
   int pool_manager_stream = 0;
   int stream_space_stream = 0;
-  int std_port = 0;       // the port a creator's stream leads to
+  int std_port = 0;                     // the port a creator's stream leads to
   std::map<std::string, int> ss_cache;  // run-time cache of references got from stream space (5.5.3)
 
  private:

@@ -5,8 +5,8 @@
 #include "models/kernel/comm_manager.hpp"
 #include "models/kernel/ghost.hpp"
 #include "models/kernel/loader.hpp"
-#include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/packet_interrupt.hpp"
+#include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/time_daemon.hpp"
 
 namespace sg = simgrid::s4u;
@@ -83,7 +83,9 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
       }
     inc.refs().clear();
     db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
-    inc.ghost_port->requests.clear();
+    // Its ghost port goes too: later operations on it find no port and fail after their retries.
+    delete_kernel_port(inc.ghost_port->index);
+    inc.ghost_port = nullptr;
     memory_used_ -= inc.memory;
     if (inc.owns_text && inc.rdc) text_add(inc.rdc->id, inc.module, -1);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
@@ -219,12 +221,17 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
   auto& tx = transactions_[xid];
   tx.waiter = &from;
   const auto& kp = params_.kernel;
+  tx.request = m.service == Service::Request;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) ++stats_.retries;
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
     from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
     while (!tx.done && from.block_until(deadline)) {
+    }
+    if (tx.attached) {  // alive at the receiver: the next retry is a probe, not a failure
+      tx.attached = false;
+      attempt = 0;
     }
     if (tx.done) {
       from.clear_waiting();
@@ -252,12 +259,19 @@ void Kernel::hand_to_comm_manager(KernelMessage m) { comm_manager_->post(std::mo
 
 // ---------------------------------------------------------------- arrival
 
-void Kernel::post_packet(const KernelMessage& m) { interrupt_->post(m); }
+void Kernel::post_packet(KernelMessage& m) {
+  m.sent_at = sg::Engine::get_clock();
+  interrupt_->post(m);
+}
 
 void Kernel::answer_transaction(KernelMessage& m) {
   auto it = transactions_.find(m.xid);
   if (it == transactions_.end() || it->second.done)
     return;  // late: another destination answered first, or a retry's duplicate
+  if (it->second.request && m.service == Service::Ack) {
+    it->second.attached = true;  // the request was received; its reply is still to come
+    return;
+  }
   it->second.done = true;
   it->second.answer = std::move(m);
   it->second.waiter->wake();
@@ -296,6 +310,10 @@ bool Kernel::drop_duplicate(KernelMessage& m) {
     hand_to_comm_manager(make_ack(m, it->second.reply.resolved));
   } else if (it->second.replied) {
     hand_to_comm_manager(it->second.reply);
+  } else {
+    // Received but not replied to (attached, or still arrived): tell the invoker to keep waiting, so
+    // that a server may defer its reply indefinitely (a blocked ss_get, a scheduler's idle workers).
+    hand_to_comm_manager(make_ack(m, {}));
   }
   return true;
 }
@@ -309,11 +327,21 @@ void Kernel::cache_reply(int src_node, uint64_t xid, const KernelMessage& reply)
 }
 
 void Kernel::expire_reply_cache(double older_than) {
-  while (!seen_order_.empty()) {
-    auto it = seen_.find(seen_order_.front());
+  // Replies are kept long enough to answer retries; a request not yet replied to stays known for as
+  // long as it is attached, or its retries would be delivered again (at most once).
+  std::size_t n = seen_order_.size();
+  for (std::size_t i = 0; i < n && !seen_order_.empty(); ++i) {
+    SeenKey key = seen_order_.front();
+    auto it = seen_.find(key);
     if (it != seen_.end() && it->second.time >= older_than) break;
-    if (it != seen_.end()) seen_.erase(it);
     seen_order_.pop_front();
+    if (it == seen_.end()) continue;
+    if (it->second.replied) {
+      seen_.erase(it);
+    } else {
+      it->second.time = sg::Engine::get_clock();
+      seen_order_.push_back(key);
+    }
   }
 }
 

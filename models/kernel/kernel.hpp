@@ -5,9 +5,9 @@
 
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
-#include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -101,7 +101,7 @@ class Kernel {
 
   // ---- arrival
   /// A packet posted by `src` for this node: queued for the interrupt handler.
-  void post_packet(const KernelMessage& m);
+  void post_packet(KernelMessage& m);
   /// True when `m` addresses a kernel port of this node (directly or through the database).
   bool has_target(const KernelMessage& m) const;
   /// Interrupt-level handling of one pulled packet (called by PacketInterrupt).
@@ -148,6 +148,8 @@ class Kernel {
   struct Transaction {
     Process* waiter = nullptr;
     bool done = false;
+    bool request = false;   // request-reply (not an asynchronous send)
+    bool attached = false;  // the receiver has it and has not replied yet: keep waiting
     KernelMessage answer;
   };
   struct SeenKey {

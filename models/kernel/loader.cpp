@@ -1,10 +1,10 @@
 #include "models/kernel/loader.hpp"
 
-#include "models/kernel/kernel.hpp"
-#include "models/kernel/ghost.hpp"
-#include "models/kernel/system_incarnation.hpp"
-
 #include <cmath>
+
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
 
 namespace sg = simgrid::s4u;
 
@@ -140,7 +140,8 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
 
 // ---------------------------------------------------------------- file service (UNIX host)
 
-FileService::FileService(Kernel& host_kernel) : Process(host_kernel, "file-service", m68030::Priority::Kernel) {}
+FileService::FileService(Kernel& host_kernel)
+    : Process(host_kernel, "file-service", m68030::Priority::Kernel) {}
 
 void FileService::start() {
   port_ = &kernel().create_kernel_port(nullptr, true);

@@ -124,8 +124,9 @@ struct ControlReply {
   int incarnations = 0;
 };
 
-using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion, HostRequest,
-                          LoaderAccess, LoaderStatus, FileFetch, GhostImage, GhostControl, ControlReply>;
+using Body =
+    std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion, HostRequest,
+                 LoaderAccess, LoaderStatus, FileFetch, GhostImage, GhostControl, ControlReply>;
 
 struct KernelMessage {
   Service service = Service::Datagram;
@@ -135,6 +136,7 @@ struct KernelMessage {
   Address dest;
   KernelPortAddr resolved;  // in replies and acks: the final destination the sender should now use
   uint32_t inline_bytes = 0;
+  double sent_at = 0;  // when this copy was posted (traces)
   Body body;
 
   int origin() const { return reply_node >= 0 ? reply_node : src_node; }

@@ -2,10 +2,10 @@
 // turns the calls into results, traces and configuration graphs.
 #pragma once
 
-#include "models/kernel/types.hpp"
-
 #include <cstdint>
 #include <string>
+
+#include "models/kernel/types.hpp"
 
 namespace equus::kernel {
 

@@ -40,6 +40,17 @@ void PacketInterrupt::run() {
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
     if (m.inline_bytes > 0 && k.has_target(m)) cost += k.cpu().local_copy_time(m.inline_bytes);
     k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
+    if (auto* o = net.observer()) {
+      MessageKind kind = std::holds_alternative<InvocationBody>(m.body) ? MessageKind::Invocation
+                         : m.service == Service::Reply                  ? MessageKind::Reply
+                         : m.service == Service::Ack                    ? MessageKind::Ack
+                         : std::holds_alternative<HostRequest>(m.body) ||
+                                 std::holds_alternative<LoaderAccess>(m.body) ||
+                                 std::holds_alternative<FileFetch>(m.body)
+                             ? MessageKind::Loader
+                             : MessageKind::GhostRequest;
+      o->kernel_message(m.xid, kind, m.src_node, k.node(), m.sent_at, sg::Engine::get_clock());
+    }
     k.deliver(m);
   }
 }

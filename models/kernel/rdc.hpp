@@ -2,12 +2,12 @@
 // parameters (Figure 5.2) and RDC identity (Section 3.3).
 #pragma once
 
-#include "models/kernel/types.hpp"
-
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "models/kernel/types.hpp"
 
 namespace equus::kernel {
 
@@ -17,8 +17,8 @@ using Program = std::function<void(Equus&)>;
 /// A module of an RDC binary: its segment sizes and the program its incarnations run.
 struct Module {
   std::string name;
-  double text_bytes = 0;   // shared between incarnations of the module on one node
-  double data_bytes = 0;   // initialised data, fetched with the text
+  double text_bytes = 0;  // shared between incarnations of the module on one node
+  double data_bytes = 0;  // initialised data, fetched with the text
   double heap_bytes = 0;
   double stack_bytes = 0;
   Program program;

@@ -69,15 +69,16 @@ int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf
       AlienBufRef{owner.gid(), owner.kernel().address_of(*owner.ghost_port), buf, writable});
 }
 
-std::string System::blocked_report() const {
+std::string System::blocked_report(bool servers) const {
   std::ostringstream out;
   for (int n = 0; n < net_->size(); ++n) {
     Kernel& k = net_->kernel(n);
     for (auto* inc : k.hosted())
-      if (inc->system && !inc->system->finished() && inc->system->is_waiting())
+      if (inc->system && !inc->system->finished() && inc->system->is_waiting() &&
+          (servers || !(inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service)))
         out << "  " << inc->name() << " at "
-            << (n < platform_->node_count() ? platform_->nodes()[n].name : std::string("unix")) << " waits on "
-            << inc->system->waiting_description() << "\n";
+            << (n < platform_->node_count() ? platform_->nodes()[n].name : std::string("unix"))
+            << " waits on " << inc->system->waiting_description() << "\n";
   }
   return out.str();
 }

@@ -51,8 +51,9 @@ class System {
   /// A buffer handle held by `holder` on `owner`'s buffer.
   int bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf buf, bool writable);
 
-  /// Blocked processes and what each waits on (empty when none).
-  std::string blocked_report() const;
+  /// Blocked incarnations and what each waits on (empty when none); servers (stream space, name
+  /// service, pool manager), which wait by design, only when `servers`.
+  std::string blocked_report(bool servers = true) const;
 
  private:
   params::ModelParams params_;

@@ -1,11 +1,11 @@
 #include "models/rdc/launch.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/rdc/services.hpp"
-
-#include <algorithm>
-#include <cstring>
 
 using namespace equus::kernel;
 
@@ -45,8 +45,10 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   sysrdc->pool_manager = channel_of(pm);
   for (Incarnation* inc : {&ns, &pm, &launch}) {
     inc->rdc = sysrdc;
-    inc->name_service_stream = inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->name_service, ChanType::Unicast, {}});
-    inc->pool_manager_stream = inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
+    inc->name_service_stream =
+        inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->name_service, ChanType::Unicast, {}});
+    inc->pool_manager_stream =
+        inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
   }
   system_ = sysrdc;
   ns.kernel().start(ns);
@@ -99,7 +101,8 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   out->rdc = rdc;
   unsigned node = out->nodes.front();
   if (spec.primary_node_hint >= 0 &&
-      std::find(out->nodes.begin(), out->nodes.end(), static_cast<unsigned>(spec.primary_node_hint)) != out->nodes.end())
+      std::find(out->nodes.begin(), out->nodes.end(), static_cast<unsigned>(spec.primary_node_hint)) !=
+          out->nodes.end())
     node = static_cast<unsigned>(spec.primary_node_hint);
   IncCreateParams cp;
   cp.params = spec.primary_params;

@@ -1,13 +1,13 @@
 // Booting the pool's system RDC (name service, pool manager) and launching RDCs (Section 3.3).
 #pragma once
 
-#include "models/kernel/equus.hpp"
-#include "models/kernel/system.hpp"
-#include "models/platform/pool_files.hpp"
-
 #include <map>
 #include <string>
 #include <vector>
+
+#include "models/kernel/equus.hpp"
+#include "models/kernel/system.hpp"
+#include "models/platform/pool_files.hpp"
 
 namespace equus::rdc {
 
@@ -34,7 +34,8 @@ class Pool {
  public:
   /// Hosts the name service and the pool manager at `service_node` and opens every node to the system
   /// RDC; the launch program runs `launcher` on the UNIX host's kernel.
-  Pool(kernel::System& sys, std::vector<platform::PoolUser> users, int service_node, kernel::Program launcher);
+  Pool(kernel::System& sys, std::vector<platform::PoolUser> users, int service_node,
+       kernel::Program launcher);
 
   /// Launch as the launch program does (call from the launcher program): authenticate, get nodes from
   /// the pool manager, create the RDC's stream space and primary. Returns E_OK or an error status.

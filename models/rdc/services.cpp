@@ -1,13 +1,13 @@
 #include "models/rdc/services.hpp"
 
-#include "models/kernel/equus.hpp"
-#include "models/kernel/incarnation.hpp"
-
 #include <deque>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+
+#include "models/kernel/equus.hpp"
+#include "models/kernel/incarnation.hpp"
 
 using namespace equus::kernel;
 

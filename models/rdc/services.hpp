@@ -3,11 +3,11 @@
 // of the header is the operation, labels travel as extra data, references in the reference descriptor.
 #pragma once
 
-#include "models/kernel/rdc.hpp"
-#include "models/platform/pool_files.hpp"
-
 #include <cstdint>
 #include <vector>
+
+#include "models/kernel/rdc.hpp"
+#include "models/platform/pool_files.hpp"
 
 namespace equus::rdc {
 

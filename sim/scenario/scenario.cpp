@@ -108,7 +108,7 @@ const std::map<std::string, OpShape>& op_shapes() {
       {"if", {{"cond", "then"}, {"else"}}},
       {"compute", {{"ms"}, {}}},
       {"sleep", {{"ms"}, {}}},
-      {"invoke", {{"stream"}, {"head", "bytes", "ref"}}},
+      {"invoke", {{"stream"}, {"head", "bytes", "ref", "msg"}}},
       {"asinvoke", {{"stream"}, {"head", "bytes", "ref"}}},
       {"send", {{"stream"}, {"head", "bytes", "ref"}}},
       {"dgram", {{"stream"}, {"head", "bytes", "ref"}}},
@@ -120,6 +120,7 @@ const std::map<std::string, OpShape>& op_shapes() {
       {"lookup", {{"service", "as"}, {"status"}}},
       {"chan_create", {{"type", "stream", "port"}, {}}},
       {"record", {{"key", "value"}, {}}},
+      {"event_wait", {{}, {"timeout_ms", "status"}}},
       {"exit", {{}, {}}},
       {"rdc_exit", {{}, {}}},
   };

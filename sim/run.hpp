@@ -1,0 +1,30 @@
+// Running a scenario: the pool, its system services, the RDCs and the timed events, with the run's
+// outputs written at the end.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.hpp"
+
+namespace equus::sim {
+
+struct RunSummary {
+  double end_time = 0;
+  int incarnations_created = 0;
+  std::map<std::string, int> records;  // count of each recorded key
+  std::vector<std::string> files;      // outputs written
+  std::string blocked;                 // who waited on what when the run ended ("" if nothing)
+};
+
+/// Registers the C++ module programs shipped with the simulator (scheduler, printer server, ...).
+void register_builtin_programs();
+
+/// Runs `spec` in a fresh engine (call in a process with no engine) and writes its outputs to
+/// `out_dir` (created if needed; nothing written when empty). `graph_times` adds configuration graph
+/// snapshots to the scenario's own.
+RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
+                        std::vector<double> graph_times = {});
+
+}  // namespace equus::sim
