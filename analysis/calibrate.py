@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = {"m68030": "models/m68030/m68030.json", "vme": "models/vme/vme.json", "kernel": "models/kernel/kernel.json"}
+MODELS = {"m68030": "models/m68030/m68030.json", "vme": "models/vme/vme.json", "kernel": "models/kernel/kernel.json",
+          "host": "models/host/host.json"}
 # Stated by the dissertation, so pulled harder towards the stated value: (model, name) -> log-space sigma.
 PRIORS = {("m68030", "packet_accept"): 0.15}
 WEAK_PRIOR_SIGMA = 2.0

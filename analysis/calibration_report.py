@@ -15,7 +15,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = [("m68030", "models/m68030/m68030.json"), ("vme", "models/vme/vme.json"),
-          ("kernel", "models/kernel/kernel.json")]
+          ("kernel", "models/kernel/kernel.json"), ("host", "models/host/host.json")]
 
 
 def cells_frame(equus, cells_file):

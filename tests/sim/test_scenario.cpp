@@ -23,7 +23,7 @@ namespace {
 const std::string corpus = params::data_dir() + "/tests/sim/scenarios";
 
 /// The C++ programs the valid corpus names; the real ones are registered by the simulator at startup.
-void register_test_programs() { sim::register_cpp_program_name("test_printer"); }
+void register_test_programs() { sim::register_cpp_program_name("scheduler"); }  // a built-in program
 
 std::vector<std::string> files_in(const std::string& dir, const std::string& ext) {
   std::vector<std::string> out;
@@ -166,7 +166,7 @@ TEST(Scenario, FullHasEveryField) {
   EXPECT_EQ(s.nodes[1].type, "jt68030");
   ASSERT_EQ(s.users.size(), 2u);
   EXPECT_EQ(s.overrides.at("m68030.syscall_entry"), "300");
-  EXPECT_EQ(s.modules.at("printer").cpp, "test_printer");
+  EXPECT_EQ(s.modules.at("printer").cpp, "scheduler");
   EXPECT_TRUE(s.modules.at("printer").ops.is_null());
   EXPECT_EQ(s.modules.at("printer").heap_kb, 0);
 
