@@ -366,7 +366,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     cost = 0;
   } else if (inv.kind == InvokeKind::Invoke) {
     if (block_invoker) {
-      result = inc_.add_reply_handle(ReplyHandle{q.src_node, q.xid, q.inv});
+      result = inc_.add_reply_handle(
+          ReplyHandle{q.src_node, q.xid, q.inv, inv.forwarded ? KernelPortAddr{} : k_.address_of(kp)});
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
       KernelMessage r;
@@ -424,6 +425,7 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   r.service = Service::Reply;
   r.xid = h.xid;
   r.dest = KernelPortAddr{h.src_node, 0};
+  r.resolved = h.port;  // any reply carries the final address (Section 8.4.3)
   r.body = rb;
   k_.cache_reply(h.src_node, h.xid, r);
   k_.transmit(self_, r, cost);

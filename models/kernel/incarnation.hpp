@@ -56,6 +56,7 @@ struct ReplyHandle {
   int src_node = -1;
   uint64_t xid = 0;
   std::shared_ptr<Invocation> inv;
+  KernelPortAddr port;  // where the invocation was received: the reply tells the invoker (8.4.3)
 };
 
 class Incarnation {
@@ -102,8 +103,7 @@ class Incarnation {
   RdcPtr rdc;  // nullptr for incarnations set up directly by a test or experiment
   int module = -1;
   IncState state = IncState::Started;
-  double memory = 0;       // bytes charged at its node
-  bool owns_text = false;  // charged the module's text at this node (first incarnation of the module there)
+  double memory = 0;  // bytes charged at its node
   std::shared_ptr<IncParams> params;
   // Default streams every incarnation gets (Section 3.3); 0 when absent.
   int name_service_stream = 0;

@@ -72,6 +72,7 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
   for (auto& h : hosted_) {
     if (h.inc.get() != &inc || !h.alive) continue;
     h.alive = false;
+    bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
     inc.state = IncState::Dead;
     h.system->stop();
     remove_process(h.system.get());
@@ -87,7 +88,7 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     delete_kernel_port(inc.ghost_port->index);
     inc.ghost_port = nullptr;
     memory_used_ -= inc.memory;
-    if (inc.owns_text && inc.rdc) text_add(inc.rdc->id, inc.module, -1);
+    if (inc.rdc && inc.module >= 0 && counts_text) text_add(inc.rdc->id, inc.module, -1, 0);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
     // Stopping the ghost last: it may be the caller. Data stays allocated until the run ends.
     h.ghost->stop();
@@ -106,10 +107,18 @@ double Kernel::memory_size() const { return params_.cpu.memory_bytes; }
 
 bool Kernel::text_present(GlobalId rdc, int module) const {
   auto it = texts_.find({rdc, module});
-  return it != texts_.end() && it->second > 0;
+  return it != texts_.end() && it->second.first > 0;
 }
 
-void Kernel::text_add(GlobalId rdc, int module, int delta) { texts_[{rdc, module}] += delta; }
+void Kernel::text_add(GlobalId rdc, int module, int delta, double text_bytes) {
+  auto& [users, bytes] = texts_[{rdc, module}];
+  if (users == 0 && delta > 0) {
+    bytes = text_bytes;
+    memory_used_ += bytes;
+  }
+  users += delta;
+  if (users == 0 && delta < 0) memory_used_ -= bytes;
+}
 
 std::vector<Incarnation*> Kernel::hosted(GlobalId rdc) const {
   std::vector<Incarnation*> out;

@@ -134,7 +134,8 @@ class Kernel {
   double memory_size() const;
   /// Whether the module's text is already here (shared by its incarnations, Section 3.1).
   bool text_present(GlobalId rdc, int module) const;
-  void text_add(GlobalId rdc, int module, int delta);
+  /// Counts incarnations using a module's text here; the text's memory is held while any does.
+  void text_add(GlobalId rdc, int module, int delta, double text_bytes);
   void charge_memory(double bytes) { memory_used_ += bytes; }
   std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
   std::vector<Incarnation*> hosted() const;              // all live incarnations here
@@ -201,7 +202,7 @@ class Kernel {
   };
   std::vector<Hosted> hosted_;
   std::set<GlobalId> acl_;
-  std::map<std::pair<GlobalId, int>, int> texts_;
+  std::map<std::pair<GlobalId, int>, std::pair<int, double>> texts_;  // users, bytes
   double memory_used_ = 0;
   std::vector<Process*> procs_;
   friend class PacketInterrupt;

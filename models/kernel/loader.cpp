@@ -68,16 +68,16 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   const Module& mod = r.rdc->modules.at(r.module);
   double page = p.cpu.page_bytes;
   bool shared = k.text_present(r.rdc->id, r.module);
+  double text = shared ? 0 : pages(mod.text_bytes, page);  // shared text is charged once per node
   double memory = pages(p.kernel.pincdata_bytes, page) + pages(mod.heap_bytes, page) +
-                  pages(mod.stack_bytes, page) + pages(mod.data_bytes, page) +
-                  (shared ? 0 : pages(mod.text_bytes, page));
+                  pages(mod.stack_bytes, page) + pages(mod.data_bytes, page);
   ControlReply reply;
   if (!k.allows(r.rdc->id)) {
     reply.status = E_DENIED;
     answer(*this, m, reply, p.kernel.host_request);
     return;
   }
-  if (k.memory_used() + memory > k.memory_size()) {
+  if (k.memory_used() + memory + text > k.memory_size()) {
     reply.status = E_NOMEM;
     answer(*this, m, reply, p.kernel.host_request);
     return;
@@ -86,11 +86,10 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   // serves operations (Section 8.2.2). The creator is answered as soon as creation is initiated.
   Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
-  inc.owns_text = !shared;
   inc.state = IncState::Loading;
   inc.params = r.params ? r.params : std::make_shared<IncParams>();
   k.charge_memory(memory);
-  k.text_add(r.rdc->id, r.module, 1);
+  k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes, page));
   GlobalId std_channel = k.network().new_gid();
   KernelPort& std_kp = k.create_kernel_port(&inc, false);
   k.db_enter(std_channel, DeliveryType::Channel, k.address_of(std_kp));

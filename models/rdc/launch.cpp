@@ -70,7 +70,8 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   // 2. Nodes from the pool manager.
   std::string csv;
   for (const auto& g : groups) csv += (csv.empty() ? "" : ",") + g;
-  std::vector<std::byte> buf(csv.size());
+  // The groups go out as extra data; the pool manager's reply overwrites the buffer with the node list.
+  std::vector<std::byte> buf(std::max<std::size_t>(csv.size() + 1, 4 * sys_.node_count()), std::byte{0});
   std::memcpy(buf.data(), csv.data(), csv.size());
   Msg m;
   m.put<uint32_t>(0, PM_ALLOC);
@@ -82,7 +83,12 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   if (rc != E_OK) return rc;
   if (m.get<uint32_t>(0) != SVC_OK) return E_NOMEM;
   out->nodes.clear();
-  for (uint32_t i = 0; i < m.get<uint32_t>(4) && i < 6; ++i) out->nodes.push_back(m.get<uint32_t>(8 + 4 * i));
+  for (uint32_t i = 0; i < m.get<uint32_t>(4) && 4 * (i + 1) <= m.m_nreply; ++i) {
+    uint32_t n;
+    std::memcpy(&n, buf.data() + 4 * i, sizeof n);
+    out->nodes.push_back(n);
+  }
+  if (out->nodes.empty()) return E_NOMEM;
 
   // 3. The RDC's stream space, then its primary incarnation with the default streams.
   auto rdc = std::make_shared<Rdc>();

@@ -16,7 +16,8 @@ namespace equus::rdc {
 namespace {
 
 std::string label_of(const Msg& m, const std::vector<std::byte>& buf) {
-  return std::string(reinterpret_cast<const char*>(buf.data()), m.m_cnt);
+  std::string s(reinterpret_cast<const char*>(buf.data()), m.m_cnt);
+  return s.substr(0, s.find('\0'));  // labels may come in a larger, zero-padded buffer
 }
 
 void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref = {}) {
@@ -161,7 +162,8 @@ Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes) {
           }
           r.put<uint32_t>(0, SVC_OK);
           r.put<uint32_t>(4, static_cast<uint32_t>(chosen.size()));
-          for (std::size_t i = 0; i < chosen.size() && i < 6; ++i) r.put<uint32_t>(8 + 4 * i, chosen[i]);
+          r.m_base = reinterpret_cast<std::byte*>(chosen.data());  // the node list as reply data
+          r.m_cnt = static_cast<uint32_t>(4 * chosen.size());
         }
         eq.inc_reply(h, &r);
       } else if (op == PM_RELEASE) {
