@@ -52,6 +52,7 @@ void Equus::compute(double seconds) {
 
 bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
   const RefDescrip& rd = msg.m_ref;
+  if (rd.rd_type != RefType::None && inc_.no_propagate.count(rd.rd_obj)) return false;  // rights removed
   switch (rd.rd_type) {
     case RefType::None:
       return true;
@@ -94,6 +95,7 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
     default:
       return false;  // ports and incarnation handles propagate with reconfiguration (later issues)
   }
+  out.domain = rd.rd_domain;
   cost += k_.params().cpu.ref_propagate;
   return true;
 }
@@ -118,6 +120,7 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
     default:
       break;
   }
+  if (ref.domain != 0 && msg->m_ref.rd_type != RefType::None) inc_.no_propagate.insert(msg->m_ref.rd_obj);
 }
 
 // ---------------------------------------------------------------- B.4.1

@@ -30,6 +30,28 @@ struct IncStatus {
   int is_nmsgs = 0;      // arrived invocation messages
 };
 
+/// Interface declarations for a child's parameters (Section 5.2.1, Appendix B.2).
+inline void ss_isStream(IncInterface* iface, const std::string& chan_label,
+                        const std::string& handle_label = "") {
+  *iface = IncInterface{};
+  iface->kind = IncInterface::Kind::Stream;
+  iface->chan_label = chan_label;
+  iface->handle_label = handle_label;
+}
+/// do_create: CHAN_NEW (true) creates the channel (unicast unless `type` says multicast); CHAN_OTHER
+/// (false) attaches to a channel created by another declaration.
+inline void ss_isPort(IncInterface* iface, bool do_create, const std::string& chan_label,
+                      const std::string& handle_label = "", ChanType type = ChanType::Unicast) {
+  *iface = IncInterface{};
+  iface->kind = IncInterface::Kind::Port;
+  iface->chan_new = do_create;
+  iface->type = type;
+  iface->chan_label = chan_label;
+  iface->handle_label = handle_label;
+}
+constexpr bool CHAN_NEW = true;
+constexpr bool CHAN_OTHER = false;
+
 /// Module identifiers returned by inc_moduleId are offset so that they never equal a reference id.
 constexpr int MODULE_ID_BASE = 1 << 20;
 
@@ -97,6 +119,14 @@ class Equus {
   int inc_nodeAlloc(unsigned node, GlobalId rdcid);
   int inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill);
   GlobalId inc_rdcId() const;
+  /// Makes `child` dependent on the caller: DEP_ABSOLUTE, DEP_GROUP or DEP_NONE (Section 7.3).
+  int inc_makeDependent(int child, int type);
+  /// Registers (set != 0) or cancels interest in `child`'s events; EvType::IncDead is reported.
+  int inc_setInterest(int child, EvType event_type, int set);
+  /// Terminates the caller's RDC: its nodes are withdrawn with kill (the caller dies too).
+  int inc_rdcExit();
+  /// The type of reference `reference` (RefType as int), or RT_NONE.
+  int inc_testReference(int reference) const;
 
   // ---- B.3 stream space and the name service (run-time library calls over invocations)
   int ss_put(const std::string& label, const RefDescrip* refp, int ncopies);

@@ -185,6 +185,60 @@ int Equus::inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill) {
 
 GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
 
+int Equus::inc_makeDependent(int child, int type) {
+  if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
+  const auto& p = k_.params();
+  auto* h = inc_.ref<IncRef>(child);
+  self_.compute(entry());
+  if (!h) {
+    leave();
+    return E_BADREF;
+  }
+  KernelMessage km;
+  km.dest = h->ghost;
+  km.body = GhostControl{ControlOp::Depend, nullptr, k_.address_of(*inc_.ghost_port), 0, type};
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  leave();
+  return ans ? E_OK : E_TIMEOUT;
+}
+
+int Equus::inc_setInterest(int child, EvType event_type, int set) {
+  if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
+  const auto& p = k_.params();
+  auto* h = inc_.ref<IncRef>(child);
+  self_.compute(entry());
+  if (!h) {
+    leave();
+    return E_BADREF;
+  }
+  KernelMessage km;
+  km.dest = h->ghost;
+  km.body = GhostControl{ControlOp::Interest, nullptr, k_.address_of(*inc_.ghost_port), 0, set ? 1 : 0};
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  leave();
+  return ans ? E_OK : E_TIMEOUT;
+}
+
+int Equus::inc_rdcExit() {
+  if (!inc_.rdc || !inc_.pool_manager_stream) return E_INVAL;
+  // The pool manager withdraws every node of the RDC with kill: its incarnations die, this one too.
+  Msg m;
+  m.put<uint32_t>(0, rdc::PM_RELEASE);
+  m.put<uint64_t>(8, inc_.rdc->id);
+  return inc_invoke(inc_.pool_manager_stream, &m);
+}
+
+int Equus::inc_testReference(int reference) const {
+  auto& refs = inc_.refs();
+  auto it = refs.find(reference);
+  if (it == refs.end()) return RT_NONE;
+  if (std::holds_alternative<StreamRef>(it->second)) return static_cast<int>(RefType::Stream);
+  if (std::holds_alternative<PortRef>(it->second)) return static_cast<int>(RefType::Port);
+  if (std::holds_alternative<AlienBufRef>(it->second)) return static_cast<int>(RefType::AlienBuffer);
+  if (std::holds_alternative<IncRef>(it->second)) return static_cast<int>(RefType::Incarnation);
+  return static_cast<int>(RefType::StreamHandle);
+}
+
 // ---------------------------------------------------------------- stream space and name service
 
 int Equus::service_call(int stream, uint32_t op, const std::string& label, Msg& msg) {

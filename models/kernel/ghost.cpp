@@ -26,12 +26,40 @@ void Ghost::stop() {
 void Ghost::run() {
   KernelPort& kp = *inc_.ghost_port;
   kp.waiter = this;
+  double period = kernel().params().kernel.dependency_probe_period;
+  double next_probe = sg::Engine::get_clock() + period;
   for (;;) {
-    while (kp.requests.empty()) block();
+    while (kp.requests.empty()) {
+      if (inc_.parents.empty() || period <= 0) {
+        block();
+      } else if (!block_until(next_probe)) {
+        probe_parents();  // periodic test of the parents this incarnation depends on (7.3)
+        next_probe = sg::Engine::get_clock() + period;
+      }
+    }
     KernelMessage m = std::move(kp.requests.front());
     kp.requests.pop_front();
     handle(m);
   }
+}
+
+void Ghost::probe_parents() {
+  Kernel& k = kernel();
+  bool absolute_gone = false, group_alive = false, any_group = false;
+  for (const auto& parent : inc_.parents) {
+    KernelMessage probe;
+    probe.dest = parent.ghost;
+    probe.body = GhostControl{ControlOp::Status};
+    auto ans = k.request(*this, std::move(probe), k.params().cpu.kmsg_prepare);
+    bool alive = ans && std::get<ControlReply>(ans->body).state != IncState::Dead;
+    if (parent.type == DEP_ABSOLUTE && !alive) absolute_gone = true;
+    if (parent.type == DEP_GROUP) {
+      any_group = true;
+      group_alive = group_alive || alive;
+    }
+  }
+  if (absolute_gone || (any_group && !group_alive))
+    k.unhost(inc_, "dependency: parent terminated or unreachable");
 }
 
 void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
@@ -73,10 +101,29 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
         inc_.system->wake();
       }
       break;
+    case ControlOp::Depend: {
+      auto& ps = inc_.parents;
+      ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const auto& x) { return x.ghost == c.party; }),
+               ps.end());
+      if (c.type != DEP_NONE) ps.push_back(Incarnation::Parent{c.party, c.type});
+      wake();  // start probing
+      break;
+    }
+    case ControlOp::Interest: {
+      auto& in = inc_.interested;
+      in.erase(std::remove(in.begin(), in.end(), c.party), in.end());
+      if (c.type) in.push_back(c.party);
+      break;
+    }
+    case ControlOp::Notify:
+      inc_.events().push_back(EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), 0});
+      if (inc_.system) inc_.system->wake();
+      break;
     case ControlOp::Status:
     case ControlOp::Destroy:
       break;
   }
+  if (c.op == ControlOp::Notify) return;  // a notification: nobody waits for an answer
   r.state = inc_.state;
   r.memory = inc_.memory;
   for (auto& [id, ref] : inc_.refs())

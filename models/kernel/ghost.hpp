@@ -23,6 +23,7 @@ class Ghost : public Process {
   void control(KernelMessage& m, const GhostControl& c);
   /// An inc_asinvoke of this incarnation was received: unblock a sender held by its buffer limit.
   void complete(GlobalId stream, uint64_t asinvoke_id);
+  void probe_parents();
   Incarnation& inc_;
   simgrid::s4u::ActorPtr actor_;
 };

@@ -4,8 +4,10 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "models/kernel/messages.hpp"
 #include "models/kernel/rdc.hpp"
@@ -81,6 +83,7 @@ class Incarnation {
   bool has_ref(int id) const { return refs_.count(id) != 0; }
   void erase_ref(int id) { refs_.erase(id); }
   std::map<int, Reference>& refs() { return refs_; }
+  const std::map<int, Reference>& refs() const { return refs_; }
 
   int add_reply_handle(ReplyHandle h) {
     int id = next_handle_++;
@@ -109,8 +112,16 @@ class Incarnation {
   int name_service_stream = 0;
   int pool_manager_stream = 0;
   int stream_space_stream = 0;
-  int std_port = 0;                     // the port a creator's stream leads to
-  std::map<std::string, int> ss_cache;  // run-time cache of references got from stream space (5.5.3)
+  int std_port = 0;  // the port a creator's stream leads to
+  std::map<std::string, int> ss_cache;
+  struct Parent {
+    KernelPortAddr ghost;
+    int type = DEP_ABSOLUTE;
+  };
+  std::vector<Parent> parents;             // dependency (Section 7.3): probed by the ghost
+  std::vector<KernelPortAddr> interested;  // ghosts to notify of this incarnation's death
+  std::set<int> no_propagate;  // references received with a no-propagation domain  // run-time cache of
+                               // references got from stream space (5.5.3)
 
  private:
   Kernel* kernel_;

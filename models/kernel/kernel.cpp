@@ -90,6 +90,17 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     memory_used_ -= inc.memory;
     if (inc.rdc && inc.module >= 0 && counts_text) text_add(inc.rdc->id, inc.module, -1, 0);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
+    // Those that registered interest learn of the death (EV_INC_DEAD), sent by the communications
+    // manager like any response the caller's context cannot wait for.
+    for (const auto& ghost : inc.interested) {
+      KernelMessage n;
+      n.service = Service::Datagram;
+      n.xid = new_xid();
+      n.src_node = node_;
+      n.dest = ghost;
+      n.body = GhostControl{ControlOp::Notify, nullptr, {}, inc.gid(), static_cast<int>(EvType::IncDead)};
+      hand_to_comm_manager(std::move(n));
+    }
     // Stopping the ghost last: it may be the caller. Data stays allocated until the run ends.
     h.ghost->stop();
     return;

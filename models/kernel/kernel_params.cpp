@@ -15,6 +15,7 @@ void KernelParams::bind(params::Binder& b) {
   b("host_request", host_request, D::Time);
   b("pincdata_bytes", pincdata_bytes, D::Bytes);
   b("control_op", control_op, D::Time);
+  b("dependency_probe_period", dependency_probe_period, D::Time);
 }
 
 }  // namespace equus::kernel

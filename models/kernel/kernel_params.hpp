@@ -17,6 +17,7 @@ struct KernelParams {
   double host_request = 0;             // loader CPU to host an incarnation
   double pincdata_bytes = 0;           // initial pincdata per incarnation
   double control_op = 0;               // ghost CPU per control operation
+  double dependency_probe_period = 0;  // a dependent incarnation's ghost probes its parents
 
   void bind(params::Binder& b);
 };

@@ -27,6 +27,7 @@ struct PackedRef {
   KernelPortAddr owner_ghost;  // buffers: its ghost port
   Buf buf;                     // buffers: the region in the owner's address space
   bool writable = false;
+  uint8_t domain = 0;  // propagation restriction: non-zero, the recipient may not propagate it further
 };
 
 /// An invocation message in flight or queued at a port.
@@ -105,10 +106,13 @@ struct GhostImage {  // copy an INCHOATE incarnation's text and data to a new in
   double bytes = 0;
   int to_node = -1;
 };
-enum class ControlOp : uint8_t { Destroy, Freeze, Unfreeze, Status, Start };
+enum class ControlOp : uint8_t { Destroy, Freeze, Unfreeze, Status, Start, Depend, Interest, Notify };
 struct GhostControl {
   ControlOp op = ControlOp::Status;
   std::shared_ptr<IncParams> params;  // Start
+  KernelPortAddr party;               // Depend: the parent's ghost; Interest: the interested ghost
+  GlobalId party_inc = 0;             // Notify: the incarnation the event is about
+  int type = 0;                       // Depend: DepType; Interest: 1 set, 0 unset; Notify: EvType
 };
 /// Answer of a loader, file service or control operation.
 struct ControlReply {

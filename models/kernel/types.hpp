@@ -99,7 +99,13 @@ enum Status : int {
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).
-enum class EvType : uint32_t { AsinvokeDone = 1 };
+enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2 };
+
+/// inc_makeDependent types (Section 7.3).
+enum DepType : int { DEP_NONE = 0, DEP_ABSOLUTE = 1, DEP_GROUP = 2 };
+
+/// inc_testReference result when there is no such reference.
+constexpr int RT_NONE = 0;
 
 /// Event descriptor (Appendix B.1 EvDesc).
 struct EvDesc {

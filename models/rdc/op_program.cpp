@@ -187,9 +187,11 @@ class Interpreter {
       if (op.contains("status")) vars_[op["status"].get<std::string>()] = rc;
     } else if (name == "record") {
       eq_.record(op["key"].get<std::string>(), static_cast<double>(value(op["value"])));
-    } else if (name == "exit" || name == "rdc_exit") {
-      if (name == "rdc_exit") eq_.record("rdc_exit", 1);
+    } else if (name == "exit") {
       stop_ = true;
+    } else if (name == "rdc_exit") {
+      stop_ = true;
+      eq_.inc_rdcExit();
     }
   }
 

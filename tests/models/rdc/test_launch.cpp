@@ -30,38 +30,37 @@ TEST_F(SimTest, LaunchCreatesPrimaryWhichUsesStreamSpaceAndCreatesWorkers) {
   spec.name = "demo";
   spec.user = "tim";
   spec.nodes = 2;
-  spec.modules = {
-      module("manager", 40,
-             [&](Equus& eq) {
-               int s = 0, p = 0;
-               ASSERT_EQ(eq.ss_createChan("work", &s, &p, ChanType::Unicast), E_OK);
-               RefDescrip r;
-               got = eq.ss_get("work", &r);  // comes back from stream space (then cached)
-               int worker = eq.inc_moduleId("worker");
-               IncCreateParams inchoate;
-               inchoate.inchoate = true;
-               int proto = 0, w1 = 0, w2 = 0, st = 0;
-               unsigned node = eq.inc_where();
-               ASSERT_EQ(eq.inc_create(worker, node, &proto, &st, &inchoate), E_OK);
-               ASSERT_EQ(eq.inc_create(worker, node, &w1, &st, nullptr), E_OK);
-               from_inchoate = eq.inc_create(proto, node, &w2, &st, nullptr);
-               registered = eq.ns_register("demo-service", s);
-               int found = 0;
-               looked_up = eq.ns_lookup("demo-service", &found);
-               unknown = eq.ns_lookup("no-such-service", &found);
-               for (int i = 0; i < 2; ++i) {
-                 Msg m;
-                 eq.inc_receive(p, &m, 0, 0, -1);
-               }
-               eq.inc_status(w1, &status);
-             }),
-      module("worker", 200, [&](Equus& eq) {
-        worker_started.push_back(eq.now());
-        RefDescrip r;
-        eq.ss_get("work", &r);
-        Msg m;
-        eq.inc_send(r.rd_obj, &m);
-      })};
+  spec.modules = {module("manager", 40,
+                         [&](Equus& eq) {
+                           int s = 0, p = 0;
+                           ASSERT_EQ(eq.ss_createChan("work", &s, &p, ChanType::Unicast), E_OK);
+                           RefDescrip r;
+                           got = eq.ss_get("work", &r);  // comes back from stream space (then cached)
+                           int worker = eq.inc_moduleId("worker");
+                           IncCreateParams inchoate;
+                           inchoate.inchoate = true;
+                           int proto = 0, w1 = 0, w2 = 0, st = 0;
+                           unsigned node = eq.inc_where();
+                           ASSERT_EQ(eq.inc_create(worker, node, &proto, &st, &inchoate), E_OK);
+                           ASSERT_EQ(eq.inc_create(worker, node, &w1, &st, nullptr), E_OK);
+                           from_inchoate = eq.inc_create(proto, node, &w2, &st, nullptr);
+                           registered = eq.ns_register("demo-service", s);
+                           int found = 0;
+                           looked_up = eq.ns_lookup("demo-service", &found);
+                           unknown = eq.ns_lookup("no-such-service", &found);
+                           for (int i = 0; i < 2; ++i) {
+                             Msg m;
+                             eq.inc_receive(p, &m, 0, 0, -1);
+                           }
+                           eq.inc_status(w1, &status);
+                         }),
+                  module("worker", 200, [&](Equus& eq) {
+                    worker_started.push_back(eq.now());
+                    RefDescrip r;
+                    eq.ss_get("work", &r);
+                    Msg m;
+                    eq.inc_send(r.rd_obj, &m);
+                  })};
   Pool* pool = nullptr;
   Launched launched;
   int rc = -100;
@@ -74,7 +73,7 @@ TEST_F(SimTest, LaunchCreatesPrimaryWhichUsesStreamSpaceAndCreatesWorkers) {
   EXPECT_EQ(from_inchoate, E_OK);
   EXPECT_EQ(registered, E_OK);
   EXPECT_EQ(looked_up, E_OK);
-  EXPECT_EQ(unknown, E_BADREF);  // the name service fails at once for unknown names
+  EXPECT_EQ(unknown, E_BADREF);          // the name service fails at once for unknown names
   EXPECT_EQ(worker_started.size(), 2u);  // the INCHOATE prototype never ran its program
   EXPECT_EQ(status.is_state, IncState::Dead == status.is_state ? IncState::Dead : status.is_state);
 }
