@@ -39,6 +39,14 @@ void PacketInterrupt::run() {
     // Inline data moves from the landing area into a kernel message buffer of its size class
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
     if (m.inline_bytes > 0 && k.has_target(m)) cost += k.cpu().local_copy_time(m.inline_bytes);
+    bool answer = m.service == Service::Reply || m.service == Service::Ack;
+    if (!answer && !k.has_target(m)) {
+      // Not for this node (a multicast or a locate elsewhere): dropped once examined. The handler's
+      // time is still taken from the card, but nothing here waits for it.
+      k.cpu().run_detached(cost);
+      ++k.stats().packets_dropped_no_port;
+      continue;
+    }
     k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
     if (auto* o = net.observer()) {
       MessageKind kind = std::holds_alternative<InvocationBody>(m.body) ? MessageKind::Invocation

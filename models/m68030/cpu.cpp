@@ -21,6 +21,11 @@ void Cpu::advance(double now) {
   double dt = now - updated_;
   updated_ = now;
   if (dt <= 0 || active_.empty()) return;
+  if (active_.size() == 1) {  // the common case: one burst has the processor
+    active_.front()->remaining = std::max(0.0, active_.front()->remaining - dt);
+    drop_finished_detached();
+    return;
+  }
   // Work-conserving: the highest busy level runs, its bursts sharing equally; serve in that order.
   std::vector<Burst*> order(active_);
   std::stable_sort(order.begin(), order.end(),
@@ -46,9 +51,35 @@ void Cpu::advance(double now) {
     }
     i = j;
   }
+  drop_finished_detached();
+}
+
+void Cpu::drop_finished_detached() {
+  for (auto it = active_.begin(); it != active_.end();) {
+    if ((*it)->detached && (*it)->remaining <= epsilon) {
+      delete *it;
+      it = active_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Cpu::run_detached(double seconds) {
+  if (seconds <= 0) return;
+  seconds *= scale_;
+  busy_ += seconds;
+  double now = sg::Engine::get_clock();
+  advance(now);
+  active_.push_back(new Burst{seconds, static_cast<int>(Priority::Interrupt), 0, true});
+  reschedule(now);
 }
 
 void Cpu::reschedule(double now) {
+  if (active_.size() == 1) {
+    active_.front()->end = now + active_.front()->remaining;
+    return;
+  }
   // Completion times if nothing else arrives: replay the fluid schedule forward.
   std::vector<Burst*> order(active_);
   std::stable_sort(order.begin(), order.end(),
@@ -85,7 +116,7 @@ void Cpu::run(const void* process, Priority prio, double seconds) {
   busy_ += seconds;
   double now = sg::Engine::get_clock();
   advance(now);
-  Burst burst{seconds, static_cast<int>(prio), 0};
+  Burst burst{seconds, static_cast<int>(prio), 0, false};
   active_.push_back(&burst);
   // Remove the burst even if the actor is killed while waiting.
   struct Guard {

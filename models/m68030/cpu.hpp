@@ -26,6 +26,9 @@ class Cpu {
   /// Runs `seconds` of work of `process` (an opaque identity; ignored at interrupt level) on this card,
   /// blocking the calling actor until the work is done under the schedule.
   void run(const void* process, Priority prio, double seconds);
+  /// Interrupt-level work nobody waits for (a packet found to be for no port here): it takes the
+  /// processor like any other burst, delaying what runs, but no actor sleeps on it.
+  void run_detached(double seconds);
   /// Cost of copying `bytes` between buffers of this card.
   double local_copy_time(double bytes) const { return bytes / p_.local_copy_rate; }
   /// Cost of a bulk copy between two address spaces of this card.
@@ -41,9 +44,11 @@ class Cpu {
     double remaining;  // seconds of work left at `updated_`
     int level;
     double end;  // completion time under the current schedule
+    bool detached = false;
   };
   void advance(double now);
   void reschedule(double now);
+  void drop_finished_detached();
 
   simgrid::s4u::Host* host_;
   const CpuParams& p_;
