@@ -21,6 +21,7 @@ struct PackedRef;
 struct StreamRef;
 enum class InvokeKind : uint8_t;
 enum class ControlOp : uint8_t;
+struct GhostControl;
 
 /// inc_status result (Appendix B.1 IncState, the fields the model keeps).
 struct IncStatus {
@@ -173,7 +174,7 @@ class Equus {
   CallTrace trace(const char* name) { return CallTrace{this, name, now()}; }
   void attached(int ref, const std::string& label);
 
-  int control(int child, ControlOp op, std::shared_ptr<IncParams> params, IncStatus* out);
+  int control(int child, GhostControl c, IncStatus* out);
   int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);
   int service_call(int stream, uint32_t op, const std::string& label, Msg& msg);
   int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,

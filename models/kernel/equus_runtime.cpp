@@ -83,7 +83,8 @@ int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, i
 }
 
 int Equus::inc_start(int child, const IncParams* params) {
-  return control(child, ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{}),
+  return control(child,
+                 GhostControl{ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{})},
                  nullptr);
 }
 
@@ -130,10 +131,9 @@ void Equus::run_preamble() {
 
 // ---------------------------------------------------------------- control
 
-int Equus::control(int child, ControlOp op, std::shared_ptr<IncParams> params, IncStatus* out) {
+int Equus::control(int child, GhostControl c, IncStatus* out) {
   const auto& p = k_.params();
   auto* h = inc_.ref<IncRef>(child);
-  double cost = entry() + p.cpu.kmsg_prepare;
   if (!h) {
     self_.compute(entry());
     leave();
@@ -141,8 +141,8 @@ int Equus::control(int child, ControlOp op, std::shared_ptr<IncParams> params, I
   }
   KernelMessage km;
   km.dest = h->ghost;
-  km.body = GhostControl{op, std::move(params)};
-  auto ans = k_.request(self_, std::move(km), cost);
+  km.body = std::move(c);
+  auto ans = k_.request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   leave();
   if (!ans) return E_TIMEOUT;
   const auto& r = std::get<ControlReply>(ans->body);
@@ -150,13 +150,13 @@ int Equus::control(int child, ControlOp op, std::shared_ptr<IncParams> params, I
   return r.status;
 }
 
-int Equus::inc_destroy(int child) { return control(child, ControlOp::Destroy, nullptr, nullptr); }
-int Equus::inc_freeze(int child) { return control(child, ControlOp::Freeze, nullptr, nullptr); }
+int Equus::inc_destroy(int child) { return control(child, GhostControl{ControlOp::Destroy}, nullptr); }
+int Equus::inc_freeze(int child) { return control(child, GhostControl{ControlOp::Freeze}, nullptr); }
 int Equus::inc_unfreeze(int child, int /*priority: one timeslicing level in the model*/) {
-  return control(child, ControlOp::Unfreeze, nullptr, nullptr);
+  return control(child, GhostControl{ControlOp::Unfreeze}, nullptr);
 }
 int Equus::inc_status(int child, IncStatus* statep) {
-  return control(child, ControlOp::Status, nullptr, statep);
+  return control(child, GhostControl{ControlOp::Status}, statep);
 }
 
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
@@ -187,36 +187,15 @@ GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {
   if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
-  const auto& p = k_.params();
-  auto* h = inc_.ref<IncRef>(child);
-  self_.compute(entry());
-  if (!h) {
-    leave();
-    return E_BADREF;
-  }
-  KernelMessage km;
-  km.dest = h->ghost;
-  km.body = GhostControl{ControlOp::Depend, nullptr, k_.address_of(*inc_.ghost_port), 0, type};
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
-  leave();
-  return ans ? E_OK : E_TIMEOUT;
+  return control(child, GhostControl{ControlOp::Depend, nullptr, k_.address_of(*inc_.ghost_port), 0, type},
+                 nullptr);
 }
 
 int Equus::inc_setInterest(int child, EvType event_type, int set) {
   if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
-  const auto& p = k_.params();
-  auto* h = inc_.ref<IncRef>(child);
-  self_.compute(entry());
-  if (!h) {
-    leave();
-    return E_BADREF;
-  }
-  KernelMessage km;
-  km.dest = h->ghost;
-  km.body = GhostControl{ControlOp::Interest, nullptr, k_.address_of(*inc_.ghost_port), 0, set ? 1 : 0};
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
-  leave();
-  return ans ? E_OK : E_TIMEOUT;
+  return control(child,
+                 GhostControl{ControlOp::Interest, nullptr, k_.address_of(*inc_.ghost_port), 0, set ? 1 : 0},
+                 nullptr);
 }
 
 int Equus::inc_rdcExit() {

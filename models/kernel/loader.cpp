@@ -29,36 +29,43 @@ void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_be
 
 // ---------------------------------------------------------------- loader
 
-Loader::Loader(Kernel& kernel) : Process(kernel, "loader", m68030::Priority::Kernel) {}
+NodeService::NodeService(Kernel& kernel, const char* name, GlobalId gid)
+    : Process(kernel, name, m68030::Priority::Kernel), name_(name), gid_(gid) {}
 
-void Loader::start() {
+void NodeService::start() {
   port_ = &kernel().create_kernel_port(nullptr, true);
-  kernel().db_enter(gid, DeliveryType::NodeService, kernel().address_of(*port_));
-  sg::Actor::create("loader", kernel().host(), [this] { run(); })->daemonize();
+  kernel().db_enter(gid_, DeliveryType::NodeService, kernel().address_of(*port_));
+  sg::Actor::create(name_, kernel().host(), [this] { run(); })->daemonize();
 }
 
-void Loader::run() {
-  Kernel& k = kernel();
-  const auto& p = k.params();
+void NodeService::run() {
   port_->waiter = this;
   for (;;) {
     while (port_->requests.empty()) block();
     KernelMessage m = std::move(port_->requests.front());
     port_->requests.pop_front();
-    if (auto* r = std::get_if<HostRequest>(&m.body)) {
-      host(m, *r);
-    } else if (auto* a = std::get_if<LoaderAccess>(&m.body)) {
-      k.set_access(a->rdc, a->allow);
-      if (!a->allow && a->kill)
-        for (auto* inc : k.hosted(a->rdc)) k.unhost(*inc, "node withdrawn");
-      answer(*this, m, ControlReply{}, p.kernel.control_op);
-    } else if (std::holds_alternative<LoaderStatus>(m.body)) {
-      ControlReply r;
-      r.node = k.node();
-      r.memory = k.memory_used();
-      r.incarnations = static_cast<int>(k.hosted().size());
-      answer(*this, m, r, p.kernel.control_op);
-    }
+    serve(m);
+  }
+}
+
+Loader::Loader(Kernel& kernel) : NodeService(kernel, "loader", gid) {}
+
+void Loader::serve(KernelMessage& m) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  if (auto* r = std::get_if<HostRequest>(&m.body)) {
+    host(m, *r);
+  } else if (auto* a = std::get_if<LoaderAccess>(&m.body)) {
+    k.set_access(a->rdc, a->allow);
+    if (!a->allow && a->kill)
+      for (auto* inc : k.hosted(a->rdc)) k.unhost(*inc, "node withdrawn");
+    answer(*this, m, ControlReply{}, p.kernel.control_op);
+  } else if (std::holds_alternative<LoaderStatus>(m.body)) {
+    ControlReply r;
+    r.node = k.node();
+    r.memory = k.memory_used();
+    r.incarnations = static_cast<int>(k.hosted().size());
+    answer(*this, m, r, p.kernel.control_op);
   }
 }
 
@@ -139,38 +146,25 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
 
 // ---------------------------------------------------------------- file service (UNIX host)
 
-FileService::FileService(Kernel& host_kernel)
-    : Process(host_kernel, "file-service", m68030::Priority::Kernel) {}
+FileService::FileService(Kernel& host_kernel) : NodeService(host_kernel, "file-service", gid) {}
 
-void FileService::start() {
-  port_ = &kernel().create_kernel_port(nullptr, true);
-  kernel().db_enter(gid, DeliveryType::NodeService, kernel().address_of(*port_));
-  sg::Actor::create("file-service", kernel().host(), [this] { run(); })->daemonize();
-}
-
-void FileService::run() {
+void FileService::serve(KernelMessage& m) {
   Kernel& k = kernel();
   const auto& p = k.params();
-  port_->waiter = this;
-  for (;;) {
-    while (port_->requests.empty()) block();
-    KernelMessage m = std::move(port_->requests.front());
-    port_->requests.pop_front();
-    const auto* f = std::get_if<FileFetch>(&m.body);
-    if (!f) continue;
-    // One disc, one request at a time: the host is the bottleneck when many incarnations load.
-    compute(p.host.request_cpu);
-    set_waiting("the host's disc");
-    sg::this_actor::sleep_for(p.host.disc_access + f->bytes / p.host.disc_read_rate);
-    clear_waiting();
-    double left = f->bytes;
-    while (left > 0) {
-      double chunk = std::min(left, p.vme.max_copy_per_message);
-      k.network().bus().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
-      left -= chunk;
-    }
-    answer(*this, m, ControlReply{}, 0);
+  const auto* f = std::get_if<FileFetch>(&m.body);
+  if (!f) return;
+  // One disc, one request at a time: the host is the bottleneck when many incarnations load.
+  compute(p.host.request_cpu);
+  set_waiting("the host's disc");
+  sg::this_actor::sleep_for(p.host.disc_access + f->bytes / p.host.disc_read_rate);
+  clear_waiting();
+  double left = f->bytes;
+  while (left > 0) {
+    double chunk = std::min(left, p.vme.max_copy_per_message);
+    k.network().bus().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
+    left -= chunk;
   }
+  answer(*this, m, ControlReply{}, 0);
 }
 
 }  // namespace equus::kernel

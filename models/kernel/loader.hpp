@@ -11,29 +11,41 @@ struct KernelMessage;
 struct KernelPort;
 struct HostRequest;
 
-class Loader : public Process {
+/// A process serving requests sent to a well-known global identifier of its node (DLVR_NODE_SERVICE).
+class NodeService : public Process {
  public:
-  /// Well-known global identifier of every node's loader (DLVR_NODE_SERVICE).
-  static constexpr GlobalId gid = 1;
-  explicit Loader(Kernel& kernel);
   void start();
+
+ protected:
+  NodeService(Kernel& kernel, const char* name, GlobalId gid);
+  virtual void serve(KernelMessage& m) = 0;
 
  private:
   void run();
-  void host(KernelMessage& m, const HostRequest& r);
+  const char* name_;
+  GlobalId gid_;
   KernelPort* port_ = nullptr;
 };
 
+class Loader : public NodeService {
+ public:
+  /// Well-known global identifier of every node's loader.
+  static constexpr GlobalId gid = 1;
+  explicit Loader(Kernel& kernel);
+
+ private:
+  void serve(KernelMessage& m) override;
+  void host(KernelMessage& m, const HostRequest& r);
+};
+
 /// The file service of the launch program on the UNIX host: one disc, one request at a time.
-class FileService : public Process {
+class FileService : public NodeService {
  public:
   static constexpr GlobalId gid = 2;
   explicit FileService(Kernel& host_kernel);
-  void start();
 
  private:
-  void run();
-  KernelPort* port_ = nullptr;
+  void serve(KernelMessage& m) override;
 };
 
 }  // namespace equus::kernel

@@ -20,6 +20,18 @@ std::string label_of(const Msg& m, const std::vector<std::byte>& buf) {
   return s.substr(0, s.find('\0'));  // labels may come in a larger, zero-padded buffer
 }
 
+/// Waits for the next request at the server's standard port; the invoker stays blocked until replied
+/// to. Returns the reply handle, with the label (extra data) in `buf`.
+int next_request(Equus& eq, Msg& m, std::vector<std::byte>& buf) {
+  for (;;) {
+    m = Msg{};
+    m.m_base = buf.data();
+    m.m_cnt = static_cast<uint32_t>(buf.size());
+    int h = eq.inc_receive(eq.incarnation().std_port, &m, 1, 0, -1);
+    if (h > 1) return h;
+  }
+}
+
 void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref = {}) {
   Msg r;
   r.put<uint32_t>(0, status);
@@ -39,7 +51,6 @@ Program stream_space_program() {
     std::map<std::string, Entry> space;
     std::map<std::string, std::deque<int>> waiting;  // reply handles of blocked ss_get callers
     std::vector<std::byte> buf(256);
-    int port = eq.incarnation().std_port;
     auto serve = [&](const std::string& label) {
       auto it = space.find(label);
       auto& q = waiting[label];
@@ -57,10 +68,7 @@ Program stream_space_program() {
     };
     for (;;) {
       Msg m;
-      m.m_base = buf.data();
-      m.m_cnt = static_cast<uint32_t>(buf.size());
-      int h = eq.inc_receive(port, &m, 1, 0, -1);
-      if (h <= 1) continue;
+      int h = next_request(eq, m, buf);
       std::string label = label_of(m, buf);
       switch (m.get<uint32_t>(0)) {
         case SS_PUT: {
@@ -100,13 +108,9 @@ Program name_service_program() {
   return [](Equus& eq) {
     std::map<std::string, RefDescrip> names;
     std::vector<std::byte> buf(256);
-    int port = eq.incarnation().std_port;
     for (;;) {
       Msg m;
-      m.m_base = buf.data();
-      m.m_cnt = static_cast<uint32_t>(buf.size());
-      int h = eq.inc_receive(port, &m, 1, 0, -1);
-      if (h <= 1) continue;
+      int h = next_request(eq, m, buf);
       std::string name = label_of(m, buf);
       if (m.get<uint32_t>(0) == NS_REGISTER) {
         names[name] = m.m_ref;
@@ -131,13 +135,9 @@ Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes) {
   return [nodes](Equus& eq) {
     std::map<int, GlobalId> owner;  // node -> RDC it is allocated to
     std::vector<std::byte> buf(512);
-    int port = eq.incarnation().std_port;
     for (;;) {
       Msg m;
-      m.m_base = buf.data();
-      m.m_cnt = static_cast<uint32_t>(buf.size());
-      int h = eq.inc_receive(port, &m, 1, 0, -1);
-      if (h <= 1) continue;
+      int h = next_request(eq, m, buf);
       uint32_t op = m.get<uint32_t>(0);
       GlobalId rdc = m.get<uint64_t>(8);
       if (op == PM_ALLOC) {
