@@ -126,6 +126,9 @@ class Equus {
   int inc_setInterest(int child, EvType event_type, int set);
   /// Terminates the caller's RDC: its nodes are withdrawn with kill (the caller dies too).
   int inc_rdcExit();
+  /// Sets the heap segment to `new_bytes` (Unix brk): E_NOMEM when the node's memory cannot hold it
+  /// (there is no virtual memory).
+  int inc_brk(double new_bytes);
   /// The type of reference `reference` (RefType as int), or RT_NONE.
   int inc_testReference(int reference) const;
 

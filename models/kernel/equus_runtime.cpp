@@ -1,5 +1,6 @@
 // The Equus calls of creation and control (Appendix B.2, B.7) and the run-time library calls that
 // go to the stream space and name service incarnations (B.3, Section 5.4).
+#include <cmath>
 #include <cstring>
 
 #include "models/kernel/equus.hpp"
@@ -205,6 +206,24 @@ int Equus::inc_rdcExit() {
   m.put<uint32_t>(0, rdc::PM_RELEASE);
   m.put<uint64_t>(8, inc_.rdc->id);
   return inc_invoke(inc_.pool_manager_stream, &m);
+}
+
+int Equus::inc_brk(double new_bytes) {
+  self_.compute(entry());
+  double page = k_.params().cpu.page_bytes;
+  double want = page > 0 ? std::ceil(new_bytes / page) * page : new_bytes;
+  int rc = E_OK;
+  if (new_bytes < 0) {
+    rc = E_INVAL;
+  } else if (k_.memory_used() + (want - inc_.heap) > k_.memory_size()) {
+    rc = E_NOMEM;
+  } else {
+    k_.charge_memory(want - inc_.heap);
+    inc_.memory += want - inc_.heap;
+    inc_.heap = want;
+  }
+  leave();
+  return rc;
 }
 
 int Equus::inc_testReference(int reference) const {

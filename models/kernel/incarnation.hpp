@@ -107,6 +107,7 @@ class Incarnation {
   int module = -1;
   IncState state = IncState::Started;
   double memory = 0;  // bytes charged at its node
+  double heap = 0;  // current heap segment (inc_brk)
   std::shared_ptr<IncParams> params;
   // Default streams every incarnation gets (Section 3.3); 0 when absent.
   int name_service_stream = 0;

@@ -93,6 +93,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   // serves operations (Section 8.2.2). The creator is answered as soon as creation is initiated.
   Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
+  inc.heap = pages(mod.heap_bytes, page);
   inc.state = IncState::Loading;
   inc.params = r.params ? r.params : std::make_shared<IncParams>();
   k.charge_memory(memory);

@@ -175,4 +175,25 @@ TEST_F(SimTest, ReferenceWithNoPropagationDomainCannotBePropagatedFurther) {
   EXPECT_EQ(again, E_BADREF);
 }
 
+TEST_F(SimTest, BrkGrowsTheHeapWithinTheNodesMemory) {
+  int grow = -100, too_much = -100, shrink = -100;
+  double used_before = 0, used_after = 0;
+  OneRdc r(
+      sys(),
+      [&](Equus& eq) {
+        Kernel& k = eq.incarnation().kernel();
+        used_before = k.memory_used();
+        grow = eq.inc_brk(1024 * 1024);
+        used_after = k.memory_used();
+        too_much = eq.inc_brk(k.memory_size());
+        shrink = eq.inc_brk(8 * 1024);
+      },
+      [](Equus&) {});
+  run_until(10);
+  EXPECT_EQ(grow, E_OK);
+  EXPECT_NEAR(used_after - used_before, 1024 * 1024 - 8 * 1024, 1);  // the module's heap was 8 kB
+  EXPECT_EQ(too_much, E_NOMEM);
+  EXPECT_EQ(shrink, E_OK);
+}
+
 }  // namespace equus::test
