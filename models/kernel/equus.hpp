@@ -101,6 +101,13 @@ class Equus {
   /// incarnation's handle in *inchan_p and a stream to its standard port in *stream_p.
   int inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p,
                  IncCreateParams* create_params_p);
+  /// Forks a copy of the caller at `node` (Section 5.3, Figure 5.3): its heap, stack and references
+  /// are copied (the caller blocks meanwhile); its ports are unattached but for `ports_list`, attached
+  /// to the same multicast channel or to a new unicast channel whose stream is returned in
+  /// `streams_list`. A simulated C++ program cannot clone its own execution state, so the copy runs
+  /// `child` (the code after inc_fork's 0 return) while the caller continues after its 1 return.
+  int inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_list, int* streams_list,
+               Program child);
   /// Starts an INCHOATE incarnation in its own right, with these parameters.
   int inc_start(int child, const IncParams* params);
   /// The launch program's creation of another RDC's incarnation (system RDCs only).

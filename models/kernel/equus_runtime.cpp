@@ -83,6 +83,41 @@ int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, i
   return rc;
 }
 
+int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_list, int* streams_list,
+                    Program child) {
+  auto call_trace = trace("inc_fork");
+  const auto& p = k_.params();
+  self_.compute(entry());
+  if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k_.network().pool_size()) {
+    leave();
+    return E_INVAL;
+  }
+  HostRequest r;
+  r.rdc = inc_.rdc;
+  r.module = inc_.module;
+  r.name = inc_.name();
+  r.image_ghost = k_.address_of(*inc_.ghost_port);
+  r.fork_of = &inc_;
+  r.program = std::move(child);
+  for (int i = 0; i < nports; ++i) r.fork_ports.push_back(ports_list[i]);
+  KernelMessage km;
+  km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
+  km.body = std::move(r);
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  leave();
+  if (!ans) return E_TIMEOUT;
+  const auto& cr = std::get<ControlReply>(ans->body);
+  if (cr.status != E_OK) return cr.status;
+  if (inchan_p) *inchan_p = inc_.add_ref(IncRef{cr.inc, cr.ghost, cr.node});
+  for (int i = 0; i < nports && streams_list; ++i) {
+    auto it = cr.fork_channels.find(ports_list[i]);
+    if (it != cr.fork_channels.end())
+      streams_list[i] = inc_.add_ref(
+          StreamRef{k_.network().new_gid(), it->second.first, ChanType::Unicast, it->second.second});
+  }
+  return 1;  // in the original
+}
+
 int Equus::inc_start(int child, const IncParams* params) {
   return control(child,
                  GhostControl{ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{})},

@@ -1,6 +1,7 @@
 // Per-incarnation kernel data (the pincdata of Section 8.2.2): references, ports, reply handles, events.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -75,6 +76,11 @@ class Incarnation {
     refs_.emplace(id, std::move(r));
     return id;
   }
+  /// A reference at a given identifier (forking keeps the forker's identifiers).
+  void set_ref(int id, Reference r) {
+    refs_[id] = std::move(r);
+    next_ref_ = std::max(next_ref_, id + 1);
+  }
   template <class T>
   T* ref(int id) {
     auto it = refs_.find(id);
@@ -107,7 +113,7 @@ class Incarnation {
   int module = -1;
   IncState state = IncState::Started;
   double memory = 0;  // bytes charged at its node
-  double heap = 0;  // current heap segment (inc_brk)
+  double heap = 0;    // current heap segment (inc_brk)
   std::shared_ptr<IncParams> params;
   // Default streams every incarnation gets (Section 3.3); 0 when absent.
   int name_service_stream = 0;

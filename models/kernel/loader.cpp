@@ -91,6 +91,10 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   }
   // A local incarnation is dispatched; its system incarnation loads text and data while the ghost
   // serves operations (Section 8.2.2). The creator is answered as soon as creation is initiated.
+  if (r.fork_of) {
+    fork(m, r, memory, text);
+    return;
+  }
   Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
   inc.heap = pages(mod.heap_bytes, page);
@@ -140,6 +144,64 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   reply.ghost = k.address_of(*inc.ghost_port);
   reply.std_channel = std_channel;
   reply.std_port = k.address_of(std_kp);
+  reply.node = k.node();
+  answer(*this, m, reply, p.kernel.host_request);
+  k.start(inc);
+}
+
+void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double text) {
+  // The forker waits until its copy has its own heap and stack (no copy-on-write, Section 3.2.1).
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  const Module& mod = r.rdc->modules.at(r.module);
+  Incarnation& parent = *r.fork_of;
+  Incarnation& inc = k.host(r.rdc, r.module, r.name + "'", r.program);
+  inc.memory = memory - pages(mod.heap_bytes, p.cpu.page_bytes) + parent.heap;
+  inc.heap = parent.heap;
+  inc.params = parent.params;
+  k.charge_memory(inc.memory);
+  k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes, p.cpu.page_bytes));
+  KernelMessage fetch;
+  fetch.dest = r.image_ghost;
+  fetch.body =
+      GhostImage{text + mod.data_bytes + parent.heap + mod.stack_bytes + p.kernel.pincdata_bytes, k.node()};
+  set_waiting("the image of a forking incarnation");
+  k.request(*this, std::move(fetch), p.cpu.kmsg_prepare);
+  clear_waiting();
+
+  // Its references, with the same identifiers: non-port ones copied unless they may not propagate;
+  // ports unattached unless listed, then on the same multicast channel or a new unicast one.
+  ControlReply reply;
+  for (const auto& [id, ref] : parent.refs()) {
+    if (const auto* port = std::get_if<PortRef>(&ref)) {
+      KernelPort& kp = k.create_kernel_port(&inc, false);
+      bool listed = std::find(r.fork_ports.begin(), r.fork_ports.end(), id) != r.fork_ports.end();
+      GlobalId chan = 0;
+      if (listed && port->type == ChanType::Multicast) {
+        chan = port->channel;
+      } else if (listed) {
+        chan = k.network().new_gid();
+        reply.fork_channels[id] = {chan, k.address_of(kp)};
+      }
+      if (chan) k.db_enter(chan, DeliveryType::Channel, k.address_of(kp));
+      inc.set_ref(id, PortRef{&kp, chan, port->type});
+    } else if (!parent.no_propagate.count(id)) {
+      Reference copy = ref;
+      if (auto* s = std::get_if<StreamRef>(&copy)) {
+        s->gid = k.network().new_gid();  // a new stream on the same channel
+        s->outstanding.clear();
+      }
+      inc.set_ref(id, copy);
+    }
+  }
+  inc.name_service_stream = parent.name_service_stream;
+  inc.pool_manager_stream = parent.pool_manager_stream;
+  inc.stream_space_stream = parent.stream_space_stream;
+  inc.std_port = parent.std_port;
+  inc.ss_cache = parent.ss_cache;
+  inc.state = IncState::Started;
+  reply.inc = inc.gid();
+  reply.ghost = k.address_of(*inc.ghost_port);
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
   k.start(inc);

@@ -36,6 +36,7 @@ class Loader : public NodeService {
  private:
   void serve(KernelMessage& m) override;
   void host(KernelMessage& m, const HostRequest& r);
+  void fork(KernelMessage& m, const HostRequest& r, double memory, double text);
 };
 
 /// The file service of the launch program on the UNIX host: one disc, one request at a time.

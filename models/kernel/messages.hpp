@@ -2,6 +2,7 @@
 // and optional extra data carried in the packet.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -91,6 +92,11 @@ struct HostRequest {
   std::shared_ptr<IncParams> params;
   KernelPortAddr image_ghost;  // valid: copy text and data from this INCHOATE incarnation's node
   int image_node = -1;
+  // inc_fork: the forker (its pincdata, i.e. its references, is copied with its heap and stack), the
+  // program the child continues with, and the forker's ports to attach in the child.
+  Incarnation* fork_of = nullptr;
+  Program program;
+  std::vector<int> fork_ports;
 };
 struct LoaderAccess {  // inc_nodeAlloc / inc_nodeWithdraw
   GlobalId rdc = 0;
@@ -126,6 +132,7 @@ struct ControlReply {
   double memory = 0;
   int queued = 0;
   int incarnations = 0;
+  std::map<int, std::pair<GlobalId, KernelPortAddr>> fork_channels;  // listed unicast port -> new channel
 };
 
 using Body =

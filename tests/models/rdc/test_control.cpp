@@ -196,4 +196,49 @@ TEST_F(SimTest, BrkGrowsTheHeapWithinTheNodesMemory) {
   EXPECT_EQ(shrink, E_OK);
 }
 
+// Figure 5.3: each side ends up with a stream connected to the other's port.
+TEST_F(SimTest, ForkGivesEachSideAStreamToTheOthersPort) {
+  uint32_t child_got = 0, parent_got = 0;
+  int fork_rc = -100, copied_stream_type = -100;
+  double forked_at = -1, returned_at = -1;
+  OneRdc r(
+      sys(),
+      [&](Equus& eq) {
+        int my_port = 0, stream_to_parent = 0, stream_to_child = 0, child = 0;
+        ASSERT_EQ(eq.inc_chanCreate(ChanType::Unicast, &stream_to_parent, &my_port), E_OK);
+        int forkports[1] = {my_port};
+        int forkstreams[1] = {0};
+        forked_at = eq.now();
+        unsigned other = eq.inc_where() == r.launched.nodes[0] ? r.launched.nodes[1] : r.launched.nodes[0];
+        fork_rc =
+            eq.inc_fork(other, &child, 1, forkports, forkstreams, [&, stream_to_parent, my_port](Equus& c) {
+              // The copy: stream_to_parent leads to the original's port; my_port is on a new channel.
+              copied_stream_type = c.inc_testReference(stream_to_parent);
+              Msg hello;
+              hello.put<uint32_t>(0, 7);
+              c.inc_send(stream_to_parent, &hello);
+              Msg m;
+              c.inc_receive(my_port, &m, 0, 0, -1);
+              child_got = m.get<uint32_t>(0);
+            });
+        returned_at = eq.now();
+        stream_to_child = forkstreams[0];
+        Msg m;
+        eq.inc_receive(my_port, &m, 0, 0, -1);
+        parent_got = m.get<uint32_t>(0);
+        Msg back;
+        back.put<uint32_t>(0, 9);
+        eq.inc_send(stream_to_child, &back);
+        eq.inc_sleep(100);
+      },
+      [](Equus&) {});
+  run_until(30);
+  EXPECT_EQ(fork_rc, 1);
+  EXPECT_EQ(copied_stream_type, static_cast<int>(RefType::Stream));
+  EXPECT_EQ(parent_got, 7u);
+  EXPECT_EQ(child_got, 9u);
+  // The forker waited while its heap and stack were copied over the bus.
+  EXPECT_GT(returned_at - forked_at, 2e-3);
+}
+
 }  // namespace equus::test
