@@ -24,7 +24,90 @@ Equus::Equus(Incarnation& inc, SystemIncarnation& self) : inc_(inc), self_(self)
 
 double Equus::entry() const { return k_.params().cpu.syscall_entry; }
 
-void Equus::leave() { self_.owe(k_.params().cpu.syscall_exit); }
+void Equus::leave() {
+  self_.owe(k_.params().cpu.syscall_exit);
+  if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) deliver_interrupts();
+}
+
+bool Equus::deliver_interrupts() {
+  if (inc_.in_interrupt || inc_.pending_interrupts <= 0) return false;
+  inc_.pending_interrupts = 0;
+  bool ran = false;
+  auto run = [&](const Incarnation::Handler& h) {
+    if (!h.fn || h.priority <= inc_.interrupt_priority) {
+      ++inc_.pending_interrupts;  // masked: kept until the priority is lowered
+      return;
+    }
+    self_.compute(k_.params().cpu.software_interrupt);
+    int saved = inc_.interrupt_priority;
+    inc_.interrupt_priority = h.priority;
+    inc_.in_interrupt = true;
+    h.fn(*this);
+    inc_.in_interrupt = false;
+    inc_.interrupt_priority = saved;
+    ran = true;
+  };
+  // Copies: a handler may change the handler tables.
+  auto ports = inc_.port_handlers;
+  for (const auto& [port, h] : ports) {
+    auto* pr = inc_.ref<PortRef>(port);
+    if (pr && !pr->kport->arrived.empty()) run(h);
+  }
+  auto deaths = inc_.death_handlers;
+  for (const auto& [child, h] : deaths)
+    for (const auto& ev : inc_.events())
+      if (ev.ed_evtype == EvType::IncDead && ev.ed_info1 == static_cast<uint32_t>(child)) {
+        inc_.death_handlers.erase(child);
+        run(h);
+        break;
+      }
+  return ran;
+}
+
+int Equus::inc_setPortHandler(int port, Handler handler, int priority) {
+  self_.compute(entry());
+  auto* pr = inc_.ref<PortRef>(port);
+  int rc = E_OK;
+  if (!pr || priority <= 0) {
+    rc = pr ? E_INVAL : E_BADREF;
+  } else if (!handler) {
+    inc_.port_handlers.erase(port);
+    pr->kport->interrupts = false;
+  } else {
+    inc_.port_handlers[port] = Incarnation::Handler{std::move(handler), priority};
+    pr->kport->interrupts = true;
+    if (!pr->kport->arrived.empty()) ++inc_.pending_interrupts;  // the current messages too
+  }
+  leave();
+  return rc;
+}
+
+int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
+  auto* h = inc_.ref<IncRef>(child);
+  if (!h || priority <= 0) return h ? E_INVAL : E_BADREF;
+  GlobalId gid = h->inc;
+  int rc = inc_setInterest(child, EvType::IncDead, 1);
+  if (rc == E_OK) inc_.death_handlers[gid] = Incarnation::Handler{std::move(handler), priority};
+  return rc;
+}
+
+int Equus::inc_setInterruptPriority(int priority) {
+  self_.compute(entry());
+  int old = inc_.interrupt_priority;
+  inc_.interrupt_priority = priority;
+  if (priority < old && inc_.pending_interrupts == 0) inc_.pending_interrupts = 1;  // re-examine held ones
+  leave();
+  return old;
+}
+
+int Equus::inc_pause() {
+  self_.compute(entry());
+  self_.set_waiting("inc_pause (a software interrupt)");
+  while (!deliver_interrupts()) self_.block();
+  self_.clear_waiting();
+  leave();
+  return E_OK;
+}
 
 double Equus::now() const { return sg::Engine::get_clock(); }
 
@@ -300,6 +383,12 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
         if (!self_.block_until(deadline)) break;
       } else {
         self_.block();
+      }
+      if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
+        kp.waiter = nullptr;  // the handler may receive here too
+        deliver_interrupts();
+        kp.waiter = &self_;
+        kp.selector = sel;
       }
     }
     kp.waiter = nullptr;
@@ -619,6 +708,7 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout) {
     } else {
       self_.block();
     }
+    deliver_interrupts();
   }
   self_.clear_waiting();
   int rc = 0;

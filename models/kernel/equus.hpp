@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -153,6 +154,18 @@ class Equus {
   /// Reports a value to the run's results (op language `record`).
   void record(const std::string& key, double value);
 
+  // ---- B.9 software interrupts
+  using Handler = std::function<void(Equus&)>;
+  /// Runs `handler` (at interrupt priority `priority`) for the messages at `port` now and as they
+  /// arrive; a null handler removes it. The handler typically receives with timeout 0.
+  int inc_setPortHandler(int port, Handler handler, int priority);
+  /// As inc_setInterest for EV_INC_DEAD, with a handler run when the child dies.
+  int inc_setInterestHandler(int child, Handler handler, int priority);
+  /// Handlers at or below this priority are held until it is lowered; returns the old priority.
+  int inc_setInterruptPriority(int priority);
+  /// Waits until a software interrupt has been handled.
+  int inc_pause();
+
   // ---- B.8 / B.10
   int inc_time(TimeBuf* time_buf);
   int inc_sleep(int nmillisecs);
@@ -169,6 +182,9 @@ class Equus {
  private:
   double entry() const;
   void leave();
+  /// Runs the handlers of pending software interrupts not masked by the interrupt priority; true if
+  /// any ran. Called at kernel exits and when a wait is woken.
+  bool deliver_interrupts();
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);

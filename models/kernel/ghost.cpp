@@ -117,6 +117,7 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
     }
     case ControlOp::Notify:
       inc_.events().push_back(EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), 0});
+      if (inc_.death_handlers.count(c.party_inc)) ++inc_.pending_interrupts;
       if (inc_.system) inc_.system->wake();
       break;
     case ControlOp::Status:

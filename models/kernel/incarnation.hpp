@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -19,6 +20,7 @@ class Kernel;
 struct KernelPort;
 class SystemIncarnation;
 class Ghost;
+class Equus;
 
 struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
@@ -119,16 +121,26 @@ class Incarnation {
   int name_service_stream = 0;
   int pool_manager_stream = 0;
   int stream_space_stream = 0;
-  int std_port = 0;  // the port a creator's stream leads to
-  std::map<std::string, int> ss_cache;
+  int std_port = 0;                     // the port a creator's stream leads to
+  std::map<std::string, int> ss_cache;  // run-time cache of references got from stream space (5.5.3)
   struct Parent {
     KernelPortAddr ghost;
     int type = DEP_ABSOLUTE;
   };
   std::vector<Parent> parents;             // dependency (Section 7.3): probed by the ghost
   std::vector<KernelPortAddr> interested;  // ghosts to notify of this incarnation's death
-  std::set<int> no_propagate;  // references received with a no-propagation domain  // run-time cache of
-                               // references got from stream space (5.5.3)
+  std::set<int> no_propagate;              // references received with a no-propagation domain
+  // Software interrupts (Section 4.4, Appendix B.9): handlers run in this incarnation's own thread of
+  // control, at its kernel exits and while it waits, unless masked by the interrupt priority.
+  struct Handler {
+    std::function<void(Equus&)> fn;
+    int priority = 1;
+  };
+  std::map<int, Handler> port_handlers;        // port -> handler of message arrival
+  std::map<GlobalId, Handler> death_handlers;  // child incarnation -> handler of its death
+  int interrupt_priority = 0;
+  int pending_interrupts = 0;
+  bool in_interrupt = false;
 
  private:
   Kernel* kernel_;

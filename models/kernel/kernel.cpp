@@ -408,6 +408,10 @@ void Kernel::deliver(KernelMessage& m) {
           QueuedMessage{std::get<InvocationBody>(m.body).inv, m.service, m.origin(), m.xid, large});
       if (kp->waiter && (kp->selector == 0 || kp->selector == std::get<InvocationBody>(m.body).inv->stream))
         kp->waiter->wake();
+      if (kp->interrupts && kp->owner && kp->owner->system) {
+        ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
+        kp->owner->system->wake();
+      }
       if (m.service == Service::Async) acknowledge(m, address_of(*kp));
     }
     if (!any)  // no buffer anywhere: forget it so that a retry is accepted

@@ -48,7 +48,8 @@ struct KernelPort {
   std::deque<QueuedMessage> arrived;
   std::deque<KernelMessage> requests;  // ghost ports
   Process* waiter = nullptr;
-  GlobalId selector = 0;  // the waiter only wants messages from this stream (0: any)
+  GlobalId selector = 0;    // the waiter only wants messages from this stream (0: any)
+  bool interrupts = false;  // arrivals raise a software interrupt in the owner (inc_setPortHandler)
 };
 
 /// Counters a run reports.

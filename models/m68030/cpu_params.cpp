@@ -16,6 +16,7 @@ void CpuParams::bind(params::Binder& b) {
   b("reply_handle", reply_handle, D::Time);
   b("ack_generate", ack_generate, D::Time);
   b("completion_notice", completion_notice, D::Time);
+  b("software_interrupt", software_interrupt, D::Time);
   b("ref_propagate", ref_propagate, D::Time);
   b("local_copy_rate", local_copy_rate, D::Rate);
   b("local_bulk_copy_rate", local_bulk_copy_rate, D::Rate);

@@ -18,6 +18,7 @@ struct CpuParams {
   double reply_handle = 0;          // inc_reply: look up the reply handle, reuse the reply kernel message
   double ack_generate = 0;          // interrupt handler builds an acknowledgement for the comm manager
   double completion_notice = 0;     // kernel bookkeeping of an asinvoke completion at the sender
+  double software_interrupt = 0;  // deliver one software interrupt to a handler
   double ref_propagate = 0;         // propagate a reference in a message (pack or unpack)
   double local_copy_rate = 0;       // bytes/s, per-message copy between user and kernel buffers on one card
   double local_bulk_copy_rate = 0;  // bytes/s, bulk copy between two address spaces of one card
