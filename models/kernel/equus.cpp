@@ -175,8 +175,20 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
       if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
+    case RefType::Incarnation: {
+      auto* h = inc_.ref<IncRef>(rd.rd_obj);
+      if (!h) return false;
+      out = PackedRef{};
+      out.type = RefType::Incarnation;
+      out.owner = h->inc;
+      out.owner_ghost = h->ghost;
+      out.node = h->node;
+      out.rights = h->rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
+      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+      break;
+    }
     default:
-      return false;  // ports and incarnation handles propagate with reconfiguration (later issues)
+      return false;  // ports propagate with reconfiguration (later issues)
   }
   out.domain = rd.rd_domain;
   cost += k_.params().cpu.ref_propagate;
@@ -194,6 +206,10 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
     case RefType::StreamHandle:
       msg->m_ref.rd_type = RefType::StreamHandle;
       msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel});
+      break;
+    case RefType::Incarnation:
+      msg->m_ref.rd_type = RefType::Incarnation;
+      msg->m_ref.rd_obj = inc_.add_ref(IncRef{ref.owner, ref.owner_ghost, ref.node, ref.rights});
       break;
     case RefType::Buffer:
     case RefType::AlienBuffer:

@@ -170,10 +170,14 @@ void Equus::run_preamble() {
 int Equus::control(int child, GhostControl c, IncStatus* out) {
   const auto& p = k_.params();
   auto* h = inc_.ref<IncRef>(child);
-  if (!h) {
+  uint32_t needed = c.op == ControlOp::Destroy                                 ? INC_RIGHT_DESTROY
+                    : c.op == ControlOp::Status                                ? INC_RIGHT_STATUS
+                    : c.op == ControlOp::Depend || c.op == ControlOp::Interest ? INC_RIGHT_DEPEND
+                                                                               : INC_RIGHT_FREEZE;
+  if (!h || (h->rights & needed) == 0) {
     self_.compute(entry());
     leave();
-    return E_BADREF;
+    return h ? E_RIGHTS : E_BADREF;
   }
   KernelMessage km;
   km.dest = h->ghost;

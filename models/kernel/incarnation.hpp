@@ -49,6 +49,7 @@ struct IncRef {  // incarnation handle
   GlobalId inc = 0;
   KernelPortAddr ghost;
   int node = -1;
+  uint32_t rights = INC_RIGHTS_ALL;
 };
 
 struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector

@@ -28,7 +28,9 @@ struct PackedRef {
   KernelPortAddr owner_ghost;  // buffers: its ghost port
   Buf buf;                     // buffers: the region in the owner's address space
   bool writable = false;
-  uint8_t domain = 0;  // propagation restriction: non-zero, the recipient may not propagate it further
+  uint8_t domain = 0;   // propagation restriction: non-zero, the recipient may not propagate it further
+  int node = -1;        // incarnation handles: where the incarnation is
+  uint32_t rights = 0;  // incarnation handles: control rights
 };
 
 /// An invocation message in flight or queued at a port.

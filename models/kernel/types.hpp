@@ -64,6 +64,14 @@ struct RefDescrip {
 
 constexpr uint32_t RD_WRITABLE = 1;  // rd_flags: the propagated buffer handle may be written
 
+/// Control rights of an incarnation handle (rd_flags when propagating one: the copy keeps only the
+/// rights given, and never more than the original's).
+constexpr uint32_t INC_RIGHT_STATUS = 1;
+constexpr uint32_t INC_RIGHT_FREEZE = 2;  // inc_freeze / inc_unfreeze / inc_start
+constexpr uint32_t INC_RIGHT_DESTROY = 4;
+constexpr uint32_t INC_RIGHT_DEPEND = 8;  // inc_makeDependent / inc_setInterest
+constexpr uint32_t INC_RIGHTS_ALL = 15;
+
 /// User message (Appendix B.1): a 32-byte header, optional extra data and optional reference.
 struct Msg {
   std::array<std::byte, 32> m_head{};
@@ -96,6 +104,7 @@ enum Status : int {
   E_INVAL = -6,
   E_DENIED = -7,  // the RDC may not use that node, or the caller is not a system RDC
   E_NOMEM = -8,   // not enough memory at the node
+  E_RIGHTS = -9,  // the reference lacks the right for this operation
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).

@@ -241,4 +241,31 @@ TEST_F(SimTest, ForkGivesEachSideAStreamToTheOthersPort) {
   EXPECT_GT(returned_at - forked_at, 2e-3);
 }
 
+TEST_F(SimTest, IncarnationHandlePropagatedWithReducedRightsCannotDestroy) {
+  int status_rc = -100, destroy_rc = -100, got_type = -100;
+  OneRdc r(
+      sys(),
+      [&](Equus& eq) {
+        int target = 0, s1 = 0, watcher = 0, s2 = 0;
+        unsigned here = eq.inc_where();
+        ASSERT_EQ(eq.inc_create(eq.inc_moduleId("child"), here, &target, &s1, nullptr), E_OK);
+        ASSERT_EQ(eq.inc_create(eq.inc_moduleId("child"), here, &watcher, &s2, nullptr), E_OK);
+        Msg m;
+        m.m_ref = RefDescrip{RefType::Incarnation, target, true, 0, INC_RIGHT_STATUS, {}};
+        ASSERT_EQ(eq.inc_send(s2, &m), E_OK);  // the target's handle, status rights only
+      },
+      [&](Equus& eq) {
+        Msg m;
+        if (eq.inc_receive(eq.incarnation().std_port, &m, 0, 0, 2000) != 1) return;
+        got_type = static_cast<int>(m.m_ref.rd_type);
+        IncStatus st;
+        status_rc = eq.inc_status(m.m_ref.rd_obj, &st);
+        destroy_rc = eq.inc_destroy(m.m_ref.rd_obj);
+      });
+  run_until(30);
+  EXPECT_EQ(got_type, static_cast<int>(RefType::Incarnation));
+  EXPECT_EQ(status_rc, E_OK);
+  EXPECT_EQ(destroy_rc, E_RIGHTS);
+}
+
 }  // namespace equus::test
