@@ -83,8 +83,22 @@ void Recorder::call(GlobalId inc, const char* name, double t0, double t1) {
 void Recorder::attach(GlobalId inc, GlobalId channel, bool port, const std::string& label) {
   double t = now();
   see(t);
-  attachments_of_[inc].push_back(static_cast<uint32_t>(attachments_.size()));
-  attachments_.push_back({inc, channel, port, label, t, open_end});
+  // The run-time names a reference after the kernel made it (ss_createChan, the preamble): label the
+  // open unlabelled one rather than count a second reference.
+  bool named = false;
+  if (!label.empty())
+    for (auto i : attachments_of_[inc]) {
+      auto& a = attachments_[i];
+      if (a.channel == channel && a.port == port && a.closed == open_end && a.label.empty()) {
+        a.label = label;
+        named = true;
+        break;
+      }
+    }
+  if (!named) {
+    attachments_of_[inc].push_back(static_cast<uint32_t>(attachments_.size()));
+    attachments_.push_back({inc, channel, port, label, t, open_end});
+  }
   if (!label.empty()) {
     auto& names = channel_names_[channel];
     auto& list = port ? names.ports : names.streams;
