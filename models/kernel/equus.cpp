@@ -53,6 +53,14 @@ bool Equus::deliver_interrupts() {
     auto* pr = inc_.ref<PortRef>(port);
     if (pr && !pr->kport->arrived.empty()) run(h);
   }
+  auto streams = inc_.stream_handlers;
+  for (const auto& [stream, h] : streams)
+    for (const auto& ev : inc_.events())
+      if (ev.ed_evtype == EvType::StreamClosed && ev.ed_info1 == static_cast<uint32_t>(stream)) {
+        inc_.stream_handlers.erase(stream);
+        run(h);
+        break;
+      }
   auto deaths = inc_.death_handlers;
   for (const auto& [child, h] : deaths)
     for (const auto& ev : inc_.events())
@@ -89,6 +97,24 @@ int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
   int rc = inc_setInterest(child, EvType::IncDead, 1);
   if (rc == E_OK) inc_.death_handlers[gid] = Incarnation::Handler{std::move(handler), priority};
   return rc;
+}
+
+int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority) {
+  const auto& p = k_.params();
+  auto* h = inc_.ref<StreamHandleRef>(stream_handle);
+  self_.compute(entry());
+  if (!h || !h->owner_ghost.valid() || priority <= 0) {
+    leave();
+    return h ? E_INVAL : E_BADREF;
+  }
+  GlobalId stream = h->stream;
+  KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
+  km.dest = h->owner_ghost;
+  km.body = GhostControl{ControlOp::WatchStream, nullptr, k_.address_of(*inc_.ghost_port), stream, 1};
+  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
+  leave();
+  return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_setInterruptPriority(int priority) {
@@ -152,6 +178,7 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
       out = PackedRef{};
       out.type = RefType::StreamHandle;
       out.channel = h->stream;
+      out.owner_ghost = h->owner_ghost;
       if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
@@ -205,7 +232,7 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
       break;
     case RefType::StreamHandle:
       msg->m_ref.rd_type = RefType::StreamHandle;
-      msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel});
+      msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel, ref.owner_ghost});
       break;
     case RefType::Incarnation:
       msg->m_ref.rd_type = RefType::Incarnation;
@@ -684,7 +711,8 @@ int Equus::inc_portCreate(int stream) {
 int Equus::inc_hanCreate(int stream_or_port) {
   self_.compute(entry());
   int rc = E_BADREF;
-  if (auto* s = inc_.ref<StreamRef>(stream_or_port)) rc = inc_.add_ref(StreamHandleRef{s->gid});
+  if (auto* s = inc_.ref<StreamRef>(stream_or_port))
+    rc = inc_.add_ref(StreamHandleRef{s->gid, k_.address_of(*inc_.ghost_port)});
   leave();
   return rc;
 }
@@ -692,6 +720,7 @@ int Equus::inc_hanCreate(int stream_or_port) {
 int Equus::inc_close(int reference) {
   self_.compute(entry());
   int rc = E_OK;
+  if (auto* sr = inc_.ref<StreamRef>(reference)) k_.notify_stream_closed(inc_, sr->gid);
   if (auto* o = k_.network().observer()) {
     if (auto* sr = inc_.ref<StreamRef>(reference)) o->reference_closed(inc_.gid(), sr->channel);
     if (auto* pr = inc_.ref<PortRef>(reference)) o->reference_closed(inc_.gid(), pr->channel);

@@ -161,6 +161,8 @@ class Equus {
   int inc_setPortHandler(int port, Handler handler, int priority);
   /// As inc_setInterest for EV_INC_DEAD, with a handler run when the child dies.
   int inc_setInterestHandler(int child, Handler handler, int priority);
+  /// Runs `handler` when the stream that `stream_handle` names is closed (or its holder ends).
+  int inc_setStreamHandler(int stream_handle, Handler handler, int priority);
   /// Handlers at or below this priority are held until it is lowered; returns the old priority.
   int inc_setInterruptPriority(int priority);
   /// Waits until a software interrupt has been handled.

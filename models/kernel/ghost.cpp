@@ -115,9 +115,13 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
       if (c.type) in.push_back(c.party);
       break;
     }
+    case ControlOp::WatchStream:
+      inc_.stream_watchers.emplace(c.party_inc, c.party);
+      break;
     case ControlOp::Notify:
       inc_.events().push_back(EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), 0});
-      if (inc_.death_handlers.count(c.party_inc)) ++inc_.pending_interrupts;
+      if (inc_.death_handlers.count(c.party_inc) || inc_.stream_handlers.count(c.party_inc))
+        ++inc_.pending_interrupts;
       if (inc_.system) inc_.system->wake();
       break;
     case ControlOp::Status:

@@ -54,6 +54,7 @@ struct IncRef {  // incarnation handle
 
 struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
   GlobalId stream = 0;
+  KernelPortAddr owner_ghost;  // the ghost of the incarnation holding the stream
 };
 
 using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef>;
@@ -137,8 +138,10 @@ class Incarnation {
     std::function<void(Equus&)> fn;
     int priority = 1;
   };
-  std::map<int, Handler> port_handlers;        // port -> handler of message arrival
-  std::map<GlobalId, Handler> death_handlers;  // child incarnation -> handler of its death
+  std::map<int, Handler> port_handlers;                     // port -> handler of message arrival
+  std::map<GlobalId, Handler> death_handlers;               // child incarnation -> handler of its death
+  std::map<GlobalId, Handler> stream_handlers;              // watched stream -> handler of its closure
+  std::multimap<GlobalId, KernelPortAddr> stream_watchers;  // our stream -> ghosts to tell of its closure
   int interrupt_priority = 0;
   int pending_interrupts = 0;
   bool in_interrupt = false;

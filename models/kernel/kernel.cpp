@@ -90,21 +90,31 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     memory_used_ -= inc.memory;
     if (inc.rdc && inc.module >= 0 && counts_text) text_add(inc.rdc->id, inc.module, -1, 0);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
-    // Those that registered interest learn of the death (EV_INC_DEAD), sent by the communications
-    // manager like any response the caller's context cannot wait for.
-    for (const auto& ghost : inc.interested) {
-      KernelMessage n;
-      n.service = Service::Datagram;
-      n.xid = new_xid();
-      n.src_node = node_;
-      n.dest = ghost;
-      n.body = GhostControl{ControlOp::Notify, nullptr, {}, inc.gid(), static_cast<int>(EvType::IncDead)};
-      hand_to_comm_manager(std::move(n));
-    }
+    // Those that registered interest learn of the death (EV_INC_DEAD), and watchers of its streams of
+    // their closure, sent by the communications manager like any response nobody here waits for.
+    for (const auto& ghost : inc.interested) notify(ghost, inc.gid(), EvType::IncDead);
+    for (const auto& [stream, ghost] : inc.stream_watchers) notify(ghost, stream, EvType::StreamClosed);
+    inc.stream_watchers.clear();
     // Stopping the ghost last: it may be the caller. Data stays allocated until the run ends.
     h.ghost->stop();
     return;
   }
+}
+
+void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
+  KernelMessage n;
+  n.service = Service::Datagram;
+  n.xid = new_xid();
+  n.src_node = node_;
+  n.dest = ghost;
+  n.body = GhostControl{ControlOp::Notify, nullptr, {}, about, static_cast<int>(type)};
+  hand_to_comm_manager(std::move(n));
+}
+
+void Kernel::notify_stream_closed(Incarnation& inc, GlobalId stream) {
+  auto [b, e] = inc.stream_watchers.equal_range(stream);
+  for (auto it = b; it != e; ++it) notify(it->second, stream, EvType::StreamClosed);
+  inc.stream_watchers.erase(stream);
 }
 
 void Kernel::set_access(GlobalId rdc, bool allow) {

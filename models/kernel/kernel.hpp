@@ -129,6 +129,8 @@ class Kernel {
   void start(Incarnation& inc);
   /// Ends an incarnation here: stops its processes, frees its ports, database entries and memory.
   void unhost(Incarnation& inc, const char* why);
+  /// Tells the ghosts watching one of `inc`'s streams that it is closed (EV_SM_CLOSED).
+  void notify_stream_closed(Incarnation& inc, GlobalId stream);
   bool allows(GlobalId rdc) const { return acl_.count(rdc) != 0; }
   void set_access(GlobalId rdc, bool allow);
   double memory_used() const { return memory_used_; }
@@ -174,6 +176,8 @@ class Kernel {
   void deliver_invocation(KernelMessage& m, KernelPort& kp);
   void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
+  /// An event notification to a ghost, sent without waiting.
+  void notify(KernelPortAddr ghost, GlobalId about, EvType type);
   static KernelMessage make_ack(const KernelMessage& m, KernelPortAddr resolved);
   /// Acknowledges an asynchronous message, carrying the final destination address.
   void acknowledge(const KernelMessage& m, KernelPortAddr resolved);

@@ -114,7 +114,17 @@ struct GhostImage {  // copy an INCHOATE incarnation's text and data to a new in
   double bytes = 0;
   int to_node = -1;
 };
-enum class ControlOp : uint8_t { Destroy, Freeze, Unfreeze, Status, Start, Depend, Interest, Notify };
+enum class ControlOp : uint8_t {
+  Destroy,
+  Freeze,
+  Unfreeze,
+  Status,
+  Start,
+  Depend,
+  Interest,
+  Notify,
+  WatchStream
+};
 struct GhostControl {
   ControlOp op = ControlOp::Status;
   std::shared_ptr<IncParams> params;  // Start

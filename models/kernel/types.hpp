@@ -108,7 +108,7 @@ enum Status : int {
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).
-enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2 };
+enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2, StreamClosed = 3 };
 
 /// inc_makeDependent types (Section 7.3).
 enum DepType : int { DEP_NONE = 0, DEP_ABSOLUTE = 1, DEP_GROUP = 2 };

@@ -90,4 +90,38 @@ TEST_F(SimTest, InterruptPriorityHoldsHandlersUntilLowered) {
   EXPECT_EQ(paused, E_OK);            // the second message's handler ended the pause
 }
 
+TEST_F(SimTest, StreamHandlerRunsWhenTheStreamIsClosed) {
+  int port = 0, to_watcher = 0, watched = 0, other_port = 0;
+  double handled_at = -1, closed_at = -1;
+  int pause_rc = -100;
+  auto& watcher = sys().create(4, "watcher", [&](Equus& eq) {
+    Msg m;
+    ASSERT_EQ(eq.inc_receive(port, &m, 0, 0, -1), 1);
+    ASSERT_EQ(m.m_ref.rd_type, RefType::StreamHandle);
+    ASSERT_EQ(eq.inc_setStreamHandler(
+                  m.m_ref.rd_obj, [&](Equus& e) { handled_at = e.now(); }, 1),
+              E_OK);
+    pause_rc = eq.inc_pause();
+  });
+  GlobalId chan = sys().bootstrap_channel(watcher, ChanType::Unicast, &port);
+  auto& holder = sys().create(2, "holder", [&](Equus& eq) {
+    ASSERT_EQ(eq.inc_chanCreate(ChanType::Unicast, &watched, &other_port), E_OK);
+    Msg m;
+    m.m_ref.rd_type = RefType::StreamHandle;
+    m.m_ref.rd_obj = eq.inc_hanCreate(watched);
+    ASSERT_EQ(eq.inc_send(to_watcher, &m), E_OK);
+    eq.inc_sleep(200);
+    closed_at = eq.now();
+    ASSERT_EQ(eq.inc_close(watched), E_OK);
+    eq.inc_sleep(200);
+  });
+  to_watcher = sys().bootstrap_stream(holder, chan, ChanType::Unicast);
+  sys().start(watcher);
+  sys().start(holder);
+  run_until(10);
+  EXPECT_EQ(pause_rc, E_OK);
+  EXPECT_GE(handled_at, closed_at);
+  EXPECT_LT(handled_at, closed_at + 0.05);
+}
+
 }  // namespace equus::test
