@@ -23,13 +23,6 @@ namespace equus::sim {
 
 namespace {
 
-int node_index(const std::vector<platform::NodeDescriptor>& nodes, const std::string& name_or_id) {
-  for (std::size_t i = 0; i < nodes.size(); ++i)
-    if (nodes[i].name == name_or_id || fmt::format("{:x}", nodes[i].kernel_id) == name_or_id)
-      return static_cast<int>(i);
-  return -1;
-}
-
 IncParams to_params(const IncarnationSpec& inc, const std::vector<ChannelSpec>& channels = {}) {
   IncParams p;
   p.args = inc.args;
@@ -126,7 +119,8 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
         ls.nodes = r->nodes;
         ls.modules = modules;
         ls.primary_module = module_index.at(r->primary.module);
-        ls.primary_node_hint = r->primary.node.empty() ? -1 : node_index(spec.nodes, r->primary.node);
+        ls.primary_node_hint =
+            r->primary.node.empty() ? -1 : platform::find_node(spec.nodes, r->primary.node);
         ls.primary_params = to_params(r->primary, r->channels);
         rdc::Launched l;
         int rc = pool->launch(eq, ls, &l);
@@ -139,7 +133,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
         std::size_t next = 0;
         for (const auto& inc : r->incarnations) {
           unsigned node = inc.node.empty() ? l.nodes[next++ % l.nodes.size()]
-                                           : static_cast<unsigned>(node_index(spec.nodes, inc.node));
+                                           : static_cast<unsigned>(platform::find_node(spec.nodes, inc.node));
           IncCreateParams cp;
           cp.inchoate = inc.inchoate;
           cp.params = to_params(inc);
@@ -152,7 +146,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
         launched[r->name] = l;
       } else if (r && launched.count(r->name)) {
         GlobalId rdc_id = launched[r->name].rdc->id;
-        int node = e.node.empty() ? -1 : node_index(spec.nodes, e.node);
+        int node = e.node.empty() ? -1 : platform::find_node(spec.nodes, e.node);
         int handle = e.incarnation.empty() ? 0 : handles[r->name][e.incarnation];
         if (e.type == "allocate_node") {
           eq.inc_nodeAlloc(static_cast<unsigned>(node), rdc_id);

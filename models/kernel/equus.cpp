@@ -137,7 +137,12 @@ int Equus::inc_pause() {
 
 double Equus::now() const { return sg::Engine::get_clock(); }
 
+Equus::CallTrace Equus::trace(const char* name) {
+  return CallTrace{this, name, k_.network().observer() ? now() : -1};
+}
+
 Equus::CallTrace::~CallTrace() {
+  if (t0 < 0) return;
   if (auto* o = eq->k_.network().observer()) o->call(eq->inc_.gid(), name, t0, eq->now());
 }
 

@@ -13,7 +13,6 @@ namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
-using rdc::SS_DONTCACHE;
 using rdc::SVC_OK;
 
 // ---------------------------------------------------------------- creation
@@ -318,7 +317,6 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
   *refp = m.m_ref;
   int32_t copies = m.get<int32_t>(4);
   if (copies == rdc::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
-  (void)SS_DONTCACHE;
   return E_OK;
 }
 

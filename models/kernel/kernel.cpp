@@ -53,8 +53,6 @@ Incarnation& Kernel::host(RdcPtr rdc, int module, const std::string& name, Progr
   h.system = std::make_unique<SystemIncarnation>(*this, *h.inc, std::move(program));
   h.inc->ghost = h.ghost.get();
   h.inc->system = h.system.get();
-  add_process(h.ghost.get());
-  add_process(h.system.get());
   hosted_.push_back(std::move(h));
   return *hosted_.back().inc;
 }
@@ -75,8 +73,6 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
     inc.state = IncState::Dead;
     h.system->stop();
-    remove_process(h.system.get());
-    remove_process(h.ghost.get());
     for (auto& [id, r] : inc.refs())
       if (auto* pr = std::get_if<PortRef>(&r)) {
         db_remove(pr->channel, DeliveryType::Channel, address_of(*pr->kport));
@@ -444,12 +440,6 @@ std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalI
 
 void Kernel::release_buffer(Incarnation& inc, const QueuedMessage& q) {
   (q.large ? inc.large_in_use : inc.small_in_use)--;
-}
-
-std::vector<Process*> Kernel::processes() const { return procs_; }
-
-void Kernel::remove_process(Process* p) {
-  procs_.erase(std::remove(procs_.begin(), procs_.end(), p), procs_.end());
 }
 
 }  // namespace equus::kernel

@@ -107,8 +107,6 @@ class Kernel {
   bool has_target(const KernelMessage& m) const;
   /// Interrupt-level handling of one pulled packet (called by PacketInterrupt).
   void deliver(KernelMessage& m);
-  /// Delivery performed inline for a message between processes of this node.
-  void deliver_local(KernelMessage& m) { deliver(m); }
 
   /// The invocation queued at `kp` that a receive with `selector` may take; nullptr if none.
   static std::deque<QueuedMessage>::iterator find_message(KernelPort& kp, GlobalId selector);
@@ -143,10 +141,6 @@ class Kernel {
   std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
   std::vector<Incarnation*> hosted() const;              // all live incarnations here
   Incarnation* find_incarnation(GlobalId gid) const;
-
-  std::vector<Process*> processes() const;  // for deadlock reports
-  void add_process(Process* p) { procs_.push_back(p); }
-  void remove_process(Process* p);
 
  private:
   struct Transaction {
@@ -209,7 +203,6 @@ class Kernel {
   std::set<GlobalId> acl_;
   std::map<std::pair<GlobalId, int>, std::pair<int, double>> texts_;  // users, bytes
   double memory_used_ = 0;
-  std::vector<Process*> procs_;
   friend class PacketInterrupt;
   friend class CommManager;
 };

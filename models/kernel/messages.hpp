@@ -93,7 +93,6 @@ struct HostRequest {
   bool inchoate = false;
   std::shared_ptr<IncParams> params;
   KernelPortAddr image_ghost;  // valid: copy text and data from this INCHOATE incarnation's node
-  int image_node = -1;
   // inc_fork: the forker (its pincdata, i.e. its references, is copied with its heap and stack), the
   // program the child continues with, and the forker's ports to attach in the child.
   Incarnation* fork_of = nullptr;

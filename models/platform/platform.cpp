@@ -1,7 +1,5 @@
 #include "models/platform/platform.hpp"
 
-#include <sstream>
-
 namespace sg = simgrid::s4u;
 
 namespace equus::platform {
@@ -38,12 +36,7 @@ Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const 
 }
 
 int Platform::find_node(const std::string& name_or_id) const {
-  for (std::size_t i = 0; i < nodes_.size(); ++i) {
-    std::ostringstream hex;
-    hex << std::hex << nodes_[i].kernel_id;
-    if (nodes_[i].name == name_or_id || hex.str() == name_or_id) return static_cast<int>(i);
-  }
-  return -1;
+  return platform::find_node(nodes_, name_or_id);
 }
 
 }  // namespace equus::platform

@@ -93,6 +93,15 @@ std::vector<NodeDescriptor> load_node_descriptors(const std::string& path) {
   return parse_node_descriptors(read_file(path), path);
 }
 
+int find_node(const std::vector<NodeDescriptor>& nodes, const std::string& name_or_id) {
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    std::ostringstream hex;
+    hex << std::hex << nodes[i].kernel_id;
+    if (nodes[i].name == name_or_id || hex.str() == name_or_id) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 std::vector<PoolUser> parse_pool_users(const std::string& text, const std::string& file) {
   std::vector<PoolUser> users;
   for_each_line(text, [&](const std::string& line, int n) {

@@ -28,6 +28,8 @@ struct PoolUser {
 /// Parses node descriptors; errors name "file:line".
 std::vector<NodeDescriptor> parse_node_descriptors(const std::string& text, const std::string& file);
 std::vector<NodeDescriptor> load_node_descriptors(const std::string& path);
+/// Index of the node whose name or hexadecimal kernel id is `name_or_id`; -1 if none.
+int find_node(const std::vector<NodeDescriptor>& nodes, const std::string& name_or_id);
 std::vector<PoolUser> parse_pool_users(const std::string& text, const std::string& file);
 std::vector<PoolUser> load_pool_users(const std::string& path);
 
