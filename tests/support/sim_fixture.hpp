@@ -12,6 +12,11 @@
 
 namespace equus::test {
 
+/// The shipped pool users file (Figure 3.4).
+inline std::vector<platform::PoolUser> pool_users() {
+  return platform::load_pool_users(params::data_dir() + "/scenarios/pool/kathleen.users");
+}
+
 class SimTest : public ::testing::Test {
  protected:
   /// Builds the pool with parameter overrides; call at most once, before sys() (which otherwise

@@ -14,10 +14,6 @@ namespace equus::test {
 
 namespace {
 
-std::vector<platform::PoolUser> users() {
-  return platform::load_pool_users(params::data_dir() + "/scenarios/pool/kathleen.users");
-}
-
 /// Launches one RDC of user tim on 2 nodes whose primary runs `primary` and may create `child`s.
 struct OneRdc {
   OneRdc(System& sys, Program primary, Program child) {
@@ -26,7 +22,7 @@ struct OneRdc {
     spec.nodes = 2;
     spec.modules = {Module{"primary", 16 * 1024, 0, 8 * 1024, 4 * 1024, std::move(primary)},
                     Module{"child", 16 * 1024, 0, 8 * 1024, 4 * 1024, std::move(child)}};
-    pool = std::make_unique<Pool>(sys, users(), 0,
+    pool = std::make_unique<Pool>(sys, pool_users(), 0,
                                   [this](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
   }
   LaunchSpec spec;

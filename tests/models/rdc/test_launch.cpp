@@ -14,9 +14,6 @@ using equus::rdc::Pool;
 namespace equus::test {
 
 namespace {
-std::vector<platform::PoolUser> users() {
-  return platform::load_pool_users(params::data_dir() + "/scenarios/pool/kathleen.users");
-}
 Module module(const std::string& name, double text_kb, Program p) {
   return Module{name, text_kb * 1024, 4 * 1024, 16 * 1024, 8 * 1024, std::move(p)};
 }
@@ -64,7 +61,7 @@ TEST_F(SimTest, LaunchCreatesPrimaryWhichUsesStreamSpaceAndCreatesWorkers) {
   Pool* pool = nullptr;
   Launched launched;
   int rc = -100;
-  Pool p(sys(), users(), 0, [&](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
+  Pool p(sys(), pool_users(), 0, [&](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
   pool = &p;
   run_until(60);
   ASSERT_EQ(rc, E_OK);
@@ -86,7 +83,7 @@ TEST_F(SimTest, UnknownUserIsRefused) {
   Pool* pool = nullptr;
   Launched launched;
   int rc = 0;
-  Pool p(sys(), users(), 0, [&](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
+  Pool p(sys(), pool_users(), 0, [&](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
   pool = &p;
   run_until(60);
   EXPECT_EQ(rc, E_DENIED);
@@ -103,7 +100,7 @@ TEST_F(SimTest, CreationOnANodeNotAllocatedIsDenied) {
   })};
   Pool* pool = nullptr;
   Launched launched;
-  Pool p(sys(), users(), 0, [&](Equus& eq) { pool->launch(eq, spec, &launched); });
+  Pool p(sys(), pool_users(), 0, [&](Equus& eq) { pool->launch(eq, spec, &launched); });
   pool = &p;
   run_until(60);
   EXPECT_EQ(rc, E_DENIED);
