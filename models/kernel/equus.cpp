@@ -14,18 +14,31 @@ namespace sg = simgrid::s4u;
 namespace equus::kernel {
 
 namespace {
+/// A synchronous invocation or bulk transfer in progress: a migration waits for it (Section 7.4.2).
+struct SyncCall {
+  Incarnation& inc;
+  explicit SyncCall(Incarnation& i) : inc(i) { ++inc.sync_calls; }
+  ~SyncCall() {
+    if (--inc.sync_calls == 0 && inc.migrator) inc.migrator->wake();
+  }
+  SyncCall(const SyncCall&) = delete;
+  SyncCall& operator=(const SyncCall&) = delete;
+};
+
 Address stream_address(const StreamRef& s) {
   if (s.type == ChanType::Unicast && s.dest.valid()) return s.dest;
   return LogicalAddr{LogicalAddr::broadcast, s.channel, DeliveryType::Channel};
 }
 }  // namespace
 
-Equus::Equus(Incarnation& inc, SystemIncarnation& self) : inc_(inc), self_(self), k_(inc.kernel()) {}
+Equus::Equus(Incarnation& inc, SystemIncarnation& self) : inc_(inc), self_(self) {}
 
-double Equus::entry() const { return k_.params().cpu.syscall_entry; }
+Kernel& Equus::k() const { return inc_.kernel(); }
+
+double Equus::entry() const { return k().params().cpu.syscall_entry; }
 
 void Equus::leave() {
-  self_.owe(k_.params().cpu.syscall_exit);
+  self_.owe(k().params().cpu.syscall_exit);
   if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) deliver_interrupts();
 }
 
@@ -38,7 +51,7 @@ bool Equus::deliver_interrupts() {
       ++inc_.pending_interrupts;  // masked: kept until the priority is lowered
       return;
     }
-    self_.compute(k_.params().cpu.software_interrupt);
+    self_.compute(k().params().cpu.software_interrupt);
     int saved = inc_.interrupt_priority;
     inc_.interrupt_priority = h.priority;
     inc_.in_interrupt = true;
@@ -100,7 +113,7 @@ int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
 }
 
 int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority) {
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
   self_.compute(entry());
   if (!h || !h->owner_ghost.valid() || priority <= 0) {
@@ -110,8 +123,8 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   GlobalId stream = h->stream;
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
-  km.body = GhostControl{ControlOp::WatchStream, nullptr, k_.address_of(*inc_.ghost_port), stream, 1};
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  km.body = GhostControl{ControlOp::WatchStream, nullptr, k().address_of(*inc_.ghost_port), stream, 1};
+  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
   leave();
   return ans ? E_OK : E_TIMEOUT;
@@ -138,24 +151,24 @@ int Equus::inc_pause() {
 double Equus::now() const { return sg::Engine::get_clock(); }
 
 Equus::CallTrace Equus::trace(const char* name) {
-  return CallTrace{this, name, k_.network().observer() ? now() : -1};
+  return CallTrace{this, name, k().network().observer() ? now() : -1};
 }
 
 Equus::CallTrace::~CallTrace() {
   if (t0 < 0) return;
-  if (auto* o = eq->k_.network().observer()) o->call(eq->inc_.gid(), name, t0, eq->now());
+  if (auto* o = eq->k().network().observer()) o->call(eq->inc_.gid(), name, t0, eq->now());
 }
 
 void Equus::attached(int ref, const std::string& label) {
-  auto* o = k_.network().observer();
+  auto* o = k().network().observer();
   if (!o) return;
   if (auto* s = inc_.ref<StreamRef>(ref)) o->stream_attached(inc_.gid(), s->channel, label);
-  if (auto* p = inc_.ref<PortRef>(ref)) o->port_attached(inc_.gid(), p->channel, label);
+  if (auto* p = inc_.ref<PortRef>(ref)) o->port_attached(inc_.gid(), p->channel(), label);
 }
 
 GlobalId Equus::inc_self() const { return inc_.gid(); }
 
-unsigned Equus::inc_where() const { return static_cast<unsigned>(k_.node()); }
+unsigned Equus::inc_where() const { return static_cast<unsigned>(k().node()); }
 
 void Equus::compute(double seconds) {
   auto call_trace = trace("compute");
@@ -190,7 +203,7 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
     case RefType::Buffer:
       out = PackedRef{RefType::Buffer,   0,
                       ChanType::Unicast, {},
-                      inc_.gid(),        k_.address_of(*inc_.ghost_port),
+                      inc_.gid(),        k().address_of(*inc_.ghost_port),
                       rd.rd_buf,         (rd.rd_flags & RD_WRITABLE) != 0};
       break;
     case RefType::AlienBuffer: {
@@ -219,11 +232,43 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
       if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
     }
+    case RefType::Port: {
+      // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
+      auto* pr = inc_.ref<PortRef>(rd.rd_obj);
+      if (!pr) return false;
+      out = PackedRef{};
+      out.type = RefType::Port;
+      out.port = rd.rd_obj;
+      out.owner_ghost = k().address_of(*inc_.ghost_port);
+      out.retained = rd.rd_keep;
+      for (const auto* proxy : pr->proxies) {
+        if (proxy->chan_type != pr->type()) return false;
+        out.channels.emplace_back(proxy->channel, proxy->chan_type);
+      }
+      if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
+        inc_.port_handlers.erase(rd.rd_obj);
+        inc_.propagating[rd.rd_obj] = std::move(*pr);
+        inc_.erase_ref(rd.rd_obj);
+      } else if (!(rd.rd_flags & RD_KEEP_QUEUING)) {
+        pr->kport->moving = true;  // until then arrivals are pending: senders wait (6.2.4)
+      }
+      break;
+    }
+    case RefType::PortHandle: {
+      auto* h = inc_.ref<PortHandleRef>(rd.rd_obj);
+      if (!h) return false;
+      out = PackedRef{};
+      out.type = RefType::PortHandle;
+      out.port = h->port;
+      out.owner_ghost = h->owner_ghost;
+      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+      break;
+    }
     default:
-      return false;  // ports propagate with reconfiguration (later issues)
+      return false;
   }
   out.domain = rd.rd_domain;
-  cost += k_.params().cpu.ref_propagate;
+  cost += k().params().cpu.ref_propagate;
   return true;
 }
 
@@ -233,7 +278,7 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
     case RefType::Stream:
       msg->m_ref.rd_type = RefType::Stream;
       msg->m_ref.rd_obj =
-          inc_.add_ref(StreamRef{k_.network().new_gid(), ref.channel, ref.chan_type, ref.dest});
+          inc_.add_ref(StreamRef{k().network().new_gid(), ref.channel, ref.chan_type, ref.dest});
       break;
     case RefType::StreamHandle:
       msg->m_ref.rd_type = RefType::StreamHandle;
@@ -242,6 +287,14 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
     case RefType::Incarnation:
       msg->m_ref.rd_type = RefType::Incarnation;
       msg->m_ref.rd_obj = inc_.add_ref(IncRef{ref.owner, ref.owner_ghost, ref.node, ref.rights});
+      break;
+    case RefType::Port:
+      msg->m_ref.rd_type = RefType::Port;
+      msg->m_ref.rd_obj = receive_port(ref);
+      break;
+    case RefType::PortHandle:
+      msg->m_ref.rd_type = RefType::PortHandle;
+      msg->m_ref.rd_obj = inc_.add_ref(PortHandleRef{ref.port, ref.owner_ghost});
       break;
     case RefType::Buffer:
     case RefType::AlienBuffer:
@@ -264,14 +317,19 @@ std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s,
   inv->sender_data = msg.m_base;
   inv->stream = s.gid;
   inv->stream_seq = s.next_seq++;
-  inv->sender_node = k_.node();
+  inv->sender_node = k().node();
+  inv->multicast = s.type == ChanType::Multicast;
   return inv;
 }
 
 int Equus::inc_invoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_invoke");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* s = inc_.ref<StreamRef>(stream);
+  if (s && s->frozen) {  // inc_freezeStream: block before sending
+    wait_unfrozen(stream);
+    s = inc_.ref<StreamRef>(stream);
+  }
   double cost = entry() + p.cpu.kmsg_prepare;
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
@@ -288,12 +346,20 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   }
   KernelMessage km;
   km.dest = stream_address(*s);
+  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.body = InvocationBody{inv};
-  auto ans = k_.request(self_, std::move(km), cost);
+  auto* checker = k().network().checker();
+  std::optional<KernelMessage> ans;
+  {
+    SyncCall sync(inc_);
+    ans = k().request(self_, std::move(km), cost);
+  }
   if (!ans) {
+    if (checker) checker->failed(*inv);
     leave();
     return E_TIMEOUT;
   }
+  if (checker) checker->sent(*inv);
   if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream))) s->dest = ans->resolved;
   const auto& rb = std::get<ReplyBody>(ans->body);
   if (rb.explicit_reply) {
@@ -309,15 +375,19 @@ int Equus::inc_invoke(int stream, Msg* msg) {
 
 int Equus::send_async(int stream, Msg* msg, bool reliable) {
   auto call_trace = trace(reliable ? "inc_send" : "inc_dgram");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* s = inc_.ref<StreamRef>(stream);
+  if (s && s->frozen) {  // inc_freezeStream: block before sending
+    wait_unfrozen(stream);
+    s = inc_.ref<StreamRef>(stream);
+  }
   if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
     leave();
     return !s ? E_BADREF : msg->m_cnt > p.vme.max_packet_data ? E_TOOBIG : E_INVAL;
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
-  double cost = entry() + p.cpu.kmsg_prepare + k_.cpu().local_copy_time(msg->m_cnt);
+  double cost = entry() + p.cpu.kmsg_prepare + k().cpu().local_copy_time(msg->m_cnt);
   auto inv = new_invocation(reliable ? InvokeKind::Send : InvokeKind::Dgram, *s, *msg);
   inv->sender_data = nullptr;  // copied out now instead
   if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
@@ -328,20 +398,24 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   }
   KernelMessage km;
   km.dest = stream_address(*s);
+  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
   if (!reliable) {
     km.service = Service::Datagram;
-    km.xid = k_.new_xid();
-    k_.transmit(self_, km, cost);
+    km.xid = k().new_xid();
+    k().transmit(self_, km, cost);
     leave();
     return E_OK;
   }
-  auto ans = k_.send_acked(self_, std::move(km), cost);
+  auto* checker = k().network().checker();
+  auto ans = k().send_acked(self_, std::move(km), cost);
   if (!ans) {
+    if (checker) checker->failed(*inv);
     leave();
     return E_TIMEOUT;
   }
+  if (checker) checker->sent(*inv);
   if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->type == ChanType::Unicast)
     s->dest = ans->resolved;
   leave();
@@ -354,8 +428,12 @@ int Equus::inc_dgram(int stream, Msg* msg) { return send_async(stream, msg, fals
 
 int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_asinvoke");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* s = inc_.ref<StreamRef>(stream);
+  if (s && s->frozen) {  // inc_freezeStream: block before sending
+    wait_unfrozen(stream);
+    s = inc_.ref<StreamRef>(stream);
+  }
   self_.compute(entry());
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     leave();
@@ -373,8 +451,8 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   }
   double cost = p.cpu.kmsg_prepare;
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
-  inv->sender_ghost = k_.address_of(*inc_.ghost_port);
-  inv->asinvoke_id = k_.new_xid();
+  inv->sender_ghost = k().address_of(*inc_.ghost_port);
+  inv->asinvoke_id = k().new_xid();
   if (!pack_ref(*msg, inv->ref, cost)) {
     leave();
     return E_BADREF;
@@ -382,8 +460,11 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km;
   km.dest = stream_address(*s);
+  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.body = InvocationBody{inv};
-  auto ans = k_.send_acked(self_, std::move(km), cost);
+  auto* checker = k().network().checker();
+  auto ans = k().send_acked(self_, std::move(km), cost);
+  if (checker) ans ? checker->sent(*inv) : checker->failed(*inv);
   s = inc_.ref<StreamRef>(stream);
   if (!ans) {
     if (s)
@@ -399,7 +480,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
 
 int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout) {
   auto call_trace = trace("inc_receive");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* pr = inc_.ref<PortRef>(port);
   self_.compute(entry());
   GlobalId sel = 0;
@@ -415,67 +496,79 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     leave();
     return E_BADREF;
   }
-  KernelPort& kp = *pr->kport;
-  auto it = Kernel::find_message(kp, sel);
-  if (it == kp.arrived.end()) {
+  KernelPort* kpp = pr->kport;
+  auto it = Kernel::find_message(*kpp, sel);
+  if (it == kpp->arrived.end()) {
     if (timeout == 0) {
       leave();
       return 0;
     }
     double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
-    kp.waiter = &self_;
-    kp.selector = sel;
     self_.set_waiting("inc_receive on port", port);
-    while ((it = Kernel::find_message(kp, sel)) == kp.arrived.end()) {
+    for (;;) {
+      // Looked up again after every wait: the port may have moved (migration) or gone.
+      if (!(pr = inc_.ref<PortRef>(port))) break;
+      kpp = pr->kport;
+      if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
+      kpp->waiter = &self_;
+      kpp->selector = sel;
       if (timeout > 0) {
         if (!self_.block_until(deadline)) break;
       } else {
         self_.block();
       }
       if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
-        kp.waiter = nullptr;  // the handler may receive here too
+        kpp->waiter = nullptr;  // the handler may receive here too
         deliver_interrupts();
-        kp.waiter = &self_;
-        kp.selector = sel;
       }
     }
-    kp.waiter = nullptr;
+    if (pr) pr->kport->waiter = nullptr;
     self_.clear_waiting();
-    if ((it = Kernel::find_message(kp, sel)) == kp.arrived.end()) {
+    if (!pr) {
+      leave();
+      return E_BADREF;
+    }
+    kpp = pr->kport;
+    if ((it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end()) {
       leave();
       return 0;
     }
   }
+  KernelPort& kp = *kpp;
   QueuedMessage q = std::move(*it);
   kp.arrived.erase(it);
-  k_.release_buffer(inc_, q);
+  k().release_buffer(inc_, q);
   Invocation& inv = *q.inv;
+  if (auto* c = k().network().checker()) c->received(inv, inc_.name());
+  // Where the sender's stream should now lead: the proxy of the attachment it arrived by.
+  KernelPort* via = pr->proxy(q.channel);
+  KernelPortAddr resolved = via && !inv.forwarded ? k().address_of(*via) : KernelPortAddr{};
 
   uint32_t room = msg->m_base ? msg->m_cnt : 0;
   uint32_t n = std::min(inv.extra_bytes, room);
   msg->m_head = inv.head;
   msg->m_cnt = n;
   double cost = p.cpu.receive;
-  bool remote = inv.sender_node != k_.node();
+  bool remote = inv.sender_node != k().node();
   if (n > 0) {
     switch (inv.kind) {
       case InvokeKind::Send:
       case InvokeKind::Dgram:
-        cost += k_.cpu().local_copy_time(n);
+        cost += k().cpu().local_copy_time(n);
         std::memcpy(msg->m_base, inv.inline_data.data(), n);
         break;
       case InvokeKind::Invoke: {
         // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
         if (!remote) {
-          cost += k_.cpu().local_bulk_copy_time(n);
+          cost += k().cpu().local_bulk_copy_time(n);
         } else {
           double left = n;
           while (left > 0) {
             double chunk = std::min(left, p.vme.max_copy_per_message);
             self_.compute(cost + p.kernel.bulk_pull_setup);
             cost = 0;
-            k_.network().bus().copy(k_.network().kernel(inv.sender_node).host(), k_.host(), chunk,
-                                    p.vme.read_copy_rate);
+            k().network().bus().copy(k().network().kernel(inv.sender_node).host(), k().host(), chunk,
+                                     p.vme.read_copy_rate);
             left -= chunk;
           }
         }
@@ -486,8 +579,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
         // The data is still in the sender's space: its ghost supplies it by bulk transfer.
         KernelMessage f;
         f.dest = inv.sender_ghost;
-        f.body = GhostFetch{q.inv, msg->m_base, n, k_.node()};
-        k_.request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
+        f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
+        k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
         cost = 0;
         break;
       }
@@ -502,12 +595,11 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     KernelMessage c;
     c.dest = inv.sender_ghost;
     c.body = GhostCompletion{inv.stream, inv.asinvoke_id};
-    k_.send_acked(self_, std::move(c), cost + p.cpu.kmsg_prepare);
+    k().send_acked(self_, std::move(c), cost + p.cpu.kmsg_prepare);
     cost = 0;
   } else if (inv.kind == InvokeKind::Invoke) {
     if (block_invoker) {
-      result = inc_.add_reply_handle(
-          ReplyHandle{q.src_node, q.xid, q.inv, inv.forwarded ? KernelPortAddr{} : k_.address_of(kp)});
+      result = inc_.add_reply_handle(ReplyHandle{q.src_node, q.xid, q.inv, resolved});
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
       KernelMessage r;
@@ -515,10 +607,10 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       r.xid = q.xid;
       r.dest = KernelPortAddr{q.src_node, 0};
       // The final address tells the invoker where its stream now leads; not so for a forwarded call.
-      r.resolved = inv.forwarded ? KernelPortAddr{} : k_.address_of(kp);
+      r.resolved = resolved;
       r.body = ReplyBody{};
-      k_.cache_reply(q.src_node, q.xid, r);
-      k_.transmit(self_, r, cost + p.cpu.kmsg_prepare);
+      k().cache_reply(q.src_node, q.xid, r);
+      k().transmit(self_, r, cost + p.cpu.kmsg_prepare);
       cost = 0;
     }
   }
@@ -530,7 +622,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
 
 int Equus::inc_reply(int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_reply");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   if (it == handles.end()) {
@@ -551,12 +643,12 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   }
   uint32_t n = std::min(msg->m_cnt, h.inv->reply_room);
   if (n > 0 && msg->m_base && h.inv->reply_buffer) {
-    if (h.src_node == k_.node()) {
-      cost += k_.cpu().local_bulk_copy_time(n);
+    if (h.src_node == k().node()) {
+      cost += k().cpu().local_bulk_copy_time(n);
     } else {
       self_.compute(cost + p.kernel.bulk_push_setup);
       cost = 0;
-      k_.network().bus().copy(k_.host(), k_.network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
+      k().network().bus().copy(k().host(), k().network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
     }
     std::memcpy(h.inv->reply_buffer, msg->m_base, n);
   }
@@ -567,15 +659,15 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   r.dest = KernelPortAddr{h.src_node, 0};
   r.resolved = h.port;  // any reply carries the final address (Section 8.4.3)
   r.body = rb;
-  k_.cache_reply(h.src_node, h.xid, r);
-  k_.transmit(self_, r, cost);
+  k().cache_reply(h.src_node, h.xid, r);
+  k().transmit(self_, r, cost);
   leave();
   return E_OK;
 }
 
 int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_forward");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   auto* s = inc_.ref<StreamRef>(stream);
@@ -596,8 +688,9 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.xid = h.xid;
   km.reply_node = h.src_node;
   km.dest = stream_address(*s);
+  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.body = InvocationBody{inv};
-  k_.transmit(self_, km, entry() + p.cpu.kmsg_prepare);
+  k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   leave();
   return E_OK;
 }
@@ -606,7 +699,7 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
 
 int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyto");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || !b->writable || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
@@ -616,15 +709,16 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
   KernelMessage km;
   km.dest = b->owner_ghost;
   km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes,
-                      k_.node()};
-  auto ans = k_.request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+                      k().node()};
+  SyncCall sync(inc_);
+  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyfrom");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
@@ -633,8 +727,9 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
   }
   KernelMessage km;
   km.dest = b->owner_ghost;
-  km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k_.node()};
-  auto ans = k_.request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+  km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k().node()};
+  SyncCall sync(inc_);
+  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   leave();
   return ans ? E_OK : E_TIMEOUT;
 }
@@ -685,12 +780,12 @@ int Equus::inc_setBufferLimit(int stream, int limit) {
 
 int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
   self_.compute(entry());
-  GlobalId chan = k_.network().new_gid();
-  KernelPort& kp = k_.create_kernel_port(&inc_, false);
-  k_.db_enter(chan, DeliveryType::Channel, k_.address_of(kp));
-  KernelPortAddr dest = chantype == ChanType::Unicast ? k_.address_of(kp) : KernelPortAddr{};
-  *port_p = inc_.add_ref(PortRef{&kp, chan, chantype});
-  *stream_p = inc_.add_ref(StreamRef{k_.network().new_gid(), chan, chantype, dest});
+  GlobalId chan = k().network().new_gid();
+  PortRef port = k().open_port(inc_, chan, chantype);
+  KernelPortAddr dest =
+      chantype == ChanType::Unicast ? k().address_of(*port.proxies.front()) : KernelPortAddr{};
+  *port_p = inc_.add_ref(std::move(port));
+  *stream_p = inc_.add_ref(StreamRef{k().network().new_gid(), chan, chantype, dest});
   attached(*port_p, "");
   attached(*stream_p, "");
   leave();
@@ -704,9 +799,7 @@ int Equus::inc_portCreate(int stream) {
   if (s && s->type != ChanType::Multicast) {
     rc = E_INVAL;  // a unicast channel has exactly one port
   } else if (s) {
-    KernelPort& kp = k_.create_kernel_port(&inc_, false);
-    k_.db_enter(s->channel, DeliveryType::Channel, k_.address_of(kp));
-    rc = inc_.add_ref(PortRef{&kp, s->channel, s->type});
+    rc = inc_.add_ref(k().open_port(inc_, s->channel, s->type));
     attached(rc, "");
   }
   leave();
@@ -717,7 +810,9 @@ int Equus::inc_hanCreate(int stream_or_port) {
   self_.compute(entry());
   int rc = E_BADREF;
   if (auto* s = inc_.ref<StreamRef>(stream_or_port))
-    rc = inc_.add_ref(StreamHandleRef{s->gid, k_.address_of(*inc_.ghost_port)});
+    rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port)});
+  else if (inc_.ref<PortRef>(stream_or_port))
+    rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port)});
   leave();
   return rc;
 }
@@ -725,15 +820,14 @@ int Equus::inc_hanCreate(int stream_or_port) {
 int Equus::inc_close(int reference) {
   self_.compute(entry());
   int rc = E_OK;
-  if (auto* sr = inc_.ref<StreamRef>(reference)) k_.notify_stream_closed(inc_, sr->gid);
-  if (auto* o = k_.network().observer()) {
+  if (auto* sr = inc_.ref<StreamRef>(reference)) k().notify_stream_closed(inc_, sr->gid);
+  if (auto* o = k().network().observer()) {
     if (auto* sr = inc_.ref<StreamRef>(reference)) o->reference_closed(inc_.gid(), sr->channel);
-    if (auto* pr = inc_.ref<PortRef>(reference)) o->reference_closed(inc_.gid(), pr->channel);
+    if (auto* pr = inc_.ref<PortRef>(reference)) o->reference_closed(inc_.gid(), pr->channel());
   }
   if (auto* pr = inc_.ref<PortRef>(reference)) {
-    for (auto& q : pr->kport->arrived) k_.release_buffer(inc_, q);
-    k_.db_remove(pr->channel, DeliveryType::Channel, k_.address_of(*pr->kport));
-    k_.delete_kernel_port(pr->kport->index);
+    k().close_port(inc_, *pr);
+    inc_.port_handlers.erase(reference);
     inc_.erase_ref(reference);
   } else if (inc_.has_ref(reference)) {
     inc_.erase_ref(reference);
@@ -776,7 +870,7 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout) {
 int Equus::inc_time(TimeBuf* time_buf) {
   self_.compute(entry());
   // The kernel's clock advances only at timer interrupts.
-  double hz = k_.params().cpu.clock_hz;
+  double hz = k().params().cpu.clock_hz;
   double ticks = std::floor(sg::Engine::get_clock() * hz + 1e-9);
   time_buf->tb_elapsed = static_cast<uint32_t>(std::llround(ticks * 1000.0 / hz));
   time_buf->tb_sys = 0;

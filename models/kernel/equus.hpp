@@ -89,8 +89,24 @@ class Equus {
   // ---- B.5 channels, streams and ports
   int inc_chanCreate(ChanType chantype, int* stream_p, int* port_p);
   int inc_portCreate(int stream);
+  /// A stream handle (for a stream) or a port handle (for a port).
   int inc_hanCreate(int stream_or_port);
   int inc_close(int reference);
+
+  // ---- B.6 changing the receiver (Chapter 6)
+  /// Attaches `newport` (a port or port handle) to the channel of `stream`; detaches `oldport` (a port,
+  /// a port handle or NO_PORT) from it, first forwarding what arrived over that channel if `move_q`.
+  int inc_attachPort(int newport, int oldport, int stream, int move_q);
+  /// Rebinds the stream `stream_handle` names to the channel of `stream`; unless `port` is NO_PORT,
+  /// the messages from that stream already queued at `port` (a port or port handle) are forwarded.
+  int inc_rebindStream(int stream_handle, int stream, int port);
+  int inc_freezeStream(int stream_handle);
+  int inc_unfreezeStream(int stream_handle);
+
+  // ---- B.7 migration (Section 7.4)
+  /// Migrates `child` to `node`: returns once the destination has committed memory (E_NOMEM when it
+  /// cannot); EV_INC_MIGRATEDONE reports the elapsed time when the child runs there.
+  int inc_migrate(int child, unsigned node);
 
   // ---- events (the communications subset of B.9)
   /// Waits for an event (timeout as inc_receive); returns 1 with *ev filled, 0 on timeout.
@@ -190,6 +206,15 @@ class Equus {
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
+  /// Blocks while the stream is frozen (inc_freezeStream); false if the stream went meanwhile.
+  bool wait_unfrozen(int stream);
+  /// Takes over a propagated port (Figure 8.4); returns its identifier here.
+  int receive_port(const PackedRef& ref);
+  /// A handle's owner ghost and identifier there, from a local port or a port handle.
+  bool port_owner(int port, KernelPortAddr* ghost, int* id) const;
+  /// A request to a ghost; returns its ControlReply status.
+  template <class Op>
+  int ghost_request(KernelPortAddr ghost, Op op);
   std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
 
   /// Reports the call from its construction to its destruction to the run's observer, if any.
@@ -209,9 +234,11 @@ class Equus {
   int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
              IncCreateParams* cp);
 
+  /// The kernel of the node the incarnation is at now (it may migrate).
+  Kernel& k() const;
+
   Incarnation& inc_;
   SystemIncarnation& self_;
-  Kernel& k_;
 };
 
 }  // namespace equus::kernel

@@ -29,9 +29,9 @@ int Equus::inc_moduleId(const std::string& modname) {
 
 int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p,
                   int* stream_p, IncCreateParams* cp) {
-  const auto& p = k_.params();
+  const auto& p = k().params();
   if (!rdc || module < 0 || module >= static_cast<int>(rdc->modules.size()) ||
-      static_cast<int>(node) >= k_.network().pool_size())
+      static_cast<int>(node) >= k().network().pool_size())
     return E_INVAL;
   static int serial = 0;
   HostRequest r;
@@ -44,7 +44,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
   const auto& cr = std::get<ControlReply>(ans->body);
   if (cr.status != E_OK) return cr.status;
@@ -52,7 +52,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   if (inchan_p) *inchan_p = handle;
   if (stream_p)
     *stream_p =
-        inc_.add_ref(StreamRef{k_.network().new_gid(), cr.std_channel, ChanType::Unicast, cr.std_port});
+        inc_.add_ref(StreamRef{k().network().new_gid(), cr.std_channel, ChanType::Unicast, cr.std_port});
   return E_OK;
 }
 
@@ -62,7 +62,7 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
   int rc;
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
-    Incarnation* image = k_.network().kernel(src->node).find_incarnation(src->inc);
+    Incarnation* image = k().network().kernel(src->node).find_incarnation(src->inc);
     bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
     rc = inchoate && image->rdc ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp)
                                 : E_INVAL;
@@ -85,9 +85,9 @@ int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, i
 int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_list, int* streams_list,
                     Program child) {
   auto call_trace = trace("inc_fork");
-  const auto& p = k_.params();
+  const auto& p = k().params();
   self_.compute(entry());
-  if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k_.network().pool_size()) {
+  if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k().network().pool_size()) {
     leave();
     return E_INVAL;
   }
@@ -95,14 +95,14 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   r.rdc = inc_.rdc;
   r.module = inc_.module;
   r.name = inc_.name();
-  r.image_ghost = k_.address_of(*inc_.ghost_port);
+  r.image_ghost = k().address_of(*inc_.ghost_port);
   r.fork_of = &inc_;
   r.program = std::move(child);
   for (int i = 0; i < nports; ++i) r.fork_ports.push_back(ports_list[i]);
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   leave();
   if (!ans) return E_TIMEOUT;
   const auto& cr = std::get<ControlReply>(ans->body);
@@ -112,7 +112,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
     auto it = cr.fork_channels.find(ports_list[i]);
     if (it != cr.fork_channels.end())
       streams_list[i] = inc_.add_ref(
-          StreamRef{k_.network().new_gid(), it->second.first, ChanType::Unicast, it->second.second});
+          StreamRef{k().network().new_gid(), it->second.first, ChanType::Unicast, it->second.second});
   }
   return 1;  // in the original
 }
@@ -167,7 +167,7 @@ void Equus::run_preamble() {
 // ---------------------------------------------------------------- control
 
 int Equus::control(int child, GhostControl c, IncStatus* out) {
-  const auto& p = k_.params();
+  const auto& p = k().params();
   auto* h = inc_.ref<IncRef>(child);
   uint32_t needed = c.op == ControlOp::Destroy                                 ? INC_RIGHT_DESTROY
                     : c.op == ControlOp::Status                                ? INC_RIGHT_STATUS
@@ -181,7 +181,7 @@ int Equus::control(int child, GhostControl c, IncStatus* out) {
   KernelMessage km;
   km.dest = h->ghost;
   km.body = std::move(c);
-  auto ans = k_.request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   leave();
   if (!ans) return E_TIMEOUT;
   const auto& r = std::get<ControlReply>(ans->body);
@@ -199,20 +199,20 @@ int Equus::inc_status(int child, IncStatus* statep) {
 }
 
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
-  const auto& p = k_.params();
+  const auto& p = k().params();
   self_.compute(entry());
   if (!inc_.rdc || !inc_.rdc->system) {
     leave();
     return E_DENIED;  // only system RDCs change access lists (Appendix B.7)
   }
-  if (static_cast<int>(node) >= k_.network().pool_size()) {
+  if (static_cast<int>(node) >= k().network().pool_size()) {
     leave();
     return E_INVAL;
   }
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = LoaderAccess{rdcid, allow, kill};
-  auto ans = k_.request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   leave();
   return ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
 }
@@ -226,14 +226,14 @@ GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {
   if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
-  return control(child, GhostControl{ControlOp::Depend, nullptr, k_.address_of(*inc_.ghost_port), 0, type},
+  return control(child, GhostControl{ControlOp::Depend, nullptr, k().address_of(*inc_.ghost_port), 0, type},
                  nullptr);
 }
 
 int Equus::inc_setInterest(int child, EvType event_type, int set) {
   if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
   return control(child,
-                 GhostControl{ControlOp::Interest, nullptr, k_.address_of(*inc_.ghost_port), 0, set ? 1 : 0},
+                 GhostControl{ControlOp::Interest, nullptr, k().address_of(*inc_.ghost_port), 0, set ? 1 : 0},
                  nullptr);
 }
 
@@ -248,15 +248,21 @@ int Equus::inc_rdcExit() {
 
 int Equus::inc_brk(double new_bytes) {
   self_.compute(entry());
-  double page = k_.params().cpu.page_bytes;
+  // Segments are locked against growth while migrating (M2): the caller is held until it is over.
+  while (inc_.migrating && new_bytes > inc_.heap) {
+    self_.set_waiting("the end of its migration, to grow its heap");
+    self_.block_until(sg::Engine::get_clock() + 0.01);
+  }
+  self_.clear_waiting();
+  double page = k().params().cpu.page_bytes;
   double want = page > 0 ? std::ceil(new_bytes / page) * page : new_bytes;
   int rc = E_OK;
   if (new_bytes < 0) {
     rc = E_INVAL;
-  } else if (k_.memory_used() + (want - inc_.heap) > k_.memory_size()) {
+  } else if (k().memory_used() + (want - inc_.heap) > k().memory_size()) {
     rc = E_NOMEM;
   } else {
-    k_.charge_memory(want - inc_.heap);
+    k().charge_memory(want - inc_.heap);
     inc_.memory += want - inc_.heap;
     inc_.heap = want;
   }
@@ -304,7 +310,7 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
   auto hit = inc_.ss_cache.find(label);
   if (hit != inc_.ss_cache.end() && inc_.has_ref(hit->second)) {
     // A local search in the caller's address space (Section 5.5.3).
-    self_.compute(k_.params().cpu.db_search_per_entry * static_cast<double>(inc_.ss_cache.size()));
+    self_.compute(k().params().cpu.db_search_per_entry * static_cast<double>(inc_.ss_cache.size()));
     refp->rd_obj = hit->second;
     refp->rd_type = RefType::Stream;
     if (inc_.ref<StreamHandleRef>(hit->second)) refp->rd_type = RefType::StreamHandle;
@@ -361,7 +367,7 @@ int Equus::ns_lookup(const std::string& service, int* stream_p) {
 }
 
 void Equus::record(const std::string& key, double value) {
-  if (auto* o = k_.network().observer()) o->record(inc_.gid(), key, value, sg::Engine::get_clock());
+  if (auto* o = k().network().observer()) o->record(inc_.gid(), key, value, sg::Engine::get_clock());
 }
 
 }  // namespace equus::kernel

@@ -119,7 +119,8 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
       inc_.stream_watchers.emplace(c.party_inc, c.party);
       break;
     case ControlOp::Notify:
-      inc_.events().push_back(EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), 0});
+      inc_.events().push_back(
+          EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), c.info});
       if (inc_.death_handlers.count(c.party_inc) || inc_.stream_handlers.count(c.party_inc))
         ++inc_.pending_interrupts;
       if (inc_.system) inc_.system->wake();
@@ -133,13 +134,7 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
   r.memory = inc_.memory;
   for (auto& [id, ref] : inc_.refs())
     if (auto* pr = std::get_if<PortRef>(&ref)) r.queued += static_cast<int>(pr->kport->arrived.size());
-  KernelMessage reply;
-  reply.service = Service::Reply;
-  reply.xid = m.xid;
-  reply.dest = KernelPortAddr{m.origin(), 0};
-  reply.body = r;
-  k.cache_reply(m.origin(), m.xid, reply);
-  k.transmit(*this, reply, p.kernel.control_op + p.cpu.kmsg_prepare);
+  answer(m, r, p.kernel.control_op);
   if (c.op == ControlOp::Destroy) k.unhost(inc_, "destroyed");  // stops this ghost too
 }
 
@@ -198,6 +193,34 @@ void Ghost::handle(KernelMessage& m) {
       chunked_copy(k.host(), net.kernel(img->to_node).host(), img->bytes, p.vme.write_copy_rate);
   } else if (auto* c = std::get_if<GhostControl>(&m.body)) {
     control(m, *c);
+    return;
+  } else if (auto* a = std::get_if<PropActivate>(&m.body)) {
+    prop_activate(m, *a);
+    return;
+  } else if (auto* at = std::get_if<AttachPort>(&m.body)) {
+    attach_port(m, *at);
+    return;
+  } else if (auto* d = std::get_if<DetachPort>(&m.body)) {
+    answer(m, ControlReply{detach_port(*d)}, 0);
+    return;
+  } else if (auto* rr = std::get_if<RebindAtReceiver>(&m.body)) {
+    rebind_at_receiver(m, *rr);
+    return;
+  } else if (auto* rs = std::get_if<RebindStream>(&m.body)) {
+    answer(m, ControlReply{rebind_stream(*rs)}, 0);
+    return;
+  } else if (auto* fs = std::get_if<FreezeStream>(&m.body)) {
+    int status = E_BADREF;
+    for (auto& [id, ref] : inc_.refs())
+      if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == fs->stream) {
+        s->frozen = fs->freeze;
+        status = E_OK;
+      }
+    if (!fs->freeze && inc_.system) inc_.system->wake();
+    answer(m, ControlReply{status}, p.kernel.control_op);
+    return;
+  } else if (auto* mr = std::get_if<MigrateRequest>(&m.body)) {
+    migrate_request(m, *mr);
     return;
   } else if (auto* d = std::get_if<GhostCompletion>(&m.body)) {
     complete(d->stream, d->asinvoke_id);

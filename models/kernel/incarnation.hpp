@@ -21,6 +21,7 @@ struct KernelPort;
 class SystemIncarnation;
 class Ghost;
 class Equus;
+class Process;
 
 struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
@@ -30,12 +31,23 @@ struct StreamRef {
   int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
   std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
+  bool frozen = false;  // inc_freezeStream: senders block before sending
 };
 
+/// An incarnation port (Section 8.5.1): a main kernel port holding the message queue, and one proxy
+/// kernel port per attached channel, which is what senders address and the database names.
 struct PortRef {
   KernelPort* kport = nullptr;
-  GlobalId channel = 0;
-  ChanType type = ChanType::Unicast;
+  std::vector<KernelPort*> proxies;
+  /// The first attached channel (0 when unattached) and its type.
+  GlobalId channel() const;
+  ChanType type() const;
+  KernelPort* proxy(GlobalId chan) const;
+};
+
+struct PortHandleRef {         // names another incarnation's port (inc_attachPort, inc_rebindStream)
+  int port = 0;                // its identifier at the owner
+  KernelPortAddr owner_ghost;  // the owner's ghost
 };
 
 struct AlienBufRef {  // buffer handle on another incarnation's buffer
@@ -57,7 +69,7 @@ struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
   KernelPortAddr owner_ghost;  // the ghost of the incarnation holding the stream
 };
 
-using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef>;
+using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef, PortHandleRef>;
 
 struct ReplyHandle {
   int src_node = -1;
@@ -72,6 +84,7 @@ class Incarnation {
       : kernel_(&kernel), gid_(gid), name_(std::move(name)) {}
 
   Kernel& kernel() const { return *kernel_; }
+  void set_kernel(Kernel& k) { kernel_ = &k; }  // migration
   GlobalId gid() const { return gid_; }
   const std::string& name() const { return name_; }
 
@@ -142,6 +155,15 @@ class Incarnation {
   std::map<GlobalId, Handler> death_handlers;               // child incarnation -> handler of its death
   std::map<GlobalId, Handler> stream_handlers;              // watched stream -> handler of its closure
   std::multimap<GlobalId, KernelPortAddr> stream_watchers;  // our stream -> ghosts to tell of its closure
+  // Ports given away in a message but not yet taken over by their recipient (port propagation
+  // without retention): their queue is forwarded when the recipient activates the propagation.
+  std::map<int, PortRef> propagating;
+  // Migration (Section 7.4): in progress (further control operations wait), synchronous calls and
+  // bulk transfers it must wait for, operations deferred until it is over.
+  bool migrating = false;
+  int sync_calls = 0;
+  Process* migrator = nullptr;  // woken when sync_calls drops to 0
+  std::vector<KernelMessage> deferred;
   int interrupt_priority = 0;
   int pending_interrupts = 0;
   bool in_interrupt = false;

@@ -5,6 +5,7 @@
 #include "models/kernel/comm_manager.hpp"
 #include "models/kernel/ghost.hpp"
 #include "models/kernel/loader.hpp"
+#include "models/kernel/migrator.hpp"
 #include "models/kernel/packet_interrupt.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/time_daemon.hpp"
@@ -74,10 +75,9 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     inc.state = IncState::Dead;
     h.system->stop();
     for (auto& [id, r] : inc.refs())
-      if (auto* pr = std::get_if<PortRef>(&r)) {
-        db_remove(pr->channel, DeliveryType::Channel, address_of(*pr->kport));
-        delete_kernel_port(pr->kport->index);
-      }
+      if (auto* pr = std::get_if<PortRef>(&r)) close_port(inc, *pr);
+    for (auto& [id, pr] : inc.propagating) close_port(inc, pr);
+    inc.propagating.clear();
     inc.refs().clear();
     db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
     // Its ghost port goes too: later operations on it find no port and fail after their retries.
@@ -95,6 +95,50 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     h.ghost->stop();
     return;
   }
+}
+
+void Kernel::start_migrator(Incarnation& inc, double committed, double text, KernelPortAddr manager_ghost) {
+  migrators_.push_back(std::make_unique<Migrator>(*this, inc, committed, text, manager_ghost));
+  migrators_.back()->start();
+}
+
+void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
+  auto it =
+      std::find_if(hosted_.begin(), hosted_.end(), [&](const Hosted& h) { return h.inc.get() == &inc; });
+  if (it == hosted_.end()) return;
+  Hosted h = std::move(*it);
+  hosted_.erase(it);
+  // Kernel ports move with their queues; the old addresses redirect to the new ones.
+  auto move_port = [&](KernelPort* kp) {
+    uint32_t old = kp->index;
+    KernelPort& moved = to.adopt_kernel_port(release_kernel_port(old));
+    redirect(old, to.address_of(moved));
+    return &moved;
+  };
+  auto move_ref = [&](PortRef& pr) {
+    for (KernelPort* proxy : pr.proxies) {
+      db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+      move_port(proxy);
+      to.db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
+    }
+    move_port(pr.kport);
+  };
+  for (auto& [id, r] : inc.refs())
+    if (auto* pr = std::get_if<PortRef>(&r)) move_ref(*pr);
+  for (auto& [id, pr] : inc.propagating) move_ref(pr);
+  db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+  move_port(inc.ghost_port);
+  to.db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
+  // Memory and text here are freed (the destination committed its own).
+  memory_used_ -= inc.memory;
+  if (inc.rdc && inc.module >= 0) text_add(inc.rdc->id, inc.module, -1, 0);
+  // Its processes now run on the destination card.
+  inc.set_kernel(to);
+  h.ghost->move_to(to);
+  h.system->move_to(to);
+  h.ghost->set_host(to.host());
+  h.system->set_host(to.host());
+  to.hosted_.push_back(std::move(h));
 }
 
 void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
@@ -157,6 +201,14 @@ Incarnation* Kernel::find_incarnation(GlobalId gid) const {
   return nullptr;
 }
 
+void Kernel::for_each_queued(const std::function<void(const Invocation&)>& f) const {
+  for (const auto& [i, kp] : kports_) {
+    for (const auto& q : kp->arrived) f(*q.inv);
+    for (const auto& pm : kp->pending) f(*std::get<InvocationBody>(pm.msg.body).inv);
+  }
+  for (const auto& inv : in_flight_) f(*inv);
+}
+
 // ---------------------------------------------------------------- database
 
 void Kernel::db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port) {
@@ -182,6 +234,166 @@ std::vector<KernelPortAddr> Kernel::db_lookup(GlobalId gid, DeliveryType type) c
 
 double Kernel::db_search_cost() const {
   return params_.cpu.db_search_per_entry * static_cast<double>(db_.size());
+}
+
+// ---------------------------------------------------------------- incarnation ports
+
+GlobalId PortRef::channel() const { return proxies.empty() ? 0 : proxies.front()->channel; }
+ChanType PortRef::type() const { return proxies.empty() ? ChanType::Unicast : proxies.front()->chan_type; }
+KernelPort* PortRef::proxy(GlobalId chan) const {
+  for (auto* p : proxies)
+    if (p->channel == chan) return p;
+  return nullptr;
+}
+
+PortRef Kernel::open_port(Incarnation& inc, GlobalId chan, ChanType type) {
+  PortRef p;
+  p.kport = &create_kernel_port(&inc, false);
+  if (chan) attach(p, chan, type);
+  return p;
+}
+
+KernelPort& Kernel::attach(PortRef& port, GlobalId chan, ChanType type, bool enter) {
+  KernelPort& proxy = create_kernel_port(port.kport->owner, false);
+  proxy.main = port.kport;
+  proxy.channel = chan;
+  proxy.chan_type = type;
+  port.proxies.push_back(&proxy);
+  if (enter) db_enter(chan, DeliveryType::Channel, address_of(proxy));
+  return proxy;
+}
+
+void Kernel::detach(PortRef& port, KernelPort* proxy, KernelPortAddr to) {
+  auto& ps = port.proxies;
+  ps.erase(std::remove(ps.begin(), ps.end(), proxy), ps.end());
+  db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+  if (to.valid()) redirect(proxy->index, to);
+  delete_kernel_port(proxy->index);
+}
+
+void Kernel::close_port(Incarnation& inc, PortRef& port) {
+  for (auto* proxy : std::vector<KernelPort*>(port.proxies)) detach(port, proxy, {});
+  if (!port.kport) return;
+  for (auto& q : port.kport->arrived) {
+    release_buffer(inc, q);
+    if (auto* c = net_.checker()) c->discarded(*q.inv);
+  }
+  for (auto& pm : port.kport->pending) {
+    if (auto* c = net_.checker()) c->discarded(*std::get<InvocationBody>(pm.msg.body).inv);
+  }
+  delete_kernel_port(port.kport->index);
+  port.kport = nullptr;
+}
+
+void Kernel::wake_receiver(KernelPort& main) {
+  if (main.waiter) main.waiter->wake();
+}
+
+namespace {
+Address address(const Destination& d) {
+  if (d.port.valid()) return d.port;
+  return LogicalAddr{LogicalAddr::broadcast, d.channel, DeliveryType::Channel};
+}
+}  // namespace
+
+int Kernel::forward_arrived(Process& by, KernelPort& main,
+                            const std::function<bool(const QueuedMessage&)>& pick,
+                            const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig) {
+  int n = 0;
+  for (;;) {
+    auto it = std::find_if(main.arrived.begin(), main.arrived.end(), pick);
+    if (it == main.arrived.end()) return n;
+    QueuedMessage q = std::move(*it);
+    main.arrived.erase(it);
+    release_buffer(*main.owner, q);
+    q.inv->reconfig = reconfig;
+    KernelMessage f;
+    Destination d = to(q);
+    f.dest = address(d);
+    f.locate = d.channel;
+    f.inline_bytes = static_cast<uint32_t>(q.inv->inline_data.size());
+    f.orig_node = q.src_node;
+    f.orig_xid = q.xid;
+    f.orig_service = q.service;
+    f.body = InvocationBody{q.inv};
+    ++stats_.forwarded;
+    ++n;
+    if (net_.skip_forwarding) continue;  // fault injection: the message is lost
+    // Already acknowledged: forwarded reliably, one at a time so that the order is kept.
+    in_flight_.push_back(q.inv);
+    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
+    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), q.inv));
+  }
+}
+
+int Kernel::forward_pending(Process& by, KernelPort& main,
+                            const std::function<bool(const PendingMessage&)>& pick,
+                            const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig) {
+  int n = 0;
+  for (;;) {
+    auto it = std::find_if(main.pending.begin(), main.pending.end(), pick);
+    if (it == main.pending.end()) return n;
+    PendingMessage pm = std::move(*it);
+    main.pending.erase(it);
+    KernelMessage& o = pm.msg;
+    bool relay = o.orig_node >= 0;  // itself a forwarded copy
+    KernelMessage f;
+    f.orig_node = relay ? o.orig_node : o.origin();
+    f.orig_xid = relay ? o.orig_xid : o.xid;
+    f.orig_service = relay ? o.orig_service : o.service;
+    f.ack_origin = relay ? o.ack_origin : true;  // never acknowledged: the new destination tells the sender
+    seen_.erase(SeenKey{f.orig_node, f.orig_xid});  // its retries now belong to the new destination
+    std::get<InvocationBody>(o.body).inv->reconfig = reconfig;
+    Destination d = to(pm);
+    f.dest = address(d);
+    f.locate = d.channel;
+    f.inline_bytes = o.inline_bytes;
+    f.body = std::move(o.body);
+    ++stats_.forwarded_pending;
+    ++n;
+    auto inv = std::get<InvocationBody>(f.body).inv;
+    in_flight_.push_back(inv);
+    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
+    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
+  }
+}
+
+void Kernel::redirect(uint32_t old_index, KernelPortAddr to) {
+  auto limit = static_cast<std::size_t>(std::max(1, params_.kernel.redirection_entries));
+  while (redirections_.size() >= limit) redirections_.pop_front();  // the oldest goes
+  redirections_.emplace_back(old_index, to);
+}
+
+std::optional<KernelPortAddr> Kernel::redirection(uint32_t index) const {
+  for (auto it = redirections_.rbegin(); it != redirections_.rend(); ++it)
+    if (it->first == index) return it->second;
+  return std::nullopt;
+}
+
+bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
+  auto to = redirection(index);
+  if (!to) return false;
+  ++stats_.redirected;
+  KernelMessage f = m;
+  f.reply_node = m.origin();  // the sender is still the one answered
+  f.dest = *to;
+  hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
+  return true;
+}
+
+KernelPort& Kernel::adopt_kernel_port(std::unique_ptr<KernelPort> kp) {
+  kp->index = next_kport_++;
+  auto& ref = *kp;
+  kports_.emplace(ref.index, std::move(kp));
+  return ref;
+}
+
+std::unique_ptr<KernelPort> Kernel::release_kernel_port(uint32_t index) {
+  auto it = kports_.find(index);
+  if (it == kports_.end()) return nullptr;
+  auto kp = std::move(it->second);
+  kports_.erase(it);
+  return kp;
 }
 
 // ---------------------------------------------------------------- kernel ports
@@ -250,6 +462,8 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
   tx.request = m.service == Service::Request;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) ++stats_.retries;
+    if (attempt > 0 && m.locate && std::holds_alternative<KernelPortAddr>(m.dest))
+      m.dest = LogicalAddr{LogicalAddr::broadcast, m.locate, DeliveryType::Channel};  // fall back: locate
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
     from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
@@ -327,11 +541,12 @@ bool Kernel::drop_duplicate(KernelMessage& m) {
   SeenKey key{m.origin(), m.xid};
   auto it = seen_.find(key);
   if (it == seen_.end()) {
-    seen_.emplace(key, Seen{false, {}, sg::Engine::get_clock()});
+    seen_.emplace(key, Seen{false, false, {}, sg::Engine::get_clock()});
     seen_order_.push_back(key);
     return false;
   }
   ++stats_.duplicates;
+  if (it->second.pending) return true;  // still pending: its forwarding will answer
   if (m.service == Service::Async) {
     hand_to_comm_manager(make_ack(m, it->second.reply.resolved));
   } else if (it->second.replied) {
@@ -372,7 +587,8 @@ void Kernel::expire_reply_cache(double older_than) {
 }
 
 bool Kernel::has_target(const KernelMessage& m) const {
-  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) return kports_.count(ka->index) != 0;
+  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
+    return kports_.count(ka->index) != 0 || redirection(ka->index).has_value();
   const auto& la = std::get<LogicalAddr>(m.dest);
   return !db_lookup(la.gid, la.type).empty();
 }
@@ -385,7 +601,10 @@ void Kernel::deliver(KernelMessage& m) {
   }
   std::vector<KernelPort*> targets;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) {
-    if (auto* kp = kernel_port(ka->index)) targets.push_back(kp);
+    if (auto* kp = kernel_port(ka->index))
+      targets.push_back(kp);
+    else if (follow_redirection(m, ka->index))
+      return;
   } else {
     const auto& la = std::get<LogicalAddr>(m.dest);
     for (const auto& a : db_lookup(la.gid, la.type))
@@ -395,44 +614,84 @@ void Kernel::deliver(KernelMessage& m) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
   }
-  if (drop_duplicate(m)) return;
+  // A forwarded message is known by its original transmission (at most once across the move).
+  KernelMessage* key = &m;
+  KernelMessage orig;
+  if (m.orig_node >= 0) {
+    orig.service = m.orig_service;
+    orig.src_node = m.orig_node;
+    orig.xid = m.orig_xid;
+    if (drop_duplicate(m)) return;  // a retry of the forwarder
+    // The sender's retries, redirected here, must find it (it may have been here before: bounced).
+    SeenKey ok{orig.src_node, orig.xid};
+    if (seen_.find(ok) == seen_.end()) seen_order_.push_back(ok);
+    seen_[ok] = Seen{false, false, {}, sg::Engine::get_clock()};
+    key = &orig;
+  } else if (drop_duplicate(m)) {
+    return;
+  }
 
   if (std::holds_alternative<InvocationBody>(m.body)) {
+    const auto& inv = std::get<InvocationBody>(m.body).inv;
     bool any = false;
-    for (auto* kp : targets) {
+    for (auto* target : targets) {
+      KernelPort* proxy = target->main ? target : nullptr;
+      KernelPort* kp = proxy ? proxy->main : target;
+      bool multicast = proxy && proxy->chan_type == ChanType::Multicast;
+      if (kp->moving || (proxy && proxy->moving) || (kp->moving_stream && kp->moving_stream == inv->stream)) {
+        if (multicast) continue;  // dropped while the port moves (Section 8.5.1)
+        // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
+        kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
+        if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
+        auto it = seen_.find(SeenKey{key->origin(), key->xid});
+        if (it != seen_.end()) it->second.pending = true;
+        any = true;
+        continue;
+      }
       Incarnation& inc = *kp->owner;
       bool large = m.inline_bytes > 0;
       int& in_use = large ? inc.large_in_use : inc.small_in_use;
       int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
-      if (in_use >= limit) {
+      if (in_use >= limit && m.orig_node < 0) {
         ++stats_.packets_dropped_no_buffer;
         continue;
       }
       ++in_use;
       any = true;
+      Service service = m.orig_node >= 0 ? m.orig_service : m.service;
       kp->arrived.push_back(
-          QueuedMessage{std::get<InvocationBody>(m.body).inv, m.service, m.origin(), m.xid, large});
-      if (kp->waiter && (kp->selector == 0 || kp->selector == std::get<InvocationBody>(m.body).inv->stream))
-        kp->waiter->wake();
+          QueuedMessage{inv, service, key->origin(), key->xid, large, proxy ? proxy->channel : 0});
+      if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
       if (kp->interrupts && kp->owner && kp->owner->system) {
         ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
         kp->owner->system->wake();
       }
-      if (m.service == Service::Async) acknowledge(m, address_of(*kp));
+      KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
+      if (m.orig_node >= 0) {
+        acknowledge(m, resolved);                                                           // the forwarder
+        if (m.ack_origin && m.orig_service == Service::Async) acknowledge(orig, resolved);  // the sender
+      } else if (m.service == Service::Async) {
+        acknowledge(m, resolved);
+      }
     }
-    if (!any)  // no buffer anywhere: forget it so that a retry is accepted
+    if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
       seen_.erase(SeenKey{m.origin(), m.xid});
+      if (key != &m) seen_.erase(SeenKey{key->origin(), key->xid});
+    }
     return;
   }
 
-  // Operations and notifications for a ghost.
+  // Operations and notifications for a ghost; those addressed to a channel go to the ghost of the
+  // incarnation whose port is attached to it.
   KernelPort* kp = targets.front();
+  if (!kp->ghost && kp->owner && kp->owner->ghost_port) kp = kp->owner->ghost_port;
   kp->requests.push_back(m);
   if (m.service == Service::Async) acknowledge(m, {});
   if (kp->waiter) kp->waiter->wake();
 }
 
 std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalId selector) {
+  if (kp.receive_locked) return kp.arrived.end();  // forwarding: receives wait (Section 8.5.2)
   if (selector == 0) return kp.arrived.begin();
   return std::find_if(kp.arrived.begin(), kp.arrived.end(),
                       [selector](const QueuedMessage& q) { return q.inv->stream == selector; });

@@ -15,6 +15,7 @@
 
 #include "models/common/model_params.hpp"
 #include "models/kernel/incarnation.hpp"
+#include "models/kernel/invariant_checker.hpp"
 #include "models/kernel/messages.hpp"
 #include "models/kernel/observer.hpp"
 #include "models/kernel/process.hpp"
@@ -31,13 +32,28 @@ class Loader;
 class FileService;
 class Ghost;
 class SystemIncarnation;
+class Migrator;
 
 struct QueuedMessage {
   std::shared_ptr<Invocation> inv;
   Service service = Service::Datagram;
   int src_node = -1;
   uint64_t xid = 0;
-  bool large = false;  // holds a packet-sized buffer
+  bool large = false;    // holds a packet-sized buffer
+  GlobalId channel = 0;  // the attachment it arrived over
+};
+
+/// A message made pending at a moving kernel port: not acknowledged, forwarded later (Figure 8.5).
+struct PendingMessage {
+  KernelMessage msg;
+  GlobalId channel = 0;
+};
+
+/// Where forwarded messages go: a kernel port address (perhaps out of date: redirections and, failing
+/// those, a locate of the channel by broadcast find the port).
+struct Destination {
+  KernelPortAddr port;
+  GlobalId channel = 0;
 };
 
 /// A kernel port: the arrived queue of invocation messages, or a ghost's request queue.
@@ -50,6 +66,17 @@ struct KernelPort {
   Process* waiter = nullptr;
   GlobalId selector = 0;    // the waiter only wants messages from this stream (0: any)
   bool interrupts = false;  // arrivals raise a software interrupt in the owner (inc_setPortHandler)
+  // Proxies (Section 8.5.1): one per attachment of an incarnation port to a channel; what arrives at
+  // a proxy is queued at its main kernel port.
+  KernelPort* main = nullptr;
+  GlobalId channel = 0;
+  ChanType chan_type = ChanType::Unicast;
+  // Forwarding in progress (Figures 8.5, 8.6): arriving unicast messages are made pending (all of
+  // them, or only one stream's), multicast ones dropped; receives wait while locked.
+  bool moving = false;
+  GlobalId moving_stream = 0;
+  bool receive_locked = false;
+  std::deque<PendingMessage> pending;  // main ports
 };
 
 /// Counters a run reports.
@@ -60,6 +87,9 @@ struct KernelStats {
   long packets_lost = 0;
   long retries = 0;
   long duplicates = 0;
+  long forwarded = 0;          // acknowledged messages forwarded by reconfigurations (Table A.5)
+  long forwarded_pending = 0;  // pending (unacknowledged) messages forwarded
+  long redirected = 0;         // arrivals re-routed by a redirection entry
 };
 
 class Kernel {
@@ -83,6 +113,33 @@ class Kernel {
   void db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port);
   std::vector<KernelPortAddr> db_lookup(GlobalId gid, DeliveryType type) const;
   double db_search_cost() const;
+
+  // ---- incarnation ports (Section 8.5.1)
+  /// A new port of `inc` attached to `chan` (0: unattached), with its database entry.
+  PortRef open_port(Incarnation& inc, GlobalId chan, ChanType type);
+  /// Attaches `port` to `chan` with a new proxy; enters the database entry when `enter`.
+  KernelPort& attach(PortRef& port, GlobalId chan, ChanType type, bool enter = true);
+  /// Unmakes an attachment: its database entry and proxy go; arrivals for the proxy then follow a
+  /// redirection entry to `to` when valid.
+  void detach(PortRef& port, KernelPort* proxy, KernelPortAddr to);
+  /// Closes a port: its queue is discarded with its attachments.
+  void close_port(Incarnation& inc, PortRef& port);
+  /// Forwards, in order, the messages queued at `main` that `pick` selects to `to` (each reliably,
+  /// Section 8.5.1), marking `proxies` moving first; returns the number forwarded.
+  int forward_arrived(Process& by, KernelPort& main, const std::function<bool(const QueuedMessage&)>& pick,
+                      const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig);
+  /// Forwards the pending messages `pick` selects (they are acknowledged by their new destination).
+  int forward_pending(Process& by, KernelPort& main, const std::function<bool(const PendingMessage&)>& pick,
+                      const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig);
+  /// Redirection entries (Section 8.5.1): arrivals for a deleted kernel port follow them; chains are
+  /// followed node to node; the oldest is dropped when the table is full.
+  void redirect(uint32_t old_index, KernelPortAddr to);
+  std::optional<KernelPortAddr> redirection(uint32_t index) const;
+  /// Wakes a receiver waiting at `main` (after a receive lock is lifted).
+  static void wake_receiver(KernelPort& main);
+  /// Takes a kernel port object over from another kernel (migration): it gets an index here.
+  KernelPort& adopt_kernel_port(std::unique_ptr<KernelPort> kp);
+  std::unique_ptr<KernelPort> release_kernel_port(uint32_t index);
 
   // ---- kernel ports
   KernelPort& create_kernel_port(Incarnation* owner, bool ghost);
@@ -141,6 +198,13 @@ class Kernel {
   std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
   std::vector<Incarnation*> hosted() const;              // all live incarnations here
   Incarnation* find_incarnation(GlobalId gid) const;
+  /// Migration: the incarnation's kernel data, ports and processes move to `to` (Section 7.4.4):
+  /// redirection entries here for its kernel ports, database entries there.
+  void move_incarnation(Incarnation& inc, Kernel& to);
+  /// Starts this (destination) kernel's process migrating `inc` here.
+  void start_migrator(Incarnation& inc, double committed, double text, KernelPortAddr manager_ghost);
+  /// Every invocation queued, pending or being forwarded here (the invariant checker's end of run).
+  void for_each_queued(const std::function<void(const Invocation&)>& f) const;
 
  private:
   struct Transaction {
@@ -162,12 +226,14 @@ class Kernel {
   };
   struct Seen {
     bool replied = false;
+    bool pending = false;  // made pending at a moving port: retries are ignored until it is forwarded
     KernelMessage reply;
     double time = 0;
   };
 
   std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
-  void deliver_invocation(KernelMessage& m, KernelPort& kp);
+  /// Re-routes an arrival for a deleted kernel port along its redirection entry; false if none.
+  bool follow_redirection(KernelMessage& m, uint32_t index);
   void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
   /// An event notification to a ghost, sent without waiting.
@@ -183,6 +249,8 @@ class Kernel {
   KernelStats stats_;
   std::unordered_multimap<GlobalId, std::pair<DeliveryType, KernelPortAddr>> db_;
   std::unordered_map<uint32_t, std::unique_ptr<KernelPort>> kports_;
+  std::deque<std::pair<uint32_t, KernelPortAddr>> redirections_;
+  std::vector<std::shared_ptr<Invocation>> in_flight_;  // being forwarded
   uint32_t next_kport_ = 1;
   uint64_t next_xid_ = 1;
   std::unordered_map<uint64_t, Transaction> transactions_;
@@ -200,6 +268,7 @@ class Kernel {
     bool alive = true;
   };
   std::vector<Hosted> hosted_;
+  std::vector<std::unique_ptr<Migrator>> migrators_;
   std::set<GlobalId> acl_;
   std::map<std::pair<GlobalId, int>, std::pair<int, double>> texts_;  // users, bytes
   double memory_used_ = 0;
@@ -208,6 +277,8 @@ class Kernel {
 };
 
 /// The kernels of the pool, reachable from each other over the bus.
+class InvariantChecker;
+
 class Network {
  public:
   Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed)
@@ -226,6 +297,11 @@ class Network {
   /// True when a packet should be lost (packet_loss_probability), from the run's seeded generator.
   bool lose_packet();
   GlobalId new_gid() { return next_gid_++; }
+  InvariantChecker* checker() const { return checker_; }
+  void set_checker(InvariantChecker* c) { checker_ = c; }
+  /// Fault injection for the checker's own test: reconfigurations drop the messages they should
+  /// forward.
+  bool skip_forwarding = false;
 
  private:
   const params::ModelParams& params_;
@@ -235,6 +311,7 @@ class Network {
   GlobalId next_gid_ = 0x1000;
   int pool_size_ = -1;
   Observer* observer_ = nullptr;
+  InvariantChecker* checker_ = nullptr;
 };
 
 }  // namespace equus::kernel

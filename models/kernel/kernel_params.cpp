@@ -16,6 +16,12 @@ void KernelParams::bind(params::Binder& b) {
   b("pincdata_bytes", pincdata_bytes, D::Bytes);
   b("control_op", control_op, D::Time);
   b("dependency_probe_period", dependency_probe_period, D::Time);
+  b("redirection_entries", redirection_entries);
+  b("forward_message", forward_message, D::Time);
+  b("reconfig_op", reconfig_op, D::Time);
+  b("migrate_setup", migrate_setup, D::Time);
+  b("migrate_per_port", migrate_per_port, D::Time);
+  b("migrate_per_page", migrate_per_page, D::Time);
 }
 
 }  // namespace equus::kernel

@@ -18,6 +18,12 @@ struct KernelParams {
   double pincdata_bytes = 0;           // initial pincdata per incarnation
   double control_op = 0;               // ghost CPU per control operation
   double dependency_probe_period = 0;  // a dependent incarnation's ghost probes its parents
+  int redirection_entries = 0;         // redirection table size per kernel (Section 8.5.1)
+  double forward_message = 0;          // kernel CPU to dequeue and re-address one forwarded message
+  double reconfig_op = 0;              // ghost CPU per step of a receiver change (attach, detach, rebind)
+  double migrate_setup = 0;            // destination kernel CPU per migration, besides its messages
+  double migrate_per_port = 0;         // destination kernel CPU per port (kernel port, database entry)
+  double migrate_per_page = 0;         // destination kernel CPU per page moved, besides the copy
 
   void bind(params::Binder& b);
 };

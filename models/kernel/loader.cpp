@@ -55,6 +55,8 @@ void Loader::serve(KernelMessage& m) {
   const auto& p = k.params();
   if (auto* r = std::get_if<HostRequest>(&m.body)) {
     host(m, *r);
+  } else if (auto* mh = std::get_if<MigrateHost>(&m.body)) {
+    migrate_host(m, *mh);
   } else if (auto* a = std::get_if<LoaderAccess>(&m.body)) {
     k.set_access(a->rdc, a->allow);
     if (!a->allow && a->kill)
@@ -103,9 +105,8 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   k.charge_memory(memory);
   k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes, page));
   GlobalId std_channel = k.network().new_gid();
-  KernelPort& std_kp = k.create_kernel_port(&inc, false);
-  k.db_enter(std_channel, DeliveryType::Channel, k.address_of(std_kp));
-  inc.std_port = inc.add_ref(PortRef{&std_kp, std_channel, ChanType::Unicast});
+  inc.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast));
+  KernelPort& std_kp = *inc.ref<PortRef>(inc.std_port)->proxies.front();
   auto add_default = [&](GlobalId chan) {
     return chan ? inc.add_ref(StreamRef{k.network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
   };
@@ -174,17 +175,16 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   ControlReply reply;
   for (const auto& [id, ref] : parent.refs()) {
     if (const auto* port = std::get_if<PortRef>(&ref)) {
-      KernelPort& kp = k.create_kernel_port(&inc, false);
       bool listed = std::find(r.fork_ports.begin(), r.fork_ports.end(), id) != r.fork_ports.end();
       GlobalId chan = 0;
-      if (listed && port->type == ChanType::Multicast) {
-        chan = port->channel;
-      } else if (listed) {
+      if (listed && port->type() == ChanType::Multicast)
+        chan = port->channel();
+      else if (listed)
         chan = k.network().new_gid();
-        reply.fork_channels[id] = {chan, k.address_of(kp)};
-      }
-      if (chan) k.db_enter(chan, DeliveryType::Channel, k.address_of(kp));
-      inc.set_ref(id, PortRef{&kp, chan, port->type});
+      PortRef copy = k.open_port(inc, chan, port->type());
+      if (listed && port->type() == ChanType::Unicast)
+        reply.fork_channels[id] = {chan, k.address_of(*copy.proxies.front())};
+      inc.set_ref(id, std::move(copy));
     } else if (!parent.no_propagate.count(id)) {
       Reference copy = ref;
       if (auto* s = std::get_if<StreamRef>(&copy)) {

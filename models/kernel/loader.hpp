@@ -10,6 +10,7 @@ namespace equus::kernel {
 struct KernelMessage;
 struct KernelPort;
 struct HostRequest;
+struct MigrateHost;
 
 /// A process serving requests sent to a well-known global identifier of its node (DLVR_NODE_SERVICE).
 class NodeService : public Process {
@@ -37,6 +38,8 @@ class Loader : public NodeService {
   void serve(KernelMessage& m) override;
   void host(KernelMessage& m, const HostRequest& r);
   void fork(KernelMessage& m, const HostRequest& r, double memory, double text);
+  /// M1 at the destination: validates and commits memory, then a Migrator does M3 and M4.
+  void migrate_host(KernelMessage& m, const MigrateHost& h);
 };
 
 /// The file service of the launch program on the UNIX host: one disc, one request at a time.

@@ -31,6 +31,11 @@ struct PackedRef {
   uint8_t domain = 0;   // propagation restriction: non-zero, the recipient may not propagate it further
   int node = -1;        // incarnation handles: where the incarnation is
   uint32_t rights = 0;  // incarnation handles: control rights
+  // Ports (propagated: owner_ghost is the propagator's ghost) and port handles (the owner's): the
+  // port's identifier at its owner and its attachments.
+  int port = 0;
+  std::vector<std::pair<GlobalId, ChanType>> channels;
+  bool retained = true;  // the propagator keeps its port and queue (rd_keep)
 };
 
 /// An invocation message in flight or queued at a port.
@@ -49,6 +54,8 @@ struct Invocation {
   bool forwarded = false;             // inc_forward: the replier is not the stream's receiver
   std::byte* reply_buffer = nullptr;  // inc_invoke: the invoker's buffer, overwritten by a reply
   uint32_t reply_room = 0;
+  uint64_t reconfig = 0;   // the last reconfiguration that forwarded it (invariant reports)
+  bool multicast = false;  // sent over a multicast channel: delivery is not guaranteed
 };
 
 struct InvocationBody {
@@ -79,6 +86,41 @@ struct GhostCopy {        // inc_copyto / inc_copyfrom on a buffer this ghost's 
   std::byte* local = nullptr;
   uint32_t bytes = 0;
   int caller_node = -1;
+};
+/// Changing the receiver (Chapter 6, Section 8.5), operations on a ghost.
+struct PropActivate {  // the recipient of a propagated port asks the propagator to hand it over
+  int port = 0;
+  std::vector<std::pair<GlobalId, KernelPortAddr>> to;  // channel -> the recipient's proxy kernel port
+};
+struct AttachPort {  // inc_attachPort at the new port's owner
+  int port = 0;
+  GlobalId channel = 0;
+  ChanType type = ChanType::Unicast;
+  KernelPortAddr detach_ghost;  // the old port's owner (invalid: no port to detach)
+  int detach_port = 0;
+  bool move_q = true;
+};
+struct DetachPort {  // at the old port's owner: forward what arrived over `channel`, then detach
+  int port = 0;
+  GlobalId channel = 0;
+  KernelPortAddr to;
+  bool move_q = true;
+};
+struct RebindAtReceiver {  // Figure 8.6, at the current receiver
+  int port = 0;
+  GlobalId stream = 0;
+  KernelPortAddr stream_ghost;
+  GlobalId channel = 0;
+  KernelPortAddr to;
+};
+struct RebindStream {  // at the stream's holder: its new channel and destination
+  GlobalId stream = 0;
+  GlobalId channel = 0;
+  KernelPortAddr to;
+};
+struct FreezeStream {
+  GlobalId stream = 0;
+  bool freeze = true;
 };
 struct GhostCompletion {  // an asinvoke of the ghost's incarnation has been received
   GlobalId stream = 0;
@@ -130,6 +172,7 @@ struct GhostControl {
   KernelPortAddr party;               // Depend: the parent's ghost; Interest: the interested ghost
   GlobalId party_inc = 0;             // Notify: the incarnation the event is about
   int type = 0;                       // Depend: DepType; Interest: 1 set, 0 unset; Notify: EvType
+  uint32_t info = 0;                  // Notify: the event's ed_info2 (elapsed ms of a migration)
 };
 /// Answer of a loader, file service or control operation.
 struct ControlReply {
@@ -146,9 +189,24 @@ struct ControlReply {
   std::map<int, std::pair<GlobalId, KernelPortAddr>> fork_channels;  // listed unicast port -> new channel
 };
 
-using Body =
-    std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion, HostRequest,
-                 LoaderAccess, LoaderStatus, FileFetch, GhostImage, GhostControl, ControlReply>;
+/// inc_migrate (Section 7.4.4): the manager's request to the source ghost, and the source's nested
+/// request to the destination's loader, which commits memory (M1) and then migrates the incarnation.
+struct MigrateRequest {
+  int node = -1;
+  KernelPortAddr manager_ghost;  // told of EV_INC_MIGRATEDONE
+};
+struct MigrateHost {
+  Incarnation* inc = nullptr;  // the incarnation's kernel data, taken over at the destination
+  RdcPtr rdc;
+  double memory = 0;             // bytes to commit
+  double text = 0;               // bytes of text (0 when already present at the destination)
+  KernelPortAddr manager_ghost;  // told of EV_INC_MIGRATEDONE
+};
+
+using Body = std::variant<InvocationBody, ReplyBody, AckBody, GhostFetch, GhostCopy, GhostCompletion,
+                          HostRequest, LoaderAccess, LoaderStatus, FileFetch, GhostImage, GhostControl,
+                          ControlReply, PropActivate, AttachPort, DetachPort, RebindAtReceiver, RebindStream,
+                          FreezeStream, MigrateRequest, MigrateHost>;
 
 struct KernelMessage {
   Service service = Service::Datagram;
@@ -159,6 +217,15 @@ struct KernelMessage {
   KernelPortAddr resolved;  // in replies and acks: the final destination the sender should now use
   uint32_t inline_bytes = 0;
   double sent_at = 0;  // when this copy was posted (traces)
+  // A stream's channel: when the cached kernel port address gets no answer, the retries locate the
+  // channel by broadcast (Section 8.4.3).
+  GlobalId locate = 0;
+  // A forwarded invocation (Section 8.5): the original transmission, whose sender is acknowledged by
+  // the new destination when the message was pending (never acknowledged) at the old one.
+  int orig_node = -1;
+  uint64_t orig_xid = 0;
+  Service orig_service = Service::Datagram;
+  bool ack_origin = false;
   Body body;
 
   int origin() const { return reply_node >= 0 ? reply_node : src_node; }

@@ -30,6 +30,21 @@ class Observer {
   virtual void reference_closed(GlobalId inc, GlobalId channel) {}
   /// A value a program records (op language `record`), e.g. a document printed.
   virtual void record(GlobalId inc, const std::string& key, double value, double t) {}
+  /// A migration (Section 7.4.4): its phases' end times, the bytes it moved over the bus and how
+  /// long the incarnation was frozen.
+  struct Migration {
+    GlobalId inc = 0;
+    int from = -1, to = -1;
+    double start = 0;     // memory committed at the destination
+    double pincdata = 0;  // M3 done: pincdata fetched, ports set up
+    double text = 0;      // M4: text pre-copied while the incarnation ran
+    double frozen = 0;    // frozen when heap copying began
+    double restart = 0;   // runs at the destination
+    double bytes = 0;
+    int ports = 0;
+    int messages = 0;  // arrived messages moved with its ports
+  };
+  virtual void migration(const Migration& m) {}
   /// CPU busy fraction of a node over the last sampling period.
   virtual void node_load(int node, double load, double t) {}
 };

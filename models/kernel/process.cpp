@@ -7,12 +7,12 @@ namespace sg = simgrid::s4u;
 namespace equus::kernel {
 
 Process::Process(Kernel& kernel, std::string name, m68030::Priority prio)
-    : kernel_(kernel), name_(std::move(name)), prio_(prio), sem_(sg::Semaphore::create(0)) {}
+    : kernel_(&kernel), name_(std::move(name)), prio_(prio), sem_(sg::Semaphore::create(0)) {}
 
 void Process::compute(double seconds) {
   seconds += owed_;
   owed_ = 0;
-  kernel_.cpu().run(this, prio_, seconds);
+  kernel_->cpu().run(this, prio_, seconds);
 }
 
 void Process::block() {

@@ -17,7 +17,9 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  Kernel& kernel() const { return kernel_; }
+  Kernel& kernel() const { return *kernel_; }
+  /// Migration: the process now runs on another card.
+  void move_to(Kernel& k) { kernel_ = &k; }
   const std::string& name() const { return name_; }
   m68030::Priority priority() const { return prio_; }
 
@@ -49,7 +51,7 @@ class Process {
   }
 
  private:
-  Kernel& kernel_;
+  Kernel* kernel_;
   std::string name_;
   m68030::Priority prio_;
   simgrid::s4u::SemaphorePtr sem_;

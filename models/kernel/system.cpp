@@ -15,6 +15,8 @@ System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, 
   platform_ = std::make_unique<platform::Platform>(engine, std::move(nodes), params_);
   bus_ = std::make_unique<vme::Bus>(params_.vme);
   net_ = std::make_unique<Network>(params_, *bus_, seed);
+  checker_ = std::make_unique<InvariantChecker>();
+  net_->set_checker(checker_.get());
   for (int n = 0; n < platform_->node_count(); ++n) {
     kernels_.push_back(std::make_unique<Kernel>(*net_, n, platform_->host(n), params_));
     net_->add(kernels_.back().get());
@@ -31,6 +33,11 @@ System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, 
 
 System::~System() = default;
 
+const std::vector<std::string>& System::finish_checks() {
+  checker_->finish(*net_);
+  return checker_->violations();
+}
+
 Incarnation& System::create(int node, const std::string& name, Program program) {
   return network().kernel(node).host(nullptr, -1, name, std::move(program));
 }
@@ -41,18 +48,12 @@ void System::destroy(Incarnation& inc) { inc.kernel().unhost(inc, "destroyed"); 
 
 GlobalId System::bootstrap_channel(Incarnation& owner, ChanType type, int* port_id) {
   GlobalId chan = net_->new_gid();
-  Kernel& k = owner.kernel();
-  KernelPort& kp = k.create_kernel_port(&owner, false);
-  k.db_enter(chan, DeliveryType::Channel, k.address_of(kp));
-  *port_id = owner.add_ref(PortRef{&kp, chan, type});
+  *port_id = owner.add_ref(owner.kernel().open_port(owner, chan, type));
   return chan;
 }
 
 int System::bootstrap_port(Incarnation& owner, GlobalId channel) {
-  Kernel& k = owner.kernel();
-  KernelPort& kp = k.create_kernel_port(&owner, false);
-  k.db_enter(channel, DeliveryType::Channel, k.address_of(kp));
-  return owner.add_ref(PortRef{&kp, channel, ChanType::Multicast});
+  return owner.add_ref(owner.kernel().open_port(owner, channel, ChanType::Multicast));
 }
 
 int System::bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType type) {

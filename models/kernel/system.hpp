@@ -55,11 +55,17 @@ class System {
   /// service, pool manager), which wait by design, only when `servers`.
   std::string blocked_report(bool servers = true) const;
 
+  /// The communications invariant, checked on every run (Section 8.5): finish() at the end of the
+  /// run; violations() is empty when it held.
+  InvariantChecker& checker() { return *checker_; }
+  const std::vector<std::string>& finish_checks();
+
  private:
   params::ModelParams params_;
   std::unique_ptr<platform::Platform> platform_;
   std::unique_ptr<vme::Bus> bus_;
   std::unique_ptr<Network> net_;
+  std::unique_ptr<InvariantChecker> checker_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::unique_ptr<Kernel> host_kernel_;
 };

@@ -17,6 +17,9 @@ class SystemIncarnation : public Process {
   SystemIncarnation(Kernel& kernel, Incarnation& inc, Program program);
   void start();
   void stop();
+  void set_host(simgrid::s4u::Host* host) {
+    if (actor_ && !finished_) actor_->set_host(host);
+  }
   /// Kernel work done in this process before the program runs (loading text and data, waiting while
   /// INCHOATE), set by the loader.
   void set_prologue(std::function<void(SystemIncarnation&)> f) { prologue_ = std::move(f); }

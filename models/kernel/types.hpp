@@ -63,6 +63,11 @@ struct RefDescrip {
 };
 
 constexpr uint32_t RD_WRITABLE = 1;  // rd_flags: the propagated buffer handle may be written
+/// rd_flags of a retained (rd_keep) unicast port: messages keep queuing at it until the propagated
+/// copy is received, instead of being made pending meanwhile (Section 6.2.4).
+constexpr uint32_t RD_KEEP_QUEUING = 2;
+/// "No port" argument of inc_rebindStream and inc_attachPort.
+constexpr int NO_PORT = 0;
 
 /// Control rights of an incarnation handle (rd_flags when propagating one: the copy keeps only the
 /// rights given, and never more than the original's).
@@ -108,7 +113,8 @@ enum Status : int {
 };
 
 /// Event types delivered by inc_eventWait (the subset needed by communications).
-enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2, StreamClosed = 3 };
+/// EV_INC_MIGRATEDONE and EV_INC_MADE carry the elapsed time in microseconds in ed_info2 (7.2.3).
+enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2, StreamClosed = 3, MigrateDone = 4, Made = 5 };
 
 /// inc_makeDependent types (Section 7.3).
 enum DepType : int { DEP_NONE = 0, DEP_ABSOLUTE = 1, DEP_GROUP = 2 };

@@ -32,15 +32,13 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   auto boot = [&](Kernel& k, int module) -> Incarnation& {
     Incarnation& inc = k.host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
     GlobalId chan = sys.network().new_gid();
-    KernelPort& kp = k.create_kernel_port(&inc, false);
-    k.db_enter(chan, DeliveryType::Channel, k.address_of(kp));
-    inc.std_port = inc.add_ref(PortRef{&kp, chan, ChanType::Unicast});
+    inc.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast));
     return inc;
   };
   Incarnation& ns = boot(sys.kernel(service_node), ns_module);
   Incarnation& pm = boot(sys.kernel(service_node), pm_module);
   Incarnation& launch = boot(sys.host_kernel(), launch_module);
-  auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.std_port)->channel; };
+  auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.std_port)->channel(); };
   sysrdc->name_service = channel_of(ns);
   sysrdc->pool_manager = channel_of(pm);
   for (Incarnation* inc : {&ns, &pm, &launch}) {

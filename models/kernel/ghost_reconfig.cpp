@@ -1,0 +1,186 @@
+// The ghost's part in changing the receiver of invocation messages: the algorithms of Figures 8.4-8.6.
+#include <fmt/format.h>
+
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
+
+namespace equus::kernel {
+
+void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
+  Kernel& k = kernel();
+  KernelMessage reply;
+  reply.service = Service::Reply;
+  reply.xid = m.xid;
+  reply.dest = KernelPortAddr{m.origin(), 0};
+  reply.body = std::move(r);
+  k.cache_reply(m.origin(), m.xid, reply);
+  k.transmit(*this, reply, cpu + k.params().cpu.kmsg_prepare);
+}
+
+template <class Op, class Local>
+int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local) {
+  Kernel& k = kernel();
+  if (ghost == k.address_of(*inc_.ghost_port)) return local(op);  // ourselves: no message
+  KernelMessage km;
+  km.dest = ghost;
+  km.body = std::move(op);
+  auto ans = k.request(*this, std::move(km), k.params().cpu.kmsg_prepare);
+  if (!ans) return E_TIMEOUT;
+  const auto* r = std::get_if<ControlReply>(&ans->body);
+  return r ? r->status : E_OK;
+}
+
+namespace {
+uint64_t reconfiguration(Kernel& k, const std::string& what) {
+  auto* c = k.network().checker();
+  return c ? c->reconfiguration(fmt::format("{} at {:.6f} s", what, simgrid::s4u::Engine::get_clock())) : 0;
+}
+}  // namespace
+
+// Figure 8.5: the propagator hands its port over to the recipient's proxies.
+void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  bool retained = true;
+  PortRef* pr = inc_.ref<PortRef>(a.port);
+  if (!pr) {
+    auto it = inc_.propagating.find(a.port);
+    if (it == inc_.propagating.end()) {
+      answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+      return;
+    }
+    pr = &it->second;
+    retained = false;
+  }
+  uint64_t rc = reconfiguration(k, fmt::format("port propagation from {}", inc_.name()));
+  auto dest_for = [&a](GlobalId chan) {
+    for (const auto& [c, addr] : a.to)
+      if (c == chan) return Destination{addr, c};
+    return a.to.empty() ? Destination{} : Destination{a.to.front().second, a.to.front().first};
+  };
+  KernelPort& main = *pr->kport;
+  compute(p.kernel.reconfig_op);
+  if (!retained) {
+    main.moving = true;  // arrivals are made pending while the queue is forwarded
+    k.forward_arrived(
+        *this, main, [](const QueuedMessage&) { return true; },
+        [&](const QueuedMessage& q) { return dest_for(q.channel); }, rc);
+  }
+  answer(m, ControlReply{}, 0);  // the recipient enters its database entries meanwhile
+  for (KernelPort* proxy : std::vector<KernelPort*>(pr->proxies)) {
+    if (proxy->chan_type == ChanType::Multicast) {
+      if (!retained) k.detach(*pr, proxy, {});  // the new port is added to the group
+      continue;
+    }
+    proxy->moving = true;
+    GlobalId chan = proxy->channel;
+    Destination to = dest_for(chan);
+    k.forward_pending(
+        *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
+        [&](const PendingMessage&) { return to; }, rc);
+    k.detach(*pr, proxy, to.port);
+  }
+  main.moving = false;
+  if (!retained) {
+    k.close_port(inc_, *pr);
+    inc_.propagating.erase(a.port);
+  } else {
+    if (auto* c = k.network().checker()) c->relax_order();  // two queues now: footnote 3 of 8.5
+    Kernel::wake_receiver(main);
+  }
+}
+
+// Section 8.5.2, at the owner of the port being attached.
+void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  auto* pr = inc_.ref<PortRef>(a.port);
+  if (!pr) {
+    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    return;
+  }
+  compute(p.kernel.reconfig_op);
+  KernelPort& proxy = k.attach(*pr, a.channel, a.type, false);
+  int status = E_OK;
+  if (a.detach_ghost.valid()) {
+    DetachPort d{a.detach_port, a.channel, k.address_of(proxy), a.move_q};
+    status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op); });
+  }
+  k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
+  answer(m, ControlReply{status}, 0);
+}
+
+// At the owner of the port being detached: what arrived over the channel goes to the new port first.
+int Ghost::detach_port(const DetachPort& d) {
+  Kernel& k = kernel();
+  auto* pr = inc_.ref<PortRef>(d.port);
+  KernelPort* proxy = pr ? pr->proxy(d.channel) : nullptr;
+  if (!proxy) return pr ? E_INVAL : E_BADREF;
+  uint64_t rc = reconfiguration(k, fmt::format("port attachment: {} detached", inc_.name()));
+  compute(k.params().kernel.reconfig_op);
+  KernelPort& main = *pr->kport;
+  main.receive_locked = true;  // no reception interleaved with forwarding: no gaps (8.5.2)
+  proxy->moving = true;
+  Destination to{d.to, d.channel};
+  GlobalId chan = d.channel;
+  if (d.move_q)
+    k.forward_arrived(
+        *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
+        [&](const QueuedMessage&) { return to; }, rc);
+  k.forward_pending(
+      *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
+      [&](const PendingMessage&) { return to; }, rc);
+  k.detach(*pr, proxy, d.to);
+  main.receive_locked = false;
+  Kernel::wake_receiver(main);
+  return E_OK;
+}
+
+// Figure 8.6, at the current receiver.
+void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  auto* pr = inc_.ref<PortRef>(r.port);
+  if (!pr) {
+    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    return;
+  }
+  uint64_t rc = reconfiguration(k, fmt::format("stream rebinding away from {}", inc_.name()));
+  compute(p.kernel.reconfig_op);
+  KernelPort& main = *pr->kport;
+  GlobalId stream = r.stream;
+  Destination to{r.to, r.channel};
+  main.receive_locked = true;
+  main.moving_stream = stream;
+  k.forward_arrived(
+      *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
+      [&](const QueuedMessage&) { return to; }, rc);
+  int status = on_ghost(r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
+                        [this](const RebindStream& op) { return rebind_stream(op); });
+  k.forward_pending(
+      *this, main,
+      [stream](const PendingMessage& pm) {
+        return std::get<InvocationBody>(pm.msg.body).inv->stream == stream;
+      },
+      [&](const PendingMessage&) { return to; }, rc);
+  main.moving_stream = 0;
+  main.receive_locked = false;
+  Kernel::wake_receiver(main);
+  answer(m, ControlReply{status}, 0);
+}
+
+// At the stream's holder: only the channel and the cached destination change.
+int Ghost::rebind_stream(const RebindStream& r) {
+  compute(kernel().params().kernel.reconfig_op);
+  for (auto& [id, ref] : inc_.refs())
+    if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == r.stream) {
+      if (s->type != ChanType::Unicast) return E_NOTUNICAST;
+      s->channel = r.channel;
+      s->dest = r.to;
+      return E_OK;
+    }
+  return E_BADREF;
+}
+
+}  // namespace equus::kernel

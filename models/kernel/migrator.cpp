@@ -1,0 +1,187 @@
+#include "models/kernel/migrator.hpp"
+
+#include <cmath>
+
+#include "models/kernel/ghost.hpp"
+#include "models/kernel/kernel.hpp"
+#include "models/kernel/loader.hpp"
+#include "models/kernel/system_incarnation.hpp"
+
+namespace sg = simgrid::s4u;
+
+namespace equus::kernel {
+
+namespace {
+double pages(double bytes, double page) { return page > 0 ? std::ceil(bytes / page) * page : bytes; }
+}  // namespace
+
+Migrator::Migrator(Kernel& destination, Incarnation& inc, double committed, double text,
+                   KernelPortAddr manager_ghost)
+    : Process(destination, "migrator:" + inc.name(), m68030::Priority::Ghost),
+      inc_(inc),
+      committed_(committed),
+      text_(text),
+      manager_ghost_(manager_ghost) {}
+
+void Migrator::start() {
+  sg::Actor::create(name(), kernel().host(), [this] { run(); })->daemonize();
+}
+
+void Migrator::fetch(double bytes) {
+  Kernel& d = kernel();
+  const auto& p = d.params();
+  double page = p.cpu.page_bytes;
+  double left = bytes;
+  while (left > 0) {
+    double chunk = std::min(left, p.vme.max_copy_per_message);
+    compute(p.kernel.bulk_pull_setup + std::ceil(chunk / page) * p.kernel.migrate_per_page);
+    d.network().bus().copy(inc_.kernel().host(), d.host(), chunk, p.vme.read_copy_rate);
+    left -= chunk;
+  }
+  moved_ += bytes;
+}
+
+bool Migrator::aborted() {
+  if (inc_.state != IncState::Dead) return false;
+  Kernel& d = kernel();
+  d.charge_memory(-committed_);
+  if (text_ > 0 && inc_.rdc) d.text_add(inc_.rdc->id, inc_.module, -1, 0);
+  inc_.migrating = false;
+  return true;
+}
+
+void Migrator::run() {
+  Kernel& d = kernel();
+  Kernel& s = inc_.kernel();
+  const auto& p = d.params();
+  Observer::Migration rec;
+  rec.inc = inc_.gid();
+  rec.from = s.node();
+  rec.to = d.node();
+  rec.start = sg::Engine::get_clock();
+  double page = p.cpu.page_bytes;
+  const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
+
+  // M3: the pincdata, locked at the source once fetched; a kernel port and database entry per port.
+  compute(p.kernel.migrate_setup);
+  fetch(pages(p.kernel.pincdata_bytes, page));
+  for (const auto& [id, r] : inc_.refs())
+    if (std::holds_alternative<PortRef>(r)) ++rec.ports;
+  compute(rec.ports * p.kernel.migrate_per_port);
+  rec.pincdata = sg::Engine::get_clock();
+  if (aborted()) return;
+
+  // M4: text first, while the incarnation runs (always timed: Appendix A.2 includes it).
+  fetch(mod ? pages(mod->text_bytes, page) : 0);
+  rec.text = sg::Engine::get_clock();
+  // Not during a synchronous invocation or bulk transfer (7.4.2).
+  inc_.migrator = this;
+  while (inc_.sync_calls > 0 && inc_.state != IncState::Dead) {
+    set_waiting("end of a synchronous invocation or bulk transfer of a migrating incarnation");
+    block();
+  }
+  clear_waiting();
+  inc_.migrator = nullptr;
+  if (aborted()) return;
+
+  // Frozen when heap copying begins; heap, stack, data and registers follow.
+  bool was_frozen = inc_.state != IncState::Started;
+  if (!was_frozen) inc_.system->suspend();
+  rec.frozen = sg::Engine::get_clock();
+  double data = mod ? pages(mod->data_bytes, page) + pages(mod->stack_bytes, page) : 0;
+  fetch(pages(inc_.heap, page) + data);
+  if (aborted()) {
+    if (!was_frozen) inc_.system->resume();
+    return;
+  }
+
+  // The source forwards received-but-unreplied messages and the arrived queues; here they move with
+  // the ports' kernel data, each costing a forwarding.
+  for (const auto& [id, r] : inc_.refs())
+    if (const auto* pr = std::get_if<PortRef>(&r))
+      rec.messages += static_cast<int>(pr->kport->arrived.size() + pr->kport->pending.size());
+  compute(rec.messages * p.kernel.forward_message);
+  s.move_incarnation(inc_, d);  // redirection entries at the source, database entries here
+  inc_.migrating = false;
+  rec.restart = sg::Engine::get_clock();
+  rec.bytes = moved_;
+  if (!was_frozen) inc_.system->resume();
+
+  // EV_INC_MIGRATEDONE with the elapsed time (microseconds in ed_info2), to the manager; deferred
+  // operations run now.
+  double elapsed_ms = (rec.restart - rec.start) * 1e3;
+  if (manager_ghost_.valid()) {
+    KernelMessage n;
+    n.service = Service::Datagram;
+    n.xid = d.new_xid();
+    n.dest = manager_ghost_;
+    n.body = GhostControl{ControlOp::Notify,
+                          nullptr,
+                          {},
+                          inc_.gid(),
+                          static_cast<int>(EvType::MigrateDone),
+                          static_cast<uint32_t>(std::lround(elapsed_ms * 1e3))};
+    d.transmit(*this, n, p.cpu.kmsg_prepare);
+  }
+  for (auto& m : inc_.deferred) inc_.ghost_port->requests.push_back(std::move(m));
+  inc_.deferred.clear();
+  if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
+  if (auto* o = d.network().observer()) o->migration(rec);
+}
+
+// ---------------------------------------------------------------- the source's and loader's parts
+
+// M1 at the source: the nested request to the destination, whose answer is echoed to the manager.
+void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  if (inc_.migrating) {  // serialised: a second migration waits for the first (7.4.1)
+    inc_.deferred.push_back(m);
+    return;
+  }
+  if (r.node == k.node() || inc_.state == IncState::Dead || inc_.state == IncState::Loading) {
+    answer(m, ControlReply{E_INVAL}, p.kernel.control_op);
+    return;
+  }
+  compute(p.kernel.control_op);
+  double page = p.cpu.page_bytes;
+  const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
+  KernelMessage km;
+  km.dest = LogicalAddr{r.node, Loader::gid, DeliveryType::NodeService};
+  km.body =
+      MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? pages(mod->text_bytes, page) : 0, r.manager_ghost};
+  inc_.migrating = true;  // segments locked against growth from now (M2)
+  auto ans = k.request(*this, std::move(km), p.cpu.kmsg_prepare);
+  int status = ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
+  if (status != E_OK) inc_.migrating = false;
+  answer(m, ControlReply{status}, 0);
+}
+
+void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  ControlReply reply;
+  bool text_here = h.rdc && k.text_present(h.rdc->id, h.inc->module);
+  double text = text_here ? 0 : h.text;
+  if (h.rdc && !k.allows(h.rdc->id))
+    reply.status = E_DENIED;
+  else if (k.memory_used() + h.memory + text > k.memory_size())
+    reply.status = E_NOMEM;  // no swapping: migration is refused (7.4.6)
+  if (reply.status == E_OK) {
+    k.charge_memory(h.memory);  // committed (M1)
+    if (h.rdc) k.text_add(h.rdc->id, h.inc->module, 1, h.text);
+  }
+  compute(p.kernel.host_request);
+  KernelMessage reply_msg;
+  reply_msg.service = Service::Reply;
+  reply_msg.xid = m.xid;
+  reply_msg.dest = KernelPortAddr{m.origin(), 0};
+  reply_msg.body = reply;
+  k.cache_reply(m.origin(), m.xid, reply_msg);
+  k.transmit(*this, reply_msg, p.cpu.kmsg_prepare);
+  if (reply.status != E_OK) return;
+  // Timing starts now that the request is validated (Appendix A.2).
+  k.start_migrator(*h.inc, h.memory, text, h.manager_ghost);
+}
+
+}  // namespace equus::kernel
