@@ -174,7 +174,9 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
       bool busy = false;
       for (int n = 0; n <= sys->node_count() && !busy; ++n)
         for (auto* inc : sys->kernel(n).hosted()) {
-          bool server = inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service;
+          // The launch program waiting for its RDCs, once its events are done, runs nothing either.
+          bool server = (inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service) ||
+                        (inc == &pool->launch_incarnation() && pool->waiting_for_rdcs());
           busy = busy || (!server && (inc->state == IncState::Started || inc->state == IncState::Loading));
         }
       if (!busy || sg::Engine::get_clock() + period > spec.duration_s) break;

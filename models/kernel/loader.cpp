@@ -25,6 +25,14 @@ void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_be
   self.kernel().transmit(self, reply, cpu_before + self.kernel().params().cpu.kmsg_prepare);
 }
 
+/// Every incarnation of an RDC is by default absolutely dependent upon its launch program (Section
+/// 7.3): its ghost probes the launch program's, so that the RDC does not outlive it as an orphan.
+/// Set before the ghost starts, which then probes from the first period.
+void depend_on_launch(Incarnation& inc) {
+  if (inc.rdc && !inc.rdc->system && inc.rdc->launch_ghost.valid())
+    inc.parents.push_back(Incarnation::Parent{inc.rdc->launch_ghost, DEP_ABSOLUTE});
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- loader
@@ -147,6 +155,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   reply.std_port = k.address_of(std_kp);
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
+  depend_on_launch(inc);
   k.start(inc);
 }
 
@@ -204,6 +213,7 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   reply.ghost = k.address_of(*inc.ghost_port);
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
+  depend_on_launch(inc);
   k.start(inc);
 }
 

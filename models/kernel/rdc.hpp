@@ -61,6 +61,9 @@ struct Rdc {
   GlobalId name_service = 0;
   GlobalId pool_manager = 0;
   GlobalId stream_space = 0;
+  // The ghost of the launch program that launched it (invalid for system RDCs): every incarnation of
+  // the RDC is absolutely dependent upon it by default (Section 7.3).
+  KernelPortAddr launch_ghost;
 };
 
 using RdcPtr = std::shared_ptr<const Rdc>;

@@ -5,7 +5,10 @@
 
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/kernel.hpp"
+#include "models/kernel/system_incarnation.hpp"
 #include "models/rdc/services.hpp"
+
+namespace sg = simgrid::s4u;
 
 using namespace equus::kernel;
 
@@ -24,7 +27,12 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   sysrdc->system = true;
   sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, name_service_program(), true},
                      Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(sys.platform().nodes()), true},
-                     Module{"launch", 0, 0, 0, 0, std::move(launcher), false}};
+                     Module{"launch", 0, 0, 0, 0,
+                            [this, launcher = std::move(launcher)](Equus& eq) {
+                              if (launcher) launcher(eq);
+                              wait_for_rdcs(eq);
+                            },
+                            false}};
   for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).set_access(sysrdc->id, true);
   sys.host_kernel().set_access(sysrdc->id, true);
 
@@ -38,6 +46,7 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   Incarnation& ns = boot(sys.kernel(service_node), ns_module);
   Incarnation& pm = boot(sys.kernel(service_node), pm_module);
   Incarnation& launch = boot(sys.host_kernel(), launch_module);
+  launch_ = &launch;
   auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.std_port)->channel(); };
   sysrdc->name_service = channel_of(ns);
   sysrdc->pool_manager = channel_of(pm);
@@ -97,12 +106,16 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   rdc->modules.push_back(Module{"stream_space", 8 * 1024, 0, 0, 0, stream_space_program(), true});
   rdc->name_service = system_->name_service;
   rdc->pool_manager = system_->pool_manager;
+  // Before any incarnation of the RDC is hosted: each loader makes it dependent upon this program.
+  Incarnation& self = launcher.incarnation();
+  rdc->launch_ghost = self.kernel().address_of(*self.ghost_port);
   int ss_handle = 0, ss_stream = 0;
   rc = launcher.launch_create(rdc, static_cast<int>(rdc->modules.size()) - 1, out->nodes.front(), &ss_handle,
                               &ss_stream, nullptr);
   if (rc != E_OK) return rc;
   rdc->stream_space = launcher.incarnation().ref<StreamRef>(ss_stream)->channel;
   out->rdc = rdc;
+  live_.insert(rdc_id);
   unsigned node = out->nodes.front();
   if (spec.primary_node_hint >= 0 &&
       std::find(out->nodes.begin(), out->nodes.end(), static_cast<unsigned>(spec.primary_node_hint)) !=
@@ -114,10 +127,22 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
 }
 
 int Pool::terminate(Equus& launcher, const Launched& launched) {
+  live_.erase(launched.rdc->id);
   Msg m;
   m.put<uint32_t>(0, PM_RELEASE);
   m.put<uint64_t>(8, launched.rdc->id);
   return launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
+}
+
+void Pool::wait_for_rdcs(Equus& launcher) {
+  if (live_.empty()) return;  // nothing depends on it: the launch program exits
+  // The real launch program waits for its RDC and normally terminates it. Here it waits for ever:
+  // destroying it or its node's failure terminates the RDCs through their dependency, and, as a
+  // daemon like the services, it does not keep a run going once the RDCs' programs have ended. Its
+  // ghost, not this process, answers the probes. No set_waiting: a run does not report it as blocked.
+  waiting_ = true;
+  sg::Actor::self()->daemonize();
+  for (;;) launcher.incarnation().system->block();  // wakes (events) are spurious here
 }
 
 }  // namespace equus::rdc
