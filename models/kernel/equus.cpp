@@ -347,6 +347,8 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   KernelMessage km;
   km.dest = stream_address(*s);
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
+  km.stream_holder = &inc_;
+  km.stream = s->gid;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   std::optional<KernelMessage> ans;
@@ -399,6 +401,8 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   KernelMessage km;
   km.dest = stream_address(*s);
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
+  km.stream_holder = &inc_;
+  km.stream = s->gid;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
   if (!reliable) {
@@ -461,6 +465,8 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   KernelMessage km;
   km.dest = stream_address(*s);
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
+  km.stream_holder = &inc_;
+  km.stream = s->gid;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   auto ans = k().send_acked(self_, std::move(km), cost);
@@ -689,6 +695,8 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.reply_node = h.src_node;
   km.dest = stream_address(*s);
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
+  km.stream_holder = &inc_;
+  km.stream = s->gid;
   km.body = InvocationBody{inv};
   k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   leave();

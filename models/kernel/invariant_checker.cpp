@@ -39,9 +39,14 @@ void InvariantChecker::failed(const Invocation& inv) {
 
 void InvariantChecker::discarded(const Invocation& inv) { failed(inv); }
 
+void InvariantChecker::forwarded(const Invocation& inv) {
+  if (reliable(inv)) streams_[inv.stream].reconfig = inv.reconfig;
+}
+
 void InvariantChecker::violation(const Invocation& inv, const std::string& what) {
-  violations_.push_back(fmt::format("stream {:#x}: message #{} {}; last reconfiguration involved: {}",
-                                    inv.stream, inv.stream_seq, what, describe(inv.reconfig)));
+  uint64_t rc = inv.reconfig ? inv.reconfig : streams_[inv.stream].reconfig;
+  violations_.push_back(fmt::format("stream {:#x}: message #{} {}; reconfiguration involved: {}", inv.stream,
+                                    inv.stream_seq, what, describe(rc)));
 }
 
 void InvariantChecker::received(const Invocation& inv, const std::string& receiver) {

@@ -28,6 +28,8 @@ class InvariantChecker {
   /// The message was queued at a port that was closed or whose incarnation ended.
   void discarded(const Invocation& inv);
   void received(const Invocation& inv, const std::string& receiver);
+  /// A reconfiguration took the message from a queue to forward it (inv.reconfig says which).
+  void forwarded(const Invocation& inv);
   /// A propagation that retains the original port's queue may legitimately reorder (footnote 3 of
   /// Section 8.5): from then on order is not checked, only exactly-once delivery.
   void relax_order() { relaxed_ = true; }
@@ -44,6 +46,7 @@ class InvariantChecker {
     std::vector<char> received;
     std::vector<char> excused;
     int sender_node = -1;
+    uint64_t reconfig = 0;  // the last reconfiguration that forwarded one of its messages
   };
   void violation(const Invocation& inv, const std::string& what);
   std::unordered_map<GlobalId, StreamLog> streams_;

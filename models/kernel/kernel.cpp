@@ -307,6 +307,7 @@ int Kernel::forward_arrived(Process& by, KernelPort& main,
     main.arrived.erase(it);
     release_buffer(*main.owner, q);
     q.inv->reconfig = reconfig;
+    if (auto* c = net_.checker()) c->forwarded(*q.inv);
     KernelMessage f;
     Destination d = to(q);
     f.dest = address(d);
@@ -344,6 +345,7 @@ int Kernel::forward_pending(Process& by, KernelPort& main,
     f.ack_origin = relay ? o.ack_origin : true;  // never acknowledged: the new destination tells the sender
     seen_.erase(SeenKey{f.orig_node, f.orig_xid});  // its retries now belong to the new destination
     std::get<InvocationBody>(o.body).inv->reconfig = reconfig;
+    if (auto* c = net_.checker()) c->forwarded(*std::get<InvocationBody>(o.body).inv);
     Destination d = to(pm);
     f.dest = address(d);
     f.locate = d.channel;
@@ -462,6 +464,15 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
   tx.request = m.service == Service::Request;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) ++stats_.retries;
+    if (attempt > 0 && m.stream_holder && m.stream_holder->state != IncState::Dead) {
+      for (const auto& [id, r] : m.stream_holder->refs())
+        if (const auto* s = std::get_if<StreamRef>(&r); s && s->gid == m.stream && s->channel != m.locate) {
+          m.locate = s->channel;  // rebound while retrying: the retry goes to the new channel
+          m.dest = s->dest.valid()
+                       ? Address{s->dest}
+                       : Address{LogicalAddr{LogicalAddr::broadcast, s->channel, DeliveryType::Channel}};
+        }
+    }
     if (attempt > 0 && m.locate && std::holds_alternative<KernelPortAddr>(m.dest))
       m.dest = LogicalAddr{LogicalAddr::broadcast, m.locate, DeliveryType::Channel};  // fall back: locate
     transmit(from, m, attempt == 0 ? cpu_before : 0);

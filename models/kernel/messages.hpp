@@ -220,6 +220,9 @@ struct KernelMessage {
   // A stream's channel: when the cached kernel port address gets no answer, the retries locate the
   // channel by broadcast (Section 8.4.3).
   GlobalId locate = 0;
+  // The sending stream: its retries follow a rebinding made meanwhile (Section 6.2.3, failure case).
+  Incarnation* stream_holder = nullptr;
+  GlobalId stream = 0;
   // A forwarded invocation (Section 8.5): the original transmission, whose sender is acknowledged by
   // the new destination when the message was pending (never acknowledged) at the old one.
   int orig_node = -1;

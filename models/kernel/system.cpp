@@ -70,6 +70,18 @@ int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf
       AlienBufRef{owner.gid(), owner.kernel().address_of(*owner.ghost_port), buf, writable});
 }
 
+int System::bootstrap_handle(Incarnation& holder, Incarnation& owner, int ref) {
+  KernelPortAddr ghost = owner.kernel().address_of(*owner.ghost_port);
+  if (auto* s = owner.ref<StreamRef>(ref)) return holder.add_ref(StreamHandleRef{s->gid, ghost});
+  if (owner.ref<PortRef>(ref)) return holder.add_ref(PortHandleRef{ref, ghost});
+  return 0;
+}
+
+int System::bootstrap_inc_handle(Incarnation& parent, Incarnation& child) {
+  return parent.add_ref(IncRef{child.gid(), child.kernel().address_of(*child.ghost_port),
+                               child.kernel().node(), INC_RIGHTS_ALL});
+}
+
 std::string System::blocked_report(bool servers) const {
   std::ostringstream out;
   for (int n = 0; n < net_->size(); ++n) {

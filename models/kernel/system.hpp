@@ -50,6 +50,10 @@ class System {
   int bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType type);
   /// A buffer handle held by `holder` on `owner`'s buffer.
   int bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf buf, bool writable);
+  /// A handle held by `holder` on `owner`'s stream or port `ref` (stream handle or port handle).
+  int bootstrap_handle(Incarnation& holder, Incarnation& owner, int ref);
+  /// An incarnation handle on `child` (all rights) held by `parent`.
+  int bootstrap_inc_handle(Incarnation& parent, Incarnation& child);
 
   /// Blocked incarnations and what each waits on (empty when none); servers (stream space, name
   /// service, pool manager), which wait by design, only when `servers`.

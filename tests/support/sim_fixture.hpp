@@ -43,6 +43,11 @@ class SimTest : public ::testing::Test {
   double now() const { return simgrid::s4u::Engine::get_clock(); }
 
   void TearDown() override {
+    // Every simulated test also checks the communications invariant (Section 8.5).
+    if (sys_ && check_invariant_) {
+      const auto& violations = sys_->finish_checks();
+      for (const auto& v : violations) ADD_FAILURE() << "invariant: " << v;
+    }
     // After run_until() actors may still wait on the pool's semaphores, which SimGrid refuses to
     // destroy: each test is its own process, so let the pool and engine go with it.
     (void)sys_.release();
@@ -51,6 +56,7 @@ class SimTest : public ::testing::Test {
 
   std::unique_ptr<simgrid::s4u::Engine> engine_;
   std::unique_ptr<kernel::System> sys_;
+  bool check_invariant_ = true;  // off only in the test proving the checker can fail
 };
 
 }  // namespace equus::test
