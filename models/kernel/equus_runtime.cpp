@@ -138,28 +138,34 @@ int Equus::inc_paramRef(int interface_index) const {
 void Equus::run_preamble() {
   if (!inc_.params || inc_.params->ifaces.empty()) return;
   auto& ifaces = inc_.params->ifaces;
+  // A declared handle label deposits a stream or port handle, for managers to reconfigure the
+  // reference with (inc_rebindStream, inc_attachPort: Sections 6.2.2-6.2.3, Figure 6.4).
+  auto deposit_handle = [this](const IncInterface& f) {
+    if (f.handle_label.empty() || f.ref <= 0) return;
+    RefDescrip h;
+    h.rd_type = f.kind == IncInterface::Kind::Port ? RefType::PortHandle : RefType::StreamHandle;
+    h.rd_obj = inc_hanCreate(f.ref);
+    ss_put(f.handle_label, &h, rdc::SS_UNLIMITED);
+  };
   // First create and deposit the channels this incarnation declares, then fetch the rest: whatever
   // the order incarnations run in, every deposit precedes the fetches that could wait for it.
   for (auto& f : ifaces)
     if (f.kind == IncInterface::Kind::Port && f.chan_new) {
       int stream = 0;
       ss_createChan(f.chan_label, &stream, &f.ref, f.type);
+      deposit_handle(f);
     }
   for (auto& f : ifaces) {
     if (f.kind == IncInterface::Kind::Port && !f.chan_new) {
       RefDescrip r;
       if (ss_get(f.chan_label, &r) == E_OK) f.ref = inc_portCreate(r.rd_obj);
       attached(f.ref, f.chan_label);
+      deposit_handle(f);
     } else if (f.kind == IncInterface::Kind::Stream) {
       RefDescrip r;
       if (ss_get(f.chan_label, &r) == E_OK) f.ref = r.rd_obj;
       attached(f.ref, f.chan_label);
-      if (!f.handle_label.empty()) {
-        RefDescrip h;
-        h.rd_type = RefType::StreamHandle;
-        h.rd_obj = inc_hanCreate(f.ref);
-        ss_put(f.handle_label, &h, rdc::SS_UNLIMITED);
-      }
+      deposit_handle(f);
     }
   }
 }
@@ -278,6 +284,7 @@ int Equus::inc_testReference(int reference) const {
   if (std::holds_alternative<PortRef>(it->second)) return static_cast<int>(RefType::Port);
   if (std::holds_alternative<AlienBufRef>(it->second)) return static_cast<int>(RefType::AlienBuffer);
   if (std::holds_alternative<IncRef>(it->second)) return static_cast<int>(RefType::Incarnation);
+  if (std::holds_alternative<PortHandleRef>(it->second)) return static_cast<int>(RefType::PortHandle);
   return static_cast<int>(RefType::StreamHandle);
 }
 
@@ -314,6 +321,7 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
     refp->rd_obj = hit->second;
     refp->rd_type = RefType::Stream;
     if (inc_.ref<StreamHandleRef>(hit->second)) refp->rd_type = RefType::StreamHandle;
+    if (inc_.ref<PortHandleRef>(hit->second)) refp->rd_type = RefType::PortHandle;
     if (inc_.ref<AlienBufRef>(hit->second)) refp->rd_type = RefType::AlienBuffer;
     return E_OK;
   }
