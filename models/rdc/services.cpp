@@ -73,6 +73,10 @@ Program stream_space_program() {
       switch (m.get<uint32_t>(0)) {
         case SS_PUT: {
           Entry e{m.m_ref, m.get<int32_t>(4), 0};
+          // A unicast port has one holder: at most one copy is taken out at a time (6.2.1).
+          if (auto* port = eq.incarnation().ref<PortRef>(m.m_ref.rd_obj);
+              m.m_ref.rd_type == RefType::Port && port && port->type() == ChanType::Unicast)
+            e.copies = 1;
           e.available = e.copies > 0 ? e.copies : 0;
           space[label] = e;
           reply_status(eq, h, SVC_OK);
