@@ -115,6 +115,8 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   if (rc != E_OK) return rc;
   rdc->stream_space = launcher.incarnation().ref<StreamRef>(ss_stream)->channel;
   out->rdc = rdc;
+  out->stream_space = ss_stream;
+  out->stream_space_inc = ss_handle;
   live_.insert(rdc_id);
   unsigned node = out->nodes.front();
   if (spec.primary_node_hint >= 0 &&

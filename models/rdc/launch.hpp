@@ -28,6 +28,8 @@ struct Launched {
   kernel::RdcPtr rdc;
   std::vector<unsigned> nodes;  // allocated by the pool manager
   int primary = 0;              // incarnation handle held by the launch program
+  int stream_space = 0;         // the launch program's stream to the RDC's stream space
+  int stream_space_inc = 0;     // and its incarnation handle on it
 };
 
 /// The pool's system services, booted as the system RDC "equus" would be by an administrator.

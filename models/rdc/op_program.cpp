@@ -1,5 +1,7 @@
 #include "models/rdc/op_program.hpp"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <stdexcept>
 
@@ -22,7 +24,7 @@ std::map<std::string, std::function<Program()>>& registry() {
 /// One running op program: its variables, named references and received messages.
 class Interpreter {
  public:
-  Interpreter(Equus& eq) : eq_(eq) {
+  Interpreter(Equus& eq, const OpHooks& hooks) : eq_(eq), hooks_(hooks) {
     for (const auto& f : eq.params().ifaces)
       if (!f.name.empty()) refs_[f.name] = f.ref;
   }
@@ -87,9 +89,55 @@ class Interpreter {
     return x >= y;  // "ge"
   }
 
+  /// The reference a name is bound to; -1 (never a reference, unlike NO_PORT) for an unbound name.
   int ref(const json& op, const char* key) {
     auto it = refs_.find(op.at(key).get<std::string>());
-    return it == refs_.end() ? 0 : it->second;
+    return it == refs_.end() ? -1 : it->second;
+  }
+
+  void bind(const json& op, const char* key, int reference) {
+    refs_[op.at(key).get<std::string>()] = reference;
+  }
+
+  void status(const json& op, int64_t v) {
+    if (op.contains("status")) vars_[op["status"].get<std::string>()] = v;
+  }
+
+  /// A node named by name or hexadecimal id, or a pool index.
+  unsigned node(const json& v) {
+    if (v.is_string() && !v.get<std::string>().empty() && v.get<std::string>()[0] != '$')
+      return static_cast<unsigned>(hooks_.node_index ? hooks_.node_index(v.get<std::string>()) : -1);
+    return static_cast<unsigned>(value(v));
+  }
+
+  /// Makes a reconfiguring call, reporting it to the run.
+  template <class Call>
+  int reconfigure(const char* kind, const std::string& detail, Call call) {
+    uint64_t token =
+        hooks_.reconfiguring ? hooks_.reconfiguring({kind, eq_.incarnation().gid(), "program", detail}) : 0;
+    int rc = call();
+    if (hooks_.reconfigured) hooks_.reconfigured(token, rc);
+    return rc;
+  }
+
+  static IncInterface interface(const json& f) {
+    IncInterface i;
+    i.name = f["name"].get<std::string>();
+    i.kind = f["kind"] == "port" ? IncInterface::Kind::Port : IncInterface::Kind::Stream;
+    i.chan_new = i.kind == IncInterface::Kind::Port && f.value("chan", std::string("new")) == "new";
+    i.type = f.value("type", std::string("unicast")) == "multicast" ? ChanType::Multicast : ChanType::Unicast;
+    i.chan_label = f["label"].get<std::string>();
+    i.handle_label = f.value("handle", std::string());
+    return i;
+  }
+
+  /// The reference descriptor for the reference named by `key`, of its actual type.
+  RefDescrip descriptor(const json& op, const char* key) {
+    RefDescrip d;
+    d.rd_obj = ref(op, key);
+    int type = eq_.inc_testReference(d.rd_obj);
+    d.rd_type = type == RT_NONE ? RefType::Stream : static_cast<RefType>(type);
+    return d;
   }
 
   void fill(Msg& m, const json& op, std::vector<std::byte>& buf) {
@@ -101,8 +149,9 @@ class Interpreter {
     m.m_base = bytes ? buf.data() : nullptr;
     m.m_cnt = bytes;
     if (op.contains("ref")) {
-      m.m_ref.rd_type = RefType::Stream;
-      m.m_ref.rd_obj = ref(op, "ref");
+      m.m_ref = descriptor(op, "ref");
+      m.m_ref.rd_keep = op.value("keep", true);
+      if (op.value("keep_queuing", false)) m.m_ref.rd_flags |= RD_KEEP_QUEUING;
     }
   }
 
@@ -132,15 +181,24 @@ class Interpreter {
       std::vector<std::byte>& buf = name == "asinvoke" ? asinvoke_buffers_[ref(op, "stream")] : scratch_;
       fill(m, op, buf);
       int s = ref(op, "stream");
-      if (name == "invoke") {
-        eq_.inc_invoke(s, &m);
-        if (op.contains("msg")) msgs_[op["msg"].get<std::string>()].msg.m_head = m.m_head;
-      } else if (name == "asinvoke")
-        eq_.inc_asinvoke(s, &m);
-      else if (name == "send")
-        eq_.inc_send(s, &m);
+      auto call = [&] {
+        if (name == "invoke") return eq_.inc_invoke(s, &m);
+        if (name == "asinvoke") return eq_.inc_asinvoke(s, &m);
+        if (name == "send") return eq_.inc_send(s, &m);
+        return eq_.inc_dgram(s, &m);
+      };
+      if (m.m_ref.rd_type == RefType::Port)  // port propagation (Section 6.2.1)
+        reconfigure("propagate_port",
+                    fmt::format("port {} over {}{}", op["ref"].get<std::string>(),
+                                op["stream"].get<std::string>(), m.m_ref.rd_keep ? " (kept)" : ""),
+                    call);
       else
-        eq_.inc_dgram(s, &m);
+        call();
+      if (op.contains("ref") && !op.value("keep", true)) refs_.erase(op["ref"].get<std::string>());
+      if (name == "invoke") {
+        if (op.contains("msg")) msgs_[op["msg"].get<std::string>()].msg.m_head = m.m_head;
+        if (op.contains("as") && m.m_ref.rd_type != RefType::None) bind(op, "as", m.m_ref.rd_obj);
+      }
     } else if (name == "receive") {
       auto& r = msgs_[op["msg"].get<std::string>()];
       r.data.resize(64 * 1024);
@@ -152,6 +210,8 @@ class Interpreter {
       int rc = eq_.inc_receive(ref(op, "port"), &r.msg, block ? 1 : 0, 0, timeout);
       r.handle = rc > 1 ? rc : 0;
       if (op.contains("status")) vars_[op["status"].get<std::string>()] = rc;
+      if (rc >= 1 && op.contains("as") && r.msg.m_ref.rd_type != RefType::None)
+        bind(op, "as", r.msg.m_ref.rd_obj);
     } else if (name == "reply") {
       auto& r = msgs_[op["msg"].get<std::string>()];
       Msg m;
@@ -159,9 +219,7 @@ class Interpreter {
       if (r.handle > 1) eq_.inc_reply(r.handle, &m);
       r.handle = 0;
     } else if (name == "ss_put") {
-      RefDescrip d;
-      d.rd_type = RefType::Stream;
-      d.rd_obj = ref(op, "ref");
+      RefDescrip d = descriptor(op, "ref");
       eq_.ss_put(op["label"].get<std::string>(), &d,
                  op.contains("copies") ? static_cast<int>(value(op["copies"])) : SS_UNLIMITED);
     } else if (name == "ss_get") {
@@ -185,6 +243,9 @@ class Interpreter {
       int timeout = op.contains("timeout_ms") ? static_cast<int>(value(op["timeout_ms"])) : -1;
       int rc = eq_.inc_eventWait(&ev, timeout);
       if (op.contains("status")) vars_[op["status"].get<std::string>()] = rc;
+      if (op.contains("event"))
+        vars_[op["event"].get<std::string>()] = rc == 1 ? static_cast<int64_t>(ev.ed_evtype) : 0;
+      if (op.contains("info")) vars_[op["info"].get<std::string>()] = rc == 1 ? ev.ed_info2 : 0;
     } else if (name == "record") {
       eq_.record(op["key"].get<std::string>(), static_cast<double>(value(op["value"])));
     } else if (name == "exit") {
@@ -192,10 +253,60 @@ class Interpreter {
     } else if (name == "rdc_exit") {
       stop_ = true;
       eq_.inc_rdcExit();
+    } else if (name == "han_create") {
+      int h = eq_.inc_hanCreate(ref(op, "ref"));
+      if (h > 0) bind(op, "as", h);
+      status(op, h > 0 ? E_OK : h);
+    } else if (name == "attach_port") {
+      int detach = op.contains("detach") ? ref(op, "detach") : NO_PORT;
+      std::string detail = fmt::format("port {} to the channel of {}", op["port"].get<std::string>(),
+                                       op["stream"].get<std::string>());
+      if (op.contains("detach")) detail += ", detaching " + op["detach"].get<std::string>();
+      status(op, reconfigure("attach_port", detail, [&] {
+               return eq_.inc_attachPort(ref(op, "port"), detach, ref(op, "stream"),
+                                         op.value("move_queue", true) ? 1 : 0);
+             }));
+    } else if (name == "rebind_stream") {
+      int port = op.contains("port") ? ref(op, "port") : NO_PORT;
+      std::string detail = fmt::format("stream {} to the channel of {}", op["handle"].get<std::string>(),
+                                       op["stream"].get<std::string>());
+      if (op.contains("port")) detail += ", forwarding from " + op["port"].get<std::string>();
+      status(op, reconfigure("rebind_stream", detail, [&] {
+               return eq_.inc_rebindStream(ref(op, "handle"), ref(op, "stream"), port);
+             }));
+    } else if (name == "freeze_stream" || name == "unfreeze_stream") {
+      bool freeze = name == "freeze_stream";
+      status(op, reconfigure(freeze ? "freeze_stream" : "unfreeze_stream",
+                             "stream " + op["handle"].get<std::string>(), [&] {
+                               int h = ref(op, "handle");
+                               return freeze ? eq_.inc_freezeStream(h) : eq_.inc_unfreezeStream(h);
+                             }));
+    } else if (name == "migrate") {
+      unsigned to = node(op["node"]);
+      status(op,
+             reconfigure("migrate", fmt::format("{} to node {}", op["incarnation"].get<std::string>(), to),
+                         [&] { return eq_.inc_migrate(ref(op, "incarnation"), to); }));
+    } else if (name == "create") {
+      IncCreateParams cp;
+      for (const auto& a : op.value("args", json::array())) cp.params.args.push_back(value(a));
+      for (const auto& f : op.value("interfaces", json::array())) cp.params.ifaces.push_back(interface(f));
+      int module = eq_.inc_moduleId(op["module"].get<std::string>());
+      int h = 0, s = 0;
+      int rc = module < 0 ? module : eq_.inc_create(module, node(op["node"]), &h, &s, &cp);
+      if (rc == E_OK) {
+        bind(op, "as", h);
+        if (auto* child = eq_.incarnation().ref<IncRef>(h); child && hooks_.named)
+          hooks_.named(child->inc, op["as"].get<std::string>());
+        if (op.contains("stream")) bind(op, "stream", s);
+      }
+      status(op, rc);
+    } else if (name == "destroy") {
+      status(op, eq_.inc_destroy(ref(op, "incarnation")));
     }
   }
 
   Equus& eq_;
+  const OpHooks& hooks_;
   std::map<std::string, int64_t> vars_;
   std::map<std::string, int> refs_;
   std::map<std::string, Received> msgs_;
@@ -206,8 +317,8 @@ class Interpreter {
 
 }  // namespace
 
-Program op_program(const json& ops) {
-  return [ops](Equus& eq) { Interpreter(eq).run(ops); };
+Program op_program(const json& ops, OpHooks hooks) {
+  return [ops, hooks = std::move(hooks)](Equus& eq) { Interpreter(eq, hooks).run(ops); };
 }
 
 void register_program(const std::string& name, std::function<Program()> factory) {

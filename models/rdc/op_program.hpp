@@ -3,6 +3,7 @@
 // is the Equus call it names, so its costs are the kernel's.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -12,8 +13,27 @@
 
 namespace equus::rdc {
 
+/// A change of the configuration made by a program or a scenario event (Chapter 6, Section 7.4).
+struct Reconfiguration {
+  std::string kind;  // attach_port, rebind_stream, freeze_stream, unfreeze_stream, migrate, propagate_port
+  kernel::GlobalId by = 0;  // the incarnation that made it
+  std::string origin;       // "program" or "event"
+  std::string detail;       // what it named (labels, interface names, node)
+};
+
+/// What an op program needs from the run hosting it; every member may be empty.
+struct OpHooks {
+  /// Pool index of a node named by name or hexadecimal id; -1 if unknown.
+  std::function<int(const std::string&)> node_index;
+  /// A reconfiguration begins (returns a token for `reconfigured`) and ends with an Equus status.
+  std::function<uint64_t(const Reconfiguration&)> reconfiguring;
+  std::function<void(uint64_t token, int status)> reconfigured;
+  /// An incarnation the program created, under the name the program gave its handle.
+  std::function<void(kernel::GlobalId inc, const std::string& name)> named;
+};
+
 /// The program of a module whose `program` is {"ops": [...]} (already validated).
-kernel::Program op_program(const nlohmann::json& ops);
+kernel::Program op_program(const nlohmann::json& ops, OpHooks hooks = {});
 
 /// C++ programs for scenarios' {"cpp": name}: a factory per name.
 void register_program(const std::string& name, std::function<kernel::Program()> factory);
