@@ -40,7 +40,8 @@ void Recorder::incarnation_created(GlobalId inc, const std::string& name, const 
                                    const std::string& module, int node, double t) {
   see(t);
   spans_of_[inc].push_back(static_cast<uint32_t>(spans_.size()));
-  spans_.push_back({inc, name, rdc, module, node, t, open_end, {}});
+  auto given = names_.find(inc);
+  spans_.push_back({inc, given == names_.end() ? name : given->second, rdc, module, node, t, open_end, {}});
 }
 
 void Recorder::incarnation_ended(GlobalId inc, double t, const std::string& why) {
@@ -137,6 +138,54 @@ void Recorder::record(GlobalId inc, const std::string& key, double value, double
 void Recorder::node_load(int node, double load, double t) {
   see(t);
   loads_.push_back({node, load, t});
+}
+
+void Recorder::migration(const Migration& m) {
+  see(m.restart);
+  migrations_.push_back(m);
+  // The kernel moves the incarnation without ending it: here its hosting at the source ends and
+  // one at the destination begins.
+  auto it = spans_of_.find(m.inc);
+  if (it == spans_of_.end()) return;
+  for (auto i = it->second.rbegin(); i != it->second.rend(); ++i) {
+    auto s = spans_[*i];  // a copy: the push below may reallocate
+    if (s.ended()) continue;
+    if (s.node == m.to) return;  // already reported as a new hosting
+    spans_[*i].end = m.restart;
+    spans_[*i].why = "migrated";
+    s.node = m.to;
+    s.start = m.restart;
+    it->second.push_back(static_cast<uint32_t>(spans_.size()));
+    spans_.push_back(std::move(s));
+    return;
+  }
+}
+
+void Recorder::name_incarnation(GlobalId inc, const std::string& name) {
+  names_[inc] = name;
+  if (auto it = spans_of_.find(inc); it != spans_of_.end())
+    for (uint32_t i : it->second) spans_[i].name = name;
+}
+
+uint32_t Recorder::begin_reconfiguration(rdc::Reconfiguration what) {
+  double t = now();
+  see(t);
+  ReconfigEvent e{std::move(what), t, open_end, 0, counter_ ? counter_() : ForwardingCounts{}};
+  reconfigs_.push_back(std::move(e));
+  return static_cast<uint32_t>(reconfigs_.size() - 1);
+}
+
+void Recorder::end_reconfiguration(uint32_t index, int status) {
+  if (index >= reconfigs_.size()) return;
+  auto& e = reconfigs_[index];
+  e.t1 = now();
+  see(e.t1);
+  e.status = status;
+  if (counter_) {  // the counts at the beginning were stored in `during`
+    auto c = counter_();
+    e.during = {c.forwarded - e.during.forwarded, c.forwarded_pending - e.during.forwarded_pending,
+                c.redirected - e.during.redirected};
+  }
 }
 
 std::string Recorder::node_name(int node) const {

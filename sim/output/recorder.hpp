@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/kernel/observer.hpp"
+#include "models/rdc/op_program.hpp"
 
 namespace equus::sim {
 
@@ -65,6 +66,23 @@ struct LoadSample {
   double t = 0;
 };
 
+/// Messages moved by reconfigurations, summed over the kernels (Kernel::stats()).
+struct ForwardingCounts {
+  long forwarded = 0;          // acknowledged messages forwarded from a queue
+  long forwarded_pending = 0;  // pending (unacknowledged) messages forwarded
+  long redirected = 0;         // arrivals re-routed by a redirection entry
+};
+
+/// A reconfiguring call (attach, rebind, freeze, unfreeze, migrate, port propagation) from a
+/// program or an event: its interval, status and the forwarding counted meanwhile (every kernel's,
+/// so reconfigurations running concurrently share their counts).
+struct ReconfigEvent {
+  rdc::Reconfiguration what;
+  double t0 = 0, t1 = open_end;
+  int status = 0;
+  ForwardingCounts during;
+};
+
 const char* message_kind_name(kernel::MessageKind kind);
 
 class Recorder : public kernel::Observer {
@@ -83,6 +101,18 @@ class Recorder : public kernel::Observer {
   void reference_closed(GlobalId inc, GlobalId channel) override;
   void record(GlobalId inc, const std::string& key, double value, double t) override;
   void node_load(int node, double load, double t) override;
+  void migration(const Migration& m) override;
+
+  /// Reconfigurations: begin returns the index that end takes. Forwarding counts are sampled from
+  /// the function given to set_forwarding_counter (none: zeros).
+  uint32_t begin_reconfiguration(rdc::Reconfiguration what);
+  void end_reconfiguration(uint32_t index, int status);
+  void set_forwarding_counter(std::function<ForwardingCounts()> counter) { counter_ = std::move(counter); }
+  /// End of run: the kernels' counts per node, and the invariant checker's violations.
+  void set_forwarding_totals(std::vector<ForwardingCounts> per_node) { forwarding_ = std::move(per_node); }
+  void set_violations(std::vector<std::string> v) { violations_ = std::move(v); }
+  /// Names an incarnation after its declaration (else its spans carry the kernel's name).
+  void name_incarnation(GlobalId inc, const std::string& name);
 
   /// Node names by node index (pool order); unnamed nodes print as "node<i>".
   void set_node_names(std::vector<std::string> names) { node_names_ = std::move(names); }
@@ -101,6 +131,10 @@ class Recorder : public kernel::Observer {
   const std::vector<RecordEvent>& records() const { return records_; }
   const std::vector<LoadSample>& loads() const { return loads_; }
   const std::vector<std::string>& node_names() const { return node_names_; }
+  const std::vector<Migration>& migrations() const { return migrations_; }
+  const std::vector<ReconfigEvent>& reconfigurations() const { return reconfigs_; }
+  const std::vector<ForwardingCounts>& forwarding() const { return forwarding_; }
+  const std::vector<std::string>& violations() const { return violations_; }
 
   std::string node_name(int node) const;
   bool is_multicast(GlobalId channel) const;
@@ -136,6 +170,12 @@ class Recorder : public kernel::Observer {
   std::unordered_map<GlobalId, std::vector<uint32_t>> attachments_of_;  // by incarnation
   std::vector<RecordEvent> records_;
   std::vector<LoadSample> loads_;
+  std::vector<Migration> migrations_;
+  std::vector<ReconfigEvent> reconfigs_;
+  std::vector<ForwardingCounts> forwarding_;
+  std::vector<std::string> violations_;
+  std::function<ForwardingCounts()> counter_;
+  std::unordered_map<GlobalId, std::string> names_;
   std::vector<std::string> node_names_;
   std::unordered_map<GlobalId, bool> multicast_;
   std::unordered_map<GlobalId, std::string> channel_labels_;

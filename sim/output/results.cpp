@@ -205,6 +205,95 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
     doc["messages"] = {{"count", msgs.size()}, {"by_kind", std::move(summary)}};
   }
 
+  // Migrations (Section 7.4.4): the phases' end times, elapsed and frozen time, bytes moved.
+  {
+    const auto& migs = rec.migrations();
+    auto idx =
+        order_by(migs, [](const kernel::Observer::Migration& m) { return std::tuple(m.start, m.inc); });
+    std::string csv =
+        "incarnation,name,from,to,start_s,pincdata_s,text_s,frozen_s,restart_s,elapsed_ms,freeze_ms,bytes,"
+        "ports,"
+        "messages\n";
+    json arr = json::array();
+    for (size_t i : idx) {
+      const auto& m = migs[i];
+      double elapsed = (m.restart - m.start) * 1e3, freeze = (m.restart - m.frozen) * 1e3;
+      std::string name = inc_name(m.inc), from = rec.node_name(m.from), to = rec.node_name(m.to);
+      csv +=
+          fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", m.inc, csv_field(name), csv_field(from),
+                      csv_field(to), num(m.start), num(m.pincdata), num(m.text), num(m.frozen),
+                      num(m.restart), num(elapsed), num(freeze), num(m.bytes), m.ports, m.messages);
+      arr.push_back({{"incarnation", m.inc},
+                     {"name", name},
+                     {"from", from},
+                     {"to", to},
+                     {"start_s", m.start},
+                     {"pincdata_s", m.pincdata},
+                     {"text_s", m.text},
+                     {"frozen_s", m.frozen},
+                     {"restart_s", m.restart},
+                     {"elapsed_ms", elapsed},
+                     {"freeze_ms", freeze},
+                     {"bytes", m.bytes},
+                     {"ports", m.ports},
+                     {"messages", m.messages}});
+    }
+    write_file(base / "migrations.csv", csv);
+    doc["migrations"] = std::move(arr);
+  }
+
+  // Reconfigurations (Chapter 6): each call, then the kernels' forwarding counts for the whole run.
+  {
+    const auto& recs = rec.reconfigurations();
+    auto idx = order_by(recs, [](const ReconfigEvent& r) { return r.t0; });
+    std::string csv =
+        "time_s,end_s,kind,origin,incarnation,name,detail,status,forwarded,forwarded_pending,redirected\n";
+    json arr = json::array();
+    std::map<std::string, uint64_t> by_kind;
+    for (size_t i : idx) {
+      const auto& r = recs[i];
+      bool ended = r.t1 != open_end;
+      std::string name = inc_name(r.what.by);
+      ++by_kind[r.what.kind];
+      csv += fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", num(r.t0), ended ? num(r.t1) : "",
+                         csv_field(r.what.kind), csv_field(r.what.origin), r.what.by, csv_field(name),
+                         csv_field(r.what.detail), r.status, r.during.forwarded, r.during.forwarded_pending,
+                         r.during.redirected);
+      arr.push_back({{"time_s", r.t0},
+                     {"end_s", ended ? json(r.t1) : json(nullptr)},
+                     {"kind", r.what.kind},
+                     {"origin", r.what.origin},
+                     {"incarnation", r.what.by},
+                     {"name", name},
+                     {"detail", r.what.detail},
+                     {"status", r.status},
+                     {"forwarded", r.during.forwarded},
+                     {"forwarded_pending", r.during.forwarded_pending},
+                     {"redirected", r.during.redirected}});
+    }
+    write_file(base / "reconfigurations.csv", csv);
+    ForwardingCounts total;
+    json nodes = json::array();
+    for (size_t n = 0; n < rec.forwarding().size(); ++n) {
+      const auto& f = rec.forwarding()[n];
+      total.forwarded += f.forwarded;
+      total.forwarded_pending += f.forwarded_pending;
+      total.redirected += f.redirected;
+      if (f.forwarded || f.forwarded_pending || f.redirected)
+        nodes.push_back({{"node", rec.node_name(static_cast<int>(n))},
+                         {"forwarded", f.forwarded},
+                         {"forwarded_pending", f.forwarded_pending},
+                         {"redirected", f.redirected}});
+    }
+    doc["reconfigurations"] = {
+        {"count", recs.size()},           {"by_kind", by_kind},
+        {"forwarded", total.forwarded},   {"forwarded_pending", total.forwarded_pending},
+        {"redirected", total.redirected}, {"by_node", std::move(nodes)},
+        {"calls", std::move(arr)}};
+  }
+
+  doc["invariant_violations"] = rec.violations();
+
   write_file(base / "results.json", doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 

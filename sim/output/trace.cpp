@@ -102,8 +102,13 @@ void write_trace(const Recorder& rec, std::ostream& out) {
   std::vector<size_t> record_group(rec.records().size());
   for (size_t i = 0; i < rec.records().size(); ++i)
     record_group[i] = group_of(rec.records()[i].inc, rec.records()[i].t);
+  const auto& reconfigs = rec.reconfigurations();
+  std::vector<size_t> reconfig_group(reconfigs.size());
+  for (size_t i = 0; i < reconfigs.size(); ++i)
+    reconfig_group[i] = group_of(reconfigs[i].what.by, reconfigs[i].t0);
   std::vector<bool> has_record(groups.size());
   for (size_t g : record_group) has_record[g] = true;
+  for (size_t g : reconfig_group) has_record[g] = true;
 
   // Lanes: X events on one thread must nest, but an incarnation's processes may overlap calls.
   std::vector<std::vector<std::pair<Item, int>>> placed(groups.size());  // item, lane
@@ -189,6 +194,21 @@ void write_trace(const Recorder& rec, std::ostream& out) {
 
   for (const auto& l : rec.loads()) pids.insert(pid_of(l.node));
 
+  // Migrations: on a "migrations" thread of the destination node, one lane per overlap.
+  const auto& migs = rec.migrations();
+  std::map<int, std::vector<std::pair<double, int>>> migration_lanes;  // pid -> (lane end, tid)
+  std::vector<int> migration_tid(migs.size());
+  for (size_t i = 0; i < migs.size(); ++i) {
+    int pid = pid_of(migs[i].to);
+    auto& lanes = migration_lanes[pid];
+    auto lane =
+        std::find_if(lanes.begin(), lanes.end(), [&](const auto& l) { return l.first <= migs[i].start; });
+    if (lane == lanes.end()) lane = lanes.insert(lanes.end(), {0.0, ++next_tid[pid]});
+    lane->first = migs[i].restart;
+    migration_tid[i] = lane->second;
+    pids.insert(pid);
+  }
+
   EventWriter w(out);
   w.raw("{\"displayTimeUnit\":\"ms\",\"traceEvents\":[");
 
@@ -206,6 +226,12 @@ void write_trace(const Recorder& rec, std::ostream& out) {
     w.event(R"({{"ph":"M","name":"thread_sort_index","pid":{},"tid":{},"ts":0,"args":{{"sort_index":-1}}}})",
             pid, kernel_tid);
   }
+  for (const auto& [pid, lanes] : migration_lanes)
+    for (size_t l = 0; l < lanes.size(); ++l) {
+      std::string name = l == 0 ? "migrations" : fmt::format("migrations ({})", l + 1);
+      w.event(R"({{"ph":"M","name":"thread_name","pid":{},"tid":{},"ts":0,"args":{{"name":{}}}}})", pid,
+              lanes[l].second, quote(name));
+    }
   for (const auto& grp : groups) {
     for (size_t l = 0; l < grp.tids.size(); ++l) {
       std::string name = l == 0 ? grp.label : fmt::format("{} ({})", grp.label, l + 1);
@@ -242,6 +268,39 @@ void write_trace(const Recorder& rec, std::ostream& out) {
     w.event(
         R"({{"ph":"i","s":"t","cat":"record","name":{},"pid":{},"tid":{},"ts":{},"args":{{"value":{}}}}})",
         quote(r.key), grp.pid, grp.tids.front(), to_us(r.t), std::isfinite(r.value) ? r.value : 0.0);
+  }
+
+  // Reconfigurations: instants on the calling incarnation's thread.
+  for (size_t i = 0; i < reconfigs.size(); ++i) {
+    const auto& r = reconfigs[i];
+    const auto& grp = groups[reconfig_group[i]];
+    w.event(
+        R"({{"ph":"i","s":"t","cat":"reconfiguration","name":{},"pid":{},"tid":{},"ts":{},"args":{{"detail":{},"origin":{},"status":{},"forwarded":{}}}}})",
+        quote(r.what.kind), grp.pid, grp.tids.front(), to_us(r.t0), quote(r.what.detail),
+        quote(r.what.origin), r.status, r.during.forwarded + r.during.forwarded_pending);
+  }
+
+  // Migrations: the whole, then its phases (M3, M4 text pre-copy, waiting for synchronous calls, frozen).
+  for (size_t i = 0; i < migs.size(); ++i) {
+    const auto& m = migs[i];
+    int pid = pid_of(m.to), tid = migration_tid[i];
+    std::string name = "inc #" + std::to_string(m.inc);
+    if (int sp = rec.span_at(m.inc, m.start); sp >= 0) name = spans[sp].name;
+    w.event(
+        R"({{"ph":"X","cat":"migration","name":{},"pid":{},"tid":{},"ts":{},"dur":{},"args":{{"id":"{}","from":{},"bytes":{},"ports":{},"messages":{},"freeze_ms":{}}}}})",
+        quote("migrate " + name + " from " + rec.node_name(m.from)), pid, tid, to_us(m.start),
+        to_us(m.restart) - to_us(m.start), m.inc, quote(rec.node_name(m.from)), m.bytes, m.ports, m.messages,
+        (m.restart - m.frozen) * 1e3);
+    const std::pair<const char*, std::pair<double, double>> phases[] = {
+        {"M3 pincdata and ports", {m.start, m.pincdata}},
+        {"M4 text pre-copy", {m.pincdata, m.text}},
+        {"waits for synchronous calls", {m.text, m.frozen}},
+        {"frozen: heap, stack, data; queues forwarded", {m.frozen, m.restart}},
+    };
+    for (const auto& [phase, span] : phases)
+      if (span.second > span.first)
+        w.event(R"({{"ph":"X","cat":"migration","name":"{}","pid":{},"tid":{},"ts":{},"dur":{}}})", phase,
+                pid, tid, to_us(span.first), to_us(span.second) - to_us(span.first));
   }
 
   // Node load counters.

@@ -329,3 +329,93 @@ TEST(OutputEmpty, EmptyRecorderGivesValidOutputs) {
 }
 
 }  // namespace equus::test
+
+namespace equus::test {
+
+// Migrations and reconfigurations: the hosting split at the restart, their rows in the results and
+// their events in the trace.
+TEST(OutputReconfiguration, MigrationsAndReconfigurationsAreWritten) {
+  Recorder rec;
+  double now = 0;
+  long forwarded = 5;
+  rec.set_clock([&] { return now; });
+  rec.set_node_names({"kathleen1", "kathleen2"});
+  rec.set_forwarding_counter([&] { return sim::ForwardingCounts{forwarded, 0, 1}; });
+  rec.incarnation_created(5, "worker#7", "text", "worker", 0, 0.1);
+  rec.name_incarnation(5, "worker2");
+  now = 0.2;
+  auto token = rec.begin_reconfiguration({"rebind_stream", 5, "program", "worker3 to printer2"});
+  forwarded = 8;
+  now = 0.25;
+  rec.end_reconfiguration(token, 0);
+  rec.migration({5, 0, 1, 0.5, 0.52, 0.55, 0.56, 0.6, 65536, 1, 3});
+  rec.incarnation_ended(5, 1.0, "exited");
+  rec.set_forwarding_totals({{1, 0, 0}, {0, 0, 0}, {2, 1, 4}});
+  rec.set_violations({"stream 0x1: message #3 lost"});
+  now = 1.0;
+
+  ASSERT_EQ(rec.spans().size(), 2u);
+  EXPECT_EQ(rec.spans()[0].name, "worker2");
+  EXPECT_EQ(rec.spans()[0].node, 0);
+  EXPECT_EQ(rec.spans()[0].end, 0.6);
+  EXPECT_EQ(rec.spans()[0].why, "migrated");
+  EXPECT_EQ(rec.spans()[1].node, 1);
+  EXPECT_EQ(rec.spans()[1].start, 0.6);
+  EXPECT_EQ(rec.spans()[1].why, "exited");
+
+  TempDir dir;
+  sim::write_results(rec, dir.path().string(), "demo", 1, 1.0);
+  auto mig = read_lines(dir.path() / "migrations.csv");
+  ASSERT_EQ(mig.size(), 2u);
+  EXPECT_EQ(
+      mig[0],
+      "incarnation,name,from,to,start_s,pincdata_s,text_s,frozen_s,restart_s,elapsed_ms,freeze_ms,bytes,"
+      "ports,messages");
+  EXPECT_EQ(mig[1].rfind("5,worker2,kathleen1,kathleen2,0.5,0.52,0.55,0.56,0.6,", 0), 0u) << mig[1];
+  EXPECT_NE(mig[1].find(",65536,1,3"), std::string::npos) << mig[1];
+  auto rc = read_lines(dir.path() / "reconfigurations.csv");
+  ASSERT_EQ(rc.size(), 2u);
+  EXPECT_EQ(rc[0],
+            "time_s,end_s,kind,origin,incarnation,name,detail,status,forwarded,forwarded_pending,redirected");
+  EXPECT_EQ(rc[1], "0.2,0.25,rebind_stream,program,5,worker2,worker3 to printer2,0,3,0,0");
+
+  auto doc = json::parse(read_file(dir.path() / "results.json"));
+  const auto& m = doc["migrations"].at(0);
+  EXPECT_NEAR(m["elapsed_ms"].get<double>(), 100, 1e-9);
+  EXPECT_NEAR(m["freeze_ms"].get<double>(), 40, 1e-9);
+  EXPECT_EQ(m["to"], "kathleen2");
+  const auto& r = doc["reconfigurations"];
+  EXPECT_EQ(r["count"], 1);
+  EXPECT_EQ(r["by_kind"]["rebind_stream"], 1);
+  EXPECT_EQ(r["forwarded"], 3);
+  EXPECT_EQ(r["forwarded_pending"], 1);
+  EXPECT_EQ(r["redirected"], 4);
+  ASSERT_EQ(r["by_node"].size(), 2u);  // nodes that forwarded or redirected something
+  EXPECT_EQ(r["by_node"][1]["node"], "node2");
+  EXPECT_EQ(r["calls"][0]["forwarded"], 3);
+  EXPECT_EQ(doc["invariant_violations"], json::array({"stream 0x1: message #3 lost"}));
+
+  std::ostringstream out;
+  sim::write_trace(rec, out);
+  auto trace = json::parse(out.str());
+  std::vector<std::string> migration_names;
+  int instants = 0;
+  for (const auto& e : trace["traceEvents"]) {
+    if (e.value("cat", "") == "migration") {
+      EXPECT_EQ(e["pid"], 2);  // the destination node's process
+      migration_names.push_back(e["name"]);
+    }
+    if (e.value("cat", "") == "reconfiguration") {
+      ++instants;
+      EXPECT_EQ(e["name"], "rebind_stream");
+      EXPECT_EQ(e["args"]["forwarded"], 3);
+    }
+  }
+  EXPECT_EQ(migration_names,
+            (std::vector<std::string>{"migrate worker2 from kathleen1", "M3 pincdata and ports",
+                                      "M4 text pre-copy", "waits for synchronous calls",
+                                      "frozen: heap, stack, data; queues forwarded"}));
+  EXPECT_EQ(instants, 1);
+}
+
+}  // namespace equus::test
