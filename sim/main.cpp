@@ -134,8 +134,17 @@ int main(int argc, char** argv) {
       std::cout << fmt::format("{}: ran to {:.3f} s simulated, {} incarnations\n", spec.name,
                                summary.end_time, summary.incarnations_created);
       for (const auto& [k, n] : summary.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);
+      if (summary.migrations || summary.reconfigurations)
+        std::cout << fmt::format("  {} reconfigurations, {} migrations\n", summary.reconfigurations,
+                                 summary.migrations);
       if (!summary.blocked.empty()) std::cout << "still waiting at the end:\n" << summary.blocked;
       for (const auto& f : summary.files) std::cout << "  wrote " << f << "\n";
+      if (!summary.violations.empty()) {  // the run is wrong, whatever it wrote
+        std::cerr << "equus: error: the communications invariant was violated (" << summary.violations.size()
+                  << "):\n";
+        for (const auto& v : summary.violations) std::cerr << "  " << v << "\n";
+        return 3;
+      }
     } else if (*par) {
       auto p = equus::params::ModelParams::load(parse_overrides(psets));
       for (const auto& i : p.infos)

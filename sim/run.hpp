@@ -2,10 +2,12 @@
 // outputs written at the end.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "models/kernel/system.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace equus::sim {
@@ -13,9 +15,12 @@ namespace equus::sim {
 struct RunSummary {
   double end_time = 0;
   int incarnations_created = 0;
-  std::map<std::string, int> records;  // count of each recorded key
-  std::vector<std::string> files;      // outputs written
-  std::string blocked;                 // who waited on what when the run ended ("" if nothing)
+  std::map<std::string, int> records;   // count of each recorded key
+  std::vector<std::string> files;       // outputs written
+  std::string blocked;                  // who waited on what when the run ended ("" if nothing)
+  std::vector<std::string> violations;  // of the communications invariant (Section 8.5); empty if it held
+  int migrations = 0;                   // completed
+  int reconfigurations = 0;             // reconfiguring calls made by programs and events
 };
 
 /// Registers the C++ module programs shipped with the simulator (scheduler, printer server, ...).
@@ -23,8 +28,10 @@ void register_builtin_programs();
 
 /// Runs `spec` in a fresh engine (call in a process with no engine) and writes its outputs to
 /// `out_dir` (created if needed; nothing written when empty). `graph_times` adds configuration graph
-/// snapshots to the scenario's own.
+/// snapshots to the scenario's own; `on_pool`, if given, sees the pool before anything runs (tests
+/// use it to break the kernel on purpose).
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir,
-                        std::vector<double> graph_times = {});
+                        std::vector<double> graph_times = {},
+                        const std::function<void(kernel::System&)>& on_pool = {});
 
 }  // namespace equus::sim

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -108,11 +109,11 @@ const std::map<std::string, OpShape>& op_shapes() {
       {"if", {{"cond", "then"}, {"else"}}},
       {"compute", {{"ms"}, {}}},
       {"sleep", {{"ms"}, {}}},
-      {"invoke", {{"stream"}, {"head", "bytes", "ref", "msg"}}},
-      {"asinvoke", {{"stream"}, {"head", "bytes", "ref"}}},
-      {"send", {{"stream"}, {"head", "bytes", "ref"}}},
-      {"dgram", {{"stream"}, {"head", "bytes", "ref"}}},
-      {"receive", {{"port", "msg"}, {"block_invoker", "timeout_ms", "status"}}},
+      {"invoke", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing", "msg", "as"}}},
+      {"asinvoke", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
+      {"send", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
+      {"dgram", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
+      {"receive", {{"port", "msg"}, {"block_invoker", "timeout_ms", "status", "as"}}},
       {"reply", {{"msg"}, {"head", "bytes"}}},
       {"ss_put", {{"label", "ref"}, {"copies"}}},
       {"ss_get", {{"label", "as"}, {}}},
@@ -120,41 +121,44 @@ const std::map<std::string, OpShape>& op_shapes() {
       {"lookup", {{"service", "as"}, {"status"}}},
       {"chan_create", {{"type", "stream", "port"}, {}}},
       {"record", {{"key", "value"}, {}}},
-      {"event_wait", {{}, {"timeout_ms", "status"}}},
+      {"event_wait", {{}, {"timeout_ms", "status", "event", "info"}}},
       {"exit", {{}, {}}},
       {"rdc_exit", {{}, {}}},
+      {"han_create", {{"ref", "as"}, {"status"}}},
+      {"attach_port", {{"port", "stream"}, {"detach", "move_queue", "status"}}},
+      {"rebind_stream", {{"handle", "stream"}, {"port", "status"}}},
+      {"freeze_stream", {{"handle"}, {"status"}}},
+      {"unfreeze_stream", {{"handle"}, {"status"}}},
+      {"migrate", {{"incarnation", "node"}, {"status"}}},
+      {"create", {{"module", "node", "as"}, {"args", "interfaces", "stream", "status"}}},
+      {"destroy", {{"incarnation"}, {"status"}}},
   };
   return shapes;
 }
 
-enum class OpKey { Var, Value, Ops, Cond, Name, Head, Bool, Copies, ChanType };
+enum class OpKey { Var, Value, Ops, Cond, Name, Head, Bool, Copies, ChanType, Node, Values, Interfaces };
 
 OpKey op_key_kind(const std::string& key) {
   static const std::map<std::string, OpKey> kinds = {
-      {"var", OpKey::Var},
-      {"status", OpKey::Var},
-      {"value", OpKey::Value},
-      {"count", OpKey::Value},
-      {"ms", OpKey::Value},
-      {"bytes", OpKey::Value},
-      {"timeout_ms", OpKey::Value},
-      {"body", OpKey::Ops},
-      {"then", OpKey::Ops},
-      {"else", OpKey::Ops},
-      {"cond", OpKey::Cond},
-      {"head", OpKey::Head},
-      {"block_invoker", OpKey::Bool},
-      {"copies", OpKey::Copies},
-      {"type", OpKey::ChanType},
+      {"var", OpKey::Var},       {"status", OpKey::Var},        {"event", OpKey::Var},
+      {"info", OpKey::Var},      {"value", OpKey::Value},       {"count", OpKey::Value},
+      {"ms", OpKey::Value},      {"bytes", OpKey::Value},       {"timeout_ms", OpKey::Value},
+      {"body", OpKey::Ops},      {"then", OpKey::Ops},          {"else", OpKey::Ops},
+      {"cond", OpKey::Cond},     {"head", OpKey::Head},         {"block_invoker", OpKey::Bool},
+      {"keep", OpKey::Bool},     {"keep_queuing", OpKey::Bool}, {"move_queue", OpKey::Bool},
+      {"node", OpKey::Node},     {"args", OpKey::Values},       {"interfaces", OpKey::Interfaces},
+      {"copies", OpKey::Copies}, {"type", OpKey::ChanType},
   };
   auto it = kinds.find(key);
-  return it == kinds.end() ? OpKey::Name : it->second;  // stream, ref, port, msg, label, as, service, key
+  // stream, ref, port, msg, label, as, service, key, handle, detach, incarnation, module
+  return it == kinds.end() ? OpKey::Name : it->second;
 }
 
 const Keys value_exprs = {"add", "sub", "mul", "mod", "arg", "head", "now_ms"};
 const Keys comparisons = {"lt", "le", "eq", "ne", "gt", "ge"};
-const Keys event_types = {"launch", "allocate_node", "withdraw_node", "destroy",
-                          "freeze", "unfreeze",      "graph"};
+const Keys event_types = {"launch",      "allocate_node", "withdraw_node", "destroy",
+                          "freeze",      "unfreeze",      "graph",         "migrate",
+                          "attach_port", "rebind_stream", "freeze_stream", "unfreeze_stream"};
 
 // ---- The checker: one method per construct; every failure throws a one-line ScenarioError ----
 
@@ -262,7 +266,13 @@ class Checker {
   void check_modules(const ScenarioSpec& s) const;
   void check_rdc(const ScenarioSpec& s, std::size_t index) const;
   void check_labels(const RdcSpec& r, const std::string& ptr) const;
+  void check_ops(const ScenarioSpec& s) const;
   void check_events(const ScenarioSpec& s) const;
+  struct Labels;
+  Labels labels_of(const ScenarioSpec& s, const RdcSpec& r) const;
+  /// Calls `fn(op, pointer)` for every op of `ops` (at `ptr`), nested ones included.
+  static void walk_ops(const json& ops, const std::string& ptr,
+                       const std::function<void(const json&, const std::string&)>& fn);
   std::string resolve(const std::string& path) const;
 
   std::string file_, base_dir_;
@@ -329,13 +339,14 @@ void Checker::platform(const json& j, const std::string& ptr, ScenarioSpec& s) {
 }
 
 ModuleSpec Checker::module(const std::string& module_name, const json& j, const std::string& ptr) const {
-  object(j, ptr, {"text_kb", "data_kb", "heap_kb", "stack_kb", "program"}, {"text_kb", "program"});
+  object(j, ptr, {"text_kb", "data_kb", "heap_kb", "stack_kb", "service", "program"}, {"text_kb", "program"});
   ModuleSpec m;
   m.name = module_name;
   m.text_kb = number(j["text_kb"], at(ptr, "text_kb"), Min::NonNegative);
   if (auto* v = find(j, "data_kb")) m.data_kb = number(*v, at(ptr, "data_kb"), Min::NonNegative);
   if (auto* v = find(j, "heap_kb")) m.heap_kb = number(*v, at(ptr, "heap_kb"), Min::NonNegative);
   if (auto* v = find(j, "stack_kb")) m.stack_kb = number(*v, at(ptr, "stack_kb"), Min::NonNegative);
+  if (auto* v = find(j, "service")) m.service = boolean(*v, at(ptr, "service"));
   auto pp = at(ptr, "program");
   const auto& p = j["program"];
   object(p, pp, {"cpp", "ops"});
@@ -402,6 +413,27 @@ void Checker::op(const json& j, const std::string& ptr) const {
       case OpKey::ChanType:
         choice(*v, p, {"unicast", "multicast"});
         break;
+      case OpKey::Node:  // a node name or hex id (checked against the pool later), or a pool index
+        if (v->is_string() && !v->get<std::string>().empty() && v->get<std::string>()[0] != '$')
+          name(*v, p);
+        else
+          value(*v, p);
+        break;
+      case OpKey::Values: {
+        std::size_t i = 0;
+        for (const auto& item : array(*v, p)) value(item, at(p, i++));
+        break;
+      }
+      case OpKey::Interfaces: {
+        std::set<std::string> seen;
+        std::size_t i = 0;
+        for (const auto& item : array(*v, p)) {
+          auto ip = at(p, i++);
+          auto f = interface(item, ip);
+          if (!seen.insert(f.name).second) fail(at(ip, "name"), "duplicate interface name '" + f.name + "'");
+        }
+        break;
+      }
     }
   }
 }
@@ -535,22 +567,75 @@ EventSpec Checker::event(const json& j, const std::string& ptr) const {
   if (!t) fail(ptr, "missing required key 'type'");
   EventSpec e;
   e.type = str(*t, at(ptr, "type"));
+  if (e.type == "propagate_port")
+    fail(at(ptr, "type"),
+         "a port is propagated by its owner, not by an event: send it in a message (op \"ref\") in its "
+         "program");
   if (std::find(event_types.begin(), event_types.end(), e.type) == event_types.end())
     fail(at(ptr, "type"), "unknown event type '" + e.type + "'");
-  Keys required = {"at", "type"}, optional;
+  // Required and optional keys besides at, type and rdc.
+  static const std::map<std::string, std::pair<Keys, Keys>> keys = {
+      {"launch", {{}, {}}},
+      {"allocate_node", {{"node"}, {}}},
+      {"withdraw_node", {{"node"}, {"notice_s", "kill", "migrate_to", "notify"}}},
+      {"destroy", {{"incarnation"}, {}}},
+      {"freeze", {{"incarnation"}, {}}},
+      {"unfreeze", {{"incarnation"}, {}}},
+      {"graph", {{}, {}}},
+      {"migrate", {{"incarnation", "node"}, {}}},
+      {"attach_port", {{"port", "channel"}, {"detach", "move_queue"}}},
+      {"rebind_stream", {{"stream", "channel"}, {"forward_from"}}},
+      {"freeze_stream", {{"stream"}, {}}},
+      {"unfreeze_stream", {{"stream"}, {}}},
+  };
+  const auto& [more, optional] = keys.at(e.type);
+  Keys required = {"at", "type"};
   if (e.type != "graph") required.push_back("rdc");
-  if (e.type == "allocate_node" || e.type == "withdraw_node") required.push_back("node");
-  if (e.type == "withdraw_node") optional = {"notice_s", "kill"};
-  if (e.type == "destroy" || e.type == "freeze" || e.type == "unfreeze") required.push_back("incarnation");
+  required.insert(required.end(), more.begin(), more.end());
   Keys allowed = required;
   allowed.insert(allowed.end(), optional.begin(), optional.end());
   object(j, ptr, allowed, required);
   e.at = number(j["at"], at(ptr, "at"), Min::NonNegative);
   if (auto* v = find(j, "rdc")) e.rdc = name(*v, at(ptr, "rdc"));
-  if (auto* v = find(j, "node")) e.node = name(*v, at(ptr, "node"));
-  if (auto* v = find(j, "incarnation")) e.incarnation = name(*v, at(ptr, "incarnation"));
-  if (auto* v = find(j, "notice_s")) e.notice_s = number(*v, at(ptr, "notice_s"), Min::NonNegative);
-  if (auto* v = find(j, "kill")) e.kill = boolean(*v, at(ptr, "kill"));
+  auto text = [&](const char* key) {
+    auto* v = find(j, key);
+    return v ? name(*v, at(ptr, key)) : std::string();
+  };
+  auto flag = [&](const char* key, bool dflt) {
+    auto* v = find(j, key);
+    return v ? boolean(*v, at(ptr, key)) : dflt;
+  };
+  if (e.type == "launch") {
+    e.action = event::Launch{};
+  } else if (e.type == "allocate_node") {
+    e.action = event::AllocateNode{text("node")};
+  } else if (e.type == "withdraw_node") {
+    event::WithdrawNode w;
+    w.node = text("node");
+    if (auto* v = find(j, "notice_s")) w.notice_s = number(*v, at(ptr, "notice_s"), Min::NonNegative);
+    w.kill = flag("kill", true);
+    w.migrate_to = text("migrate_to");
+    w.notify = text("notify");
+    e.action = w;
+  } else if (e.type == "destroy") {
+    e.action = event::Destroy{text("incarnation")};
+  } else if (e.type == "freeze") {
+    e.action = event::Freeze{text("incarnation")};
+  } else if (e.type == "unfreeze") {
+    e.action = event::Unfreeze{text("incarnation")};
+  } else if (e.type == "graph") {
+    e.action = event::Graph{};
+  } else if (e.type == "migrate") {
+    e.action = event::Migrate{text("incarnation"), text("node")};
+  } else if (e.type == "attach_port") {
+    e.action = event::AttachPort{text("port"), text("channel"), text("detach"), flag("move_queue", true)};
+  } else if (e.type == "rebind_stream") {
+    e.action = event::RebindStream{text("stream"), text("channel"), text("forward_from")};
+  } else if (e.type == "freeze_stream") {
+    e.action = event::FreezeStream{text("stream")};
+  } else {
+    e.action = event::UnfreezeStream{text("stream")};
+  }
   return e;
 }
 
@@ -728,27 +813,151 @@ void Checker::check_labels(const RdcSpec& r, const std::string& ptr) const {
   });
 }
 
+/// Labels an RDC's incarnations deposit in its stream space: channels (streams), handles, and what
+/// programs put there by ss_put (of any kind).
+struct Checker::Labels {
+  std::set<std::string> channels, port_handles, stream_handles, put;
+};
+
+Checker::Labels Checker::labels_of(const ScenarioSpec& s, const RdcSpec& r) const {
+  Labels out;
+  auto add = [&](const std::string& label, bool port, bool chan_new, const std::string& handle) {
+    if (port && chan_new) out.channels.insert(label);
+    if (!handle.empty()) (port ? out.port_handles : out.stream_handles).insert(handle);
+  };
+  for (const auto& c : r.channels) out.channels.insert(c.label);
+  for (const auto& inc : r.incarnations)
+    for (const auto& f : inc.interfaces) add(f.label, f.kind == InterfaceSpec::Port, f.chan_new, f.handle);
+  // The modules the RDC runs, and those its programs create, transitively.
+  std::set<std::string> modules = {r.primary.module};
+  for (const auto& inc : r.incarnations) modules.insert(inc.module);
+  std::vector<std::string> todo(modules.begin(), modules.end());
+  while (!todo.empty()) {
+    auto it = s.modules.find(todo.back());
+    todo.pop_back();
+    if (it == s.modules.end() || !it->second.ops.is_array()) continue;
+    walk_ops(it->second.ops, "", [&](const json& op, const std::string&) {
+      const auto& kind = op["op"];
+      if (kind == "ss_put") out.put.insert(op["label"].get<std::string>());
+      if (kind != "create") return;
+      auto module = op["module"].get<std::string>();
+      if (modules.insert(module).second) todo.push_back(module);
+      for (const auto& f : op.value("interfaces", json::array())) {
+        bool port = f["kind"] == "port";
+        add(f["label"], port, port && f.value("chan", std::string("new")) == "new", f.value("handle", ""));
+      }
+    });
+  }
+  return out;
+}
+
+void Checker::walk_ops(const json& ops, const std::string& ptr,
+                       const std::function<void(const json&, const std::string&)>& fn) {
+  std::size_t i = 0;
+  for (const auto& op : ops) {
+    auto p = at(ptr, i++);
+    fn(op, p);
+    for (const char* key : {"body", "then", "else"})
+      if (op.contains(key)) walk_ops(op[key], at(p, key), fn);
+  }
+}
+
+void Checker::check_ops(const ScenarioSpec& s) const {
+  for (const auto& [module_name, m] : s.modules) {
+    if (!m.ops.is_array()) continue;
+    walk_ops(m.ops, at(at(at("/modules", module_name), "program"), "ops"),
+             [&](const json& op, const std::string& p) {
+               if (auto* n = find(op, "node"); n && n->is_string() && n->get<std::string>()[0] != '$' &&
+                                               !node_exists(s.nodes, n->get<std::string>()))
+                 fail(at(p, "node"), "unknown node '" + n->get<std::string>() + "'");
+               if (op["op"] == "create" && !s.modules.count(op["module"].get<std::string>()))
+                 fail(at(p, "module"), "unknown module '" + op["module"].get<std::string>() + "'");
+             });
+  }
+}
+
+namespace {
+template <class... Fs>
+struct Overloaded : Fs... {
+  using Fs::operator()...;
+};
+}  // namespace
+
 void Checker::check_events(const ScenarioSpec& s) const {
   std::map<std::string, std::string> launched;
+  std::map<std::string, Labels> labels;  // per RDC, computed when an event needs them
   for (std::size_t i = 0; i < s.events.size(); ++i) {
     const auto& e = s.events[i];
     auto p = at("/events", i);
     if (e.at > s.duration_s)
       fail(at(p, "at"),
            num_text(e.at) + " is after the end of the run (duration_s " + num_text(s.duration_s) + ")");
-    if (e.type == "graph") continue;
+    if (e.as<event::Graph>()) continue;
     auto r = std::find_if(s.rdcs.begin(), s.rdcs.end(), [&](const auto& x) { return x.name == e.rdc; });
     if (r == s.rdcs.end()) fail(at(p, "rdc"), "unknown rdc '" + e.rdc + "'");
-    if (!e.node.empty() && !node_exists(s.nodes, e.node))
-      fail(at(p, "node"), "unknown node '" + e.node + "'");
-    if (!e.incarnation.empty() && e.incarnation != "primary" &&
-        std::none_of(r->incarnations.begin(), r->incarnations.end(),
-                     [&](const auto& x) { return x.name == e.incarnation; }))
-      fail(at(p, "incarnation"), "unknown incarnation '" + e.incarnation + "' in rdc '" + e.rdc + "'");
-    if (e.type == "launch") {
-      auto [it, fresh] = launched.emplace(e.rdc, p);
-      if (!fresh) fail(p, "rdc '" + e.rdc + "' is already launched by " + it->second);
-    }
+    auto node = [&](const std::string& key, const std::string& ref) {
+      if (!ref.empty() && !node_exists(s.nodes, ref)) fail(at(p, key), "unknown node '" + ref + "'");
+    };
+    auto incarnation = [&](const std::string& name) {
+      if (name != "primary" && std::none_of(r->incarnations.begin(), r->incarnations.end(),
+                                            [&](const auto& x) { return x.name == name; }))
+        fail(at(p, "incarnation"), "unknown incarnation '" + name + "' in rdc '" + e.rdc + "'");
+    };
+    // A label of the given kind: declared by an interface of the RDC (or of an incarnation its
+    // programs create), or deposited by one of its programs' ss_put.
+    enum Kind { Channel, PortHandle, StreamHandle };
+    auto label = [&](const std::string& key, const std::string& value, Kind kind) {
+      if (value.empty()) return;
+      auto [it, fresh] = labels.try_emplace(r->name);
+      if (fresh) it->second = labels_of(s, *r);
+      const auto& l = it->second;
+      static const char* const what[] = {"channel", "port handle", "stream handle"};
+      static const char* const who[] = {"port or channel creates it",
+                                        "port interface declares it as its handle",
+                                        "stream interface declares it as its handle"};
+      const auto& set = kind == Channel ? l.channels : kind == PortHandle ? l.port_handles : l.stream_handles;
+      if (!set.count(value) && !l.put.count(value))
+        fail(at(p, key),
+             fmt::format("unknown {} label '{}' in rdc '{}': no {}", what[kind], value, e.rdc, who[kind]));
+    };
+    std::visit(Overloaded{
+                   [&](const event::Launch&) {
+                     auto [it, fresh] = launched.emplace(e.rdc, p);
+                     if (!fresh) fail(p, "rdc '" + e.rdc + "' is already launched by " + it->second);
+                   },
+                   [&](const event::AllocateNode& a) { node("node", a.node); },
+                   [&](const event::WithdrawNode& w) {
+                     node("node", w.node);
+                     node("migrate_to", w.migrate_to);
+                     if (!w.migrate_to.empty() &&
+                         platform::find_node(s.nodes, w.migrate_to) == platform::find_node(s.nodes, w.node))
+                       fail(at(p, "migrate_to"), "'" + w.migrate_to + "' is the node being withdrawn");
+                     label("notify", w.notify, Channel);
+                   },
+                   [&](const event::Destroy& d) { incarnation(d.incarnation); },
+                   [&](const event::Freeze& f) { incarnation(f.incarnation); },
+                   [&](const event::Unfreeze& u) { incarnation(u.incarnation); },
+                   [&](const event::Graph&) {},
+                   [&](const event::Migrate& m) {
+                     incarnation(m.incarnation);
+                     node("node", m.node);
+                   },
+                   [&](const event::AttachPort& a) {
+                     label("port", a.port, PortHandle);
+                     label("channel", a.channel, Channel);
+                     label("detach", a.detach, PortHandle);
+                     if (a.port == a.detach)
+                       fail(at(p, "detach"), "the port to detach is the port to attach");
+                   },
+                   [&](const event::RebindStream& b) {
+                     label("stream", b.stream, StreamHandle);
+                     label("channel", b.channel, Channel);
+                     label("forward_from", b.forward_from, PortHandle);
+                   },
+                   [&](const event::FreezeStream& f) { label("stream", f.stream, StreamHandle); },
+                   [&](const event::UnfreezeStream& u) { label("stream", u.stream, StreamHandle); },
+               },
+               e.action);
   }
   for (std::size_t i = 0; i < s.outputs.graph_at.size(); ++i)
     if (s.outputs.graph_at[i] > s.duration_s)
@@ -798,6 +1007,7 @@ ScenarioSpec Checker::run(const json& doc) {
   // Pass 2: cross-references.
   load_pool(s);
   check_modules(s);
+  check_ops(s);
   for (std::size_t i = 0; i < s.rdcs.size(); ++i) check_rdc(s, i);
   for (auto& r : s.rdcs)
     if (r.groups.empty())

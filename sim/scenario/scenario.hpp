@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "models/platform/pool_files.hpp"
@@ -55,16 +56,71 @@ struct RdcSpec {
 struct ModuleSpec {
   std::string name;
   double text_kb = 0, data_kb = 0, heap_kb = 16, stack_kb = 8;
-  std::string cpp;     // registered program name; empty if ops
-  nlohmann::json ops;  // the op array; null if cpp
+  bool service = false;  // a server: waiting for requests, it does not keep the run going
+  std::string cpp;       // registered program name; empty if ops
+  nlohmann::json ops;    // the op array; null if cpp
 };
+
+/// Timed events, one struct per type. Channels, stream handles and port handles are named by their
+/// stream-space labels (Figure 6.4), incarnations by their declared names ("primary" included).
+namespace event {
+struct Launch {};
+struct AllocateNode {
+  std::string node;
+};
+struct WithdrawNode {
+  std::string node;
+  double notice_s = 0;
+  bool kill = true;
+  std::string migrate_to;  // during the notice, the RDC's incarnations there migrate to this node
+  std::string notify;      // label of a channel the notice is sent over (header: [1, node index, ms])
+};
+struct Destroy {
+  std::string incarnation;
+};
+struct Freeze {
+  std::string incarnation;
+};
+struct Unfreeze {
+  std::string incarnation;
+};
+struct Graph {};
+struct Migrate {
+  std::string incarnation, node;
+};
+struct AttachPort {
+  std::string port;     // port handle label of the port to attach
+  std::string channel;  // label of the channel
+  std::string detach;   // port handle label of the port to detach; empty for none
+  bool move_queue = true;
+};
+struct RebindStream {
+  std::string stream;        // stream handle label
+  std::string channel;       // label of the new channel
+  std::string forward_from;  // port handle label of the port its messages queue at; empty for none
+};
+struct FreezeStream {
+  std::string stream;  // stream handle label
+};
+struct UnfreezeStream {
+  std::string stream;
+};
+}  // namespace event
+
+using EventAction =
+    std::variant<event::Launch, event::AllocateNode, event::WithdrawNode, event::Destroy, event::Freeze,
+                 event::Unfreeze, event::Graph, event::Migrate, event::AttachPort, event::RebindStream,
+                 event::FreezeStream, event::UnfreezeStream>;
 
 struct EventSpec {
   double at = 0;
-  std::string type;  // launch, allocate_node, withdraw_node, destroy, freeze, unfreeze, graph
-  std::string rdc, incarnation, node;
-  double notice_s = 0;
-  bool kill = true;
+  std::string type;  // the JSON type name ("launch", "migrate", ...)
+  std::string rdc;   // empty for graph
+  EventAction action;
+  template <class T>
+  const T* as() const {
+    return std::get_if<T>(&action);
+  }
 };
 
 struct OutputSpec {

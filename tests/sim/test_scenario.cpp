@@ -200,14 +200,51 @@ TEST(Scenario, FullHasEveryField) {
   ASSERT_EQ(s.events.size(), 10u);
   EXPECT_EQ(s.events[1].at, 1.5);
   EXPECT_EQ(s.events[5].type, "graph");
-  EXPECT_EQ(s.events[6].node, "0x202");
-  EXPECT_EQ(s.events[6].notice_s, 5);
-  EXPECT_FALSE(s.events[6].kill);
-  EXPECT_TRUE(s.events[7].kill);
-  EXPECT_EQ(s.events[7].notice_s, 0);
-  EXPECT_EQ(s.events[9].incarnation, "primary");
+  EXPECT_TRUE(s.events[5].as<sim::event::Graph>());
+  const auto* w6 = s.events[6].as<sim::event::WithdrawNode>();
+  ASSERT_TRUE(w6);
+  EXPECT_EQ(w6->node, "0x202");
+  EXPECT_EQ(w6->notice_s, 5);
+  EXPECT_FALSE(w6->kill);
+  const auto* w7 = s.events[7].as<sim::event::WithdrawNode>();
+  ASSERT_TRUE(w7);
+  EXPECT_TRUE(w7->kill);
+  EXPECT_EQ(w7->notice_s, 0);
+  EXPECT_TRUE(w7->migrate_to.empty());
+  const auto* d9 = s.events[9].as<sim::event::Destroy>();
+  ASSERT_TRUE(d9);
+  EXPECT_EQ(d9->incarnation, "primary");
   EXPECT_FALSE(s.outputs.results);
   EXPECT_EQ(s.outputs.graph_at, (std::vector<double>{5, 119.5}));
+}
+
+TEST(Scenario, ReconfigurationEventsAreTyped) {
+  auto s = sim::load_scenario(corpus + "/valid/reconfig.json");
+  EXPECT_TRUE(s.modules.at("w").service);
+  EXPECT_FALSE(s.modules.at("mgr").service);
+  ASSERT_EQ(s.events.size(), 6u);
+  const auto* m = s.events[0].as<sim::event::Migrate>();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->incarnation, "cli");
+  EXPECT_EQ(m->node, "kathleen2");
+  const auto* a = s.events[1].as<sim::event::AttachPort>();
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->port, "srv.han");
+  EXPECT_EQ(a->channel, "c1");
+  EXPECT_EQ(a->detach, "c2.han");  // deposited by an incarnation the manager's program creates
+  EXPECT_FALSE(a->move_queue);
+  const auto* b = s.events[2].as<sim::event::RebindStream>();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->stream, "cli.out");
+  EXPECT_EQ(b->channel, "c3");
+  EXPECT_EQ(b->forward_from, "srv.han");
+  EXPECT_EQ(s.events[3].as<sim::event::FreezeStream>()->stream, "cli.out");
+  EXPECT_EQ(s.events[4].as<sim::event::UnfreezeStream>()->stream, "cli.out");
+  const auto* w = s.events[5].as<sim::event::WithdrawNode>();
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->migrate_to, "kathleen1");
+  EXPECT_EQ(w->notify, "notices");
+  EXPECT_TRUE(w->kill);
 }
 
 TEST(Scenario, CppProgramRegistry) {
