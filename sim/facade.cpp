@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -17,6 +20,7 @@
 #include "models/platform/pool_files.hpp"
 #include "models/rdc/appendix_a.hpp"
 #include "models/rdc/rdc_experiments.hpp"
+#include "models/rdc/reconfig_experiments.hpp"
 
 using nlohmann::json;
 
@@ -77,22 +81,160 @@ std::string drain(Child& c) {
 }
 
 /// Appendix A cells run as in Appendix A.1; the RDC experiments (5.5.2, 3.2.1) launch an RDC.
-rdc::CellResult run_spec(const rdc::CellSpec& s, const std::vector<platform::NodeDescriptor>& nodes,
-                         const params::ModelParams& params, const rdc::RunOptions& ro) {
-  if (s.table == "5.5.2") return rdc::run_ss_get_uncached(s, nodes, params, ro);
-  if (s.table == "3.2.1") return rdc::run_creation(s, nodes, params, ro);
-  return rdc::run_cell(s, nodes, params, ro);
+/// One cell's simulation, as JSON for the parent: mean, sd and what else its table reports.
+std::string run_spec(const rdc::CellSpec& s, const std::vector<platform::NodeDescriptor>& nodes,
+                     const params::ModelParams& params, const rdc::RunOptions& ro) {
+  auto dump = [](const rdc::CellResult& r) {
+    return json{{"mean", r.mean}, {"sd", r.sd}, {"retries", r.retries}, {"dropped", r.dropped}};
+  };
+  if (s.table == "A.5") {
+    auto r = rdc::run_reconfiguration(s, nodes, params, ro);
+    if (!r.violations.empty())
+      throw std::runtime_error("A.5 " + s.row + ": invariant: " + r.violations.front());
+    json j = dump(r.elapsed);
+    j["forwarded"] = r.forwarded;
+    j["forwarded_pending"] = r.forwarded_pending;
+    j["reconfigurations"] = r.reconfigurations;
+    return j.dump();
+  }
+  if (s.table == "A.4") return dump(rdc::run_migration(s, nodes, params, ro)).dump();
+  if (s.table == "5.5.2") return dump(rdc::run_ss_get_uncached(s, nodes, params, ro)).dump();
+  if (s.table == "3.2.1") return dump(rdc::run_creation(s, nodes, params, ro)).dump();
+  return dump(rdc::run_cell(s, nodes, params, ro)).dump();
 }
 
 std::string unit_of(const std::string& table) {
   if (table == "5.5.2") return "ms per call";
   if (table == "3.2.1") return "s";
+  if (table == "A.4") return "ms per migration";
+  if (table == "A.5") return "ms for 10,000 inc_send";
   return "ms per 1000 calls";
+}
+
+/// Least squares of y on the columns of x (with an intercept first); small dense normal equations.
+std::vector<double> least_squares(const std::vector<std::vector<double>>& x, const std::vector<double>& y) {
+  std::size_t k = x.front().size() + 1;
+  std::vector<std::vector<double>> a(k, std::vector<double>(k + 1, 0));
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    std::vector<double> row{1.0};
+    row.insert(row.end(), x[i].begin(), x[i].end());
+    for (std::size_t r = 0; r < k; ++r) {
+      for (std::size_t c = 0; c < k; ++c) a[r][c] += row[r] * row[c];
+      a[r][k] += row[r] * y[i];
+    }
+  }
+  for (std::size_t c = 0; c < k; ++c) {  // Gauss-Jordan; the systems here are well conditioned
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < k; ++r)
+      if (std::fabs(a[r][c]) > std::fabs(a[piv][c])) piv = r;
+    std::swap(a[c], a[piv]);
+    for (std::size_t r = 0; r < k; ++r)
+      if (r != c) {
+        double f = a[r][c] / a[c][c];
+        for (std::size_t j = c; j <= k; ++j) a[r][j] -= f * a[c][j];
+      }
+  }
+  std::vector<double> b(k);
+  for (std::size_t r = 0; r < k; ++r) b[r] = a[r][k] / a[r][r];
+  return b;
+}
+
+/// The numbers of a published regression such as "20.27 + 0.388*s ms".
+std::vector<double> numbers_in(const std::string& text) {
+  std::vector<double> out;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (std::isdigit(static_cast<unsigned char>(text[i]))) {
+      std::size_t used = 0;
+      out.push_back(std::stod(text.substr(i), &used));
+      i += used;
+    } else {
+      ++i;
+    }
+  }
+  return out;
+}
+
+using IsCalibration = std::function<bool(const rdc::CellSpec&)>;
+
+/// Table A.4's fitted a + b*p + c*s (all cells) and a + c*s per port count, beside the published fits.
+void append_a4_fits(std::vector<Cell>& cells, const std::vector<std::vector<double>>& x,
+                    const std::vector<double>& y, const json& pub, const IsCalibration& is_calibration) {
+  auto add = [&](const std::string& row, const std::string& col, double v, double p) {
+    Cell c;
+    c.table = "A.4";
+    c.row = row;
+    c.column = col;
+    c.simulated = v;
+    c.has_published = true;
+    c.published = p;
+    c.unit = "ms per migration";
+    c.role = is_calibration(rdc::CellSpec{"A.4", row, col}) ? "calibration" : "check";
+    cells.push_back(c);
+  };
+  if (y.size() >= 3) {
+    auto b = least_squares(x, y);
+    auto p = numbers_in(pub["summary_formula"].get<std::string>());  // 19, 1.2, 0.39, ...
+    add("fit", "a", b[0], p.at(0));
+    add("fit", "b", b[1], p.at(1));
+    add("fit", "c", b[2], p.at(2));
+  }
+  for (double ports : {1.0, 9.0}) {
+    std::vector<std::vector<double>> xs;
+    std::vector<double> ys;
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (x[i][0] == ports) {
+        xs.push_back({x[i][1]});
+        ys.push_back(y[i]);
+      }
+    if (ys.size() < 2) continue;
+    auto b = least_squares(xs, ys);
+    std::string key = ports == 1 ? "regression_1_port" : "regression_9_ports";
+    auto p = numbers_in(pub[key].get<std::string>());
+    std::string row = ports == 1 ? "fit_1_port" : "fit_9_ports";
+    add(row, "a", b[0], p.at(0));
+    add(row, "c", b[1], p.at(1));
+  }
+}
+
+/// Table A.5's overhead per reconfiguration (against the no-reconfiguration row) and messages
+/// forwarded (both kernels, per experiment: withheld, a prediction).
+void append_a5_derived(std::vector<Cell>& cells, const std::map<std::string, json>& rows, const json& pub,
+                       const IsCalibration& is_calibration) {
+  auto base = rows.find("no_reconfigurations");
+  for (const auto& [row, r] : rows) {
+    if (row == "no_reconfigurations") continue;
+    if (base != rows.end()) {
+      Cell c;
+      c.table = "A.5";
+      c.row = row;
+      c.column = "overhead_ms";
+      double n = pub.contains(row) ? pub[row]["reconfigurations"].get<double>() : 100;
+      c.simulated = (r["mean"].get<double>() - base->second["mean"].get<double>()) / n;
+      c.unit = "ms per reconfiguration";
+      if (pub.contains(row)) {
+        c.has_published = true;
+        c.published = pub[row]["overhead_ms"].get<double>();
+      }
+      c.role = is_calibration(rdc::CellSpec{"A.5", row, "overhead_ms"}) ? "calibration" : "check";
+      cells.push_back(c);
+    }
+    Cell f;
+    f.table = "A.5";
+    f.row = row;
+    f.column = "forwarded";
+    f.simulated = r["forwarded"].get<double>();
+    f.unit = "acknowledged messages forwarded per experiment";
+    f.role = "prediction";
+    cells.push_back(f);
+  }
 }
 
 }  // namespace
 
-std::vector<std::string> known_tables() { return {"A.1", "8.1", "A.2", "A.3", "5.5.2", "3.2.1"}; }
+std::vector<std::string> known_tables() {
+  return {"A.1", "8.1", "A.2", "A.3", "A.4", "A.5", "5.5.2", "3.2.1"};
+}
 
 std::vector<Cell> reproduce(const ReproduceOptions& o) {
   auto known = known_tables();
@@ -127,6 +269,8 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   }
   for (const auto& c : rdc::rdc_experiment_cells())
     if (wanted.count(c.table)) specs.push_back(c);
+  for (const auto& c : rdc::reconfig_experiment_cells())
+    if (wanted.count(c.table)) specs.push_back(c);
 
   rdc::RunOptions ro{o.experiments, o.calls_scale, o.seed};
   int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -139,10 +283,7 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   };
   for (std::size_t i = 0; i < specs.size(); ++i) {
     if (static_cast<int>(running.size()) >= jobs) reap_one();
-    running.push_back(fork_child(i, [&, i] {
-      auto r = run_spec(specs[i], nodes, params, ro);
-      return json{{"mean", r.mean}, {"sd", r.sd}, {"retries", r.retries}, {"dropped", r.dropped}}.dump();
-    }));
+    running.push_back(fork_child(i, [&, i] { return run_spec(specs[i], nodes, params, ro); }));
   }
   while (!running.empty()) reap_one();
 
@@ -154,6 +295,9 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   };
 
   std::vector<Cell> cells;
+  std::vector<std::vector<double>> a4_x;  // (p, s) of each Table A.4 cell, for the fitted formula
+  std::vector<double> a4_y;
+  std::map<std::string, json> a5;  // Table A.5 rows' results
   for (std::size_t i = 0; i < specs.size(); ++i) {
     json r = json::parse(outputs[i]);
     if (r.contains("error")) throw std::runtime_error(r["error"].get<std::string>());
@@ -171,6 +315,24 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
         cell.published = t[s.row][s.column][0].get<double>();
         cell.published_sd = t[s.row][s.column][1].get<double>();
       }
+    } else if (s.table == "A.4") {
+      for (const auto& row : published["table_A4_migration"]["rows"])
+        if (std::to_string(row[0].get<int>()) == s.row) {
+          int col = s.column == "1_port" ? 1 : 3;
+          cell.has_published = true;
+          cell.published = row[col].get<double>();
+          cell.published_sd = row[col + 1].get<double>();
+        }
+      a4_x.push_back({s.column == "1_port" ? 1.0 : 9.0, std::stod(s.row)});
+      a4_y.push_back(cell.simulated);
+    } else if (s.table == "A.5") {
+      const auto& t = published["table_A5_reconfiguration"];
+      if (t.contains(s.row)) {
+        cell.has_published = true;
+        cell.published = t[s.row]["elapsed"][0].get<double>();
+        cell.published_sd = t[s.row]["elapsed"][1].get<double>();
+      }
+      a5[s.row] = r;
     }
     cell.role = is_calibration(s) ? "calibration" : cell.has_published ? "check" : "prediction";
     if (wanted.count(s.table)) cells.push_back(cell);
@@ -187,6 +349,8 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
       cells.push_back(e);
     }
   }
+  if (!a4_y.empty()) append_a4_fits(cells, a4_x, a4_y, published["table_A4_migration"], is_calibration);
+  if (!a5.empty()) append_a5_derived(cells, a5, published["table_A5_reconfiguration"], is_calibration);
   // Print order: the order of known_tables().
   std::stable_sort(cells.begin(), cells.end(), [&](const Cell& a, const Cell& b) {
     auto ia = std::find(known.begin(), known.end(), a.table) - known.begin();

@@ -349,6 +349,9 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  inc_.transmitting = s->gid;
+  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
+  const GlobalId km_channel = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   std::optional<KernelMessage> ans;
@@ -362,7 +365,8 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
-  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream))) s->dest = ans->resolved;
+  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->channel == km_channel)
+    s->dest = ans->resolved;
   const auto& rb = std::get<ReplyBody>(ans->body);
   if (rb.explicit_reply) {
     msg->m_head = rb.head;
@@ -403,6 +407,9 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  inc_.transmitting = s->gid;
+  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
+  const GlobalId km_channel = s->channel;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
   if (!reliable) {
@@ -420,7 +427,8 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
-  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->type == ChanType::Unicast)
+  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->type == ChanType::Unicast &&
+      s->channel == km_channel)
     s->dest = ans->resolved;
   leave();
   return E_OK;
@@ -467,6 +475,9 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  inc_.transmitting = s->gid;
+  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
+  const GlobalId km_channel = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   auto ans = k().send_acked(self_, std::move(km), cost);
@@ -479,7 +490,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     leave();
     return E_TIMEOUT;
   }
-  if (s && ans->resolved.valid()) s->dest = ans->resolved;
+  if (s && ans->resolved.valid() && s->channel == km_channel) s->dest = ans->resolved;
   leave();
   return E_OK;
 }
@@ -518,6 +529,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
       kpp->waiter = &self_;
       kpp->selector = sel;
+      kpp->timed_wait = timeout > 0;
       if (timeout > 0) {
         if (!self_.block_until(deadline)) break;
       } else {

@@ -214,7 +214,7 @@ class Equus {
   bool port_owner(int port, KernelPortAddr* ghost, int* id) const;
   /// A request to a ghost; returns its ControlReply status.
   template <class Op>
-  int ghost_request(KernelPortAddr ghost, Op op);
+  int ghost_request(KernelPortAddr ghost, Op op, KernelPortAddr* resolved = nullptr);
   std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
 
   /// Reports the call from its construction to its destruction to the run's observer, if any.

@@ -8,12 +8,13 @@
 namespace equus::kernel {
 
 template <class Op>
-int Equus::ghost_request(KernelPortAddr ghost, Op op) {
+int Equus::ghost_request(KernelPortAddr ghost, Op op, KernelPortAddr* resolved) {
   KernelMessage km;
   km.dest = ghost;
   km.body = std::move(op);
   auto ans = k().request(self_, std::move(km), k().params().cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
+  if (resolved) *resolved = ans->resolved;
   const auto* r = std::get_if<ControlReply>(&ans->body);
   return r ? r->status : E_OK;
 }
@@ -36,6 +37,9 @@ int Equus::receive_port(const PackedRef& ref) {
   // Figure 8.4: a port with one proxy per channel; the propagator then forwards and detaches, and
   // only then do the database entries name the new proxies.
   const auto& p = k().params();
+  // Its kernel ports exist before the port is among the references that a migration moves: like a
+  // synchronous invocation, the taking over holds a migration back until it is complete (7.4.2).
+  ++inc_.sync_calls;
   PortRef port = k().open_port(inc_, 0, ChanType::Unicast);
   PropActivate act{ref.port, {}};
   for (const auto& [chan, type] : ref.channels) {
@@ -48,7 +52,9 @@ int Equus::receive_port(const PackedRef& ref) {
   self_.clear_waiting();
   for (KernelPort* proxy : port.proxies)
     k().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
-  return inc_.add_ref(std::move(port));
+  int id = inc_.add_ref(std::move(port));
+  if (--inc_.sync_calls == 0 && inc_.migrator) inc_.migrator->wake();
+  return id;
 }
 
 int Equus::inc_attachPort(int newport, int oldport, int stream, int move_q) {
@@ -134,9 +140,10 @@ int Equus::inc_migrate(int child, unsigned node) {
   } else if (static_cast<int>(node) >= k().network().pool_size()) {
     rc = E_INVAL;
   } else {
-    KernelPortAddr ghost = h->ghost;
+    KernelPortAddr ghost = h->ghost, now_at;
     MigrateRequest r{static_cast<int>(node), k().address_of(*inc_.ghost_port)};
-    rc = ghost_request(ghost, r);
+    rc = ghost_request(ghost, r, &now_at);
+    if (now_at.valid() && (h = inc_.ref<IncRef>(child))) h->ghost = now_at;  // it may have moved before
   }
   leave();
   return rc;

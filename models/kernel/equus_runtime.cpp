@@ -191,6 +191,10 @@ int Equus::control(int child, GhostControl c, IncStatus* out) {
   leave();
   if (!ans) return E_TIMEOUT;
   const auto& r = std::get<ControlReply>(ans->body);
+  if (ans->resolved.valid() && (h = inc_.ref<IncRef>(child))) {  // it migrated: follow it
+    h->ghost = ans->resolved;
+    h->node = r.node;
+  }
   if (out) *out = IncStatus{r.state, r.node, r.memory, r.queued};
   return r.status;
 }

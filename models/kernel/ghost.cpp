@@ -201,7 +201,7 @@ void Ghost::handle(KernelMessage& m) {
     attach_port(m, *at);
     return;
   } else if (auto* d = std::get_if<DetachPort>(&m.body)) {
-    answer(m, ControlReply{detach_port(*d)}, 0);
+    detach_port(*d, &m);  // answers the attaching ghost itself
     return;
   } else if (auto* rr = std::get_if<RebindAtReceiver>(&m.body)) {
     rebind_at_receiver(m, *rr);

@@ -33,7 +33,7 @@ class Ghost : public Process {
   // Changing the receiver (ghost_reconfig.cpp, Section 8.5).
   void prop_activate(KernelMessage& m, const PropActivate& a);
   void attach_port(KernelMessage& m, const AttachPort& a);
-  int detach_port(const DetachPort& d);
+  int detach_port(const DetachPort& d, const KernelMessage* request);
   void rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r);
   int rebind_stream(const RebindStream& r);
   /// Runs an operation on a ghost: this one directly, another by a request.

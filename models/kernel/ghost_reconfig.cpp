@@ -13,6 +13,8 @@ void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
   reply.service = Service::Reply;
   reply.xid = m.xid;
   reply.dest = KernelPortAddr{m.origin(), 0};
+  if (inc_.ghost_port) reply.resolved = k.address_of(*inc_.ghost_port);  // handles follow migrations
+  r.node = k.node();
   reply.body = std::move(r);
   k.cache_reply(m.origin(), m.xid, reply);
   k.transmit(*this, reply, cpu + k.params().cpu.kmsg_prepare);
@@ -60,9 +62,9 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     return a.to.empty() ? Destination{} : Destination{a.to.front().second, a.to.front().first};
   };
   KernelPort& main = *pr->kport;
+  if (!retained) main.moving = true;  // first: arrivals are pending while the queue is forwarded
   compute(p.kernel.reconfig_op);
   if (!retained) {
-    main.moving = true;  // arrivals are made pending while the queue is forwarded
     k.forward_arrived(
         *this, main, [](const QueuedMessage&) { return true; },
         [&](const QueuedMessage& q) { return dest_for(q.channel); }, rc);
@@ -105,29 +107,36 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
   int status = E_OK;
   if (a.detach_ghost.valid()) {
     DetachPort d{a.detach_port, a.channel, k.address_of(proxy), a.move_q};
-    status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op); });
+    status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op, nullptr); });
   }
   k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
   answer(m, ControlReply{status}, 0);
 }
 
 // At the owner of the port being detached: what arrived over the channel goes to the new port first.
-int Ghost::detach_port(const DetachPort& d) {
+// As the propagator of Figure 8.5 (Section 8.5.2 says attachment follows it): the attaching side is
+// answered once the arrived messages are forwarded (`answer`, if any), then the pending ones follow.
+int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   Kernel& k = kernel();
   auto* pr = inc_.ref<PortRef>(d.port);
   KernelPort* proxy = pr ? pr->proxy(d.channel) : nullptr;
-  if (!proxy) return pr ? E_INVAL : E_BADREF;
+  if (!proxy) {
+    int status = pr ? E_INVAL : E_BADREF;
+    if (request) answer(*request, ControlReply{status}, 0);
+    return status;
+  }
   uint64_t rc = reconfiguration(k, fmt::format("port attachment: {} detached", inc_.name()));
-  compute(k.params().kernel.reconfig_op);
   KernelPort& main = *pr->kport;
   main.receive_locked = true;  // no reception interleaved with forwarding: no gaps (8.5.2)
-  proxy->moving = true;
+  proxy->moving = true;        // first: arrivals are pending from now
+  compute(k.params().kernel.reconfig_op);
   Destination to{d.to, d.channel};
   GlobalId chan = d.channel;
   if (d.move_q)
     k.forward_arrived(
         *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
         [&](const QueuedMessage&) { return to; }, rc);
+  if (request) answer(*request, ControlReply{}, 0);
   k.forward_pending(
       *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
       [&](const PendingMessage&) { return to; }, rc);
@@ -147,12 +156,21 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
     return;
   }
   uint64_t rc = reconfiguration(k, fmt::format("stream rebinding away from {}", inc_.name()));
-  compute(p.kernel.reconfig_op);
+  if (pr->proxy(r.channel)) {
+    compute(p.kernel.reconfig_op);
+    // The new channel is attached to this same port: its queued messages already are where the stream
+    // now leads. Forwarding them to ourselves would make them pending again, for ever.
+    int status = on_ghost(r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
+                          [this](const RebindStream& op) { return rebind_stream(op); });
+    answer(m, ControlReply{status}, 0);
+    return;
+  }
   KernelPort& main = *pr->kport;
   GlobalId stream = r.stream;
   Destination to{r.to, r.channel};
   main.receive_locked = true;
-  main.moving_stream = stream;
+  main.moving_stream = stream;  // first: the stream's arrivals are pending from now
+  compute(p.kernel.reconfig_op);
   k.forward_arrived(
       *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
       [&](const QueuedMessage&) { return to; }, rc);
@@ -173,6 +191,13 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
 // At the stream's holder: only the channel and the cached destination change.
 int Ghost::rebind_stream(const RebindStream& r) {
   compute(kernel().params().kernel.reconfig_op);
+  while (inc_.transmitting == r.stream) {  // an invocation on its way out goes first (see Incarnation)
+    inc_.transmit_waiter = this;
+    set_waiting("an invocation of the stream being rebound to leave");
+    block();
+  }
+  inc_.transmit_waiter = nullptr;
+  clear_waiting();
   for (auto& [id, ref] : inc_.refs())
     if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == r.stream) {
       if (s->type != ChanType::Unicast) return E_NOTUNICAST;

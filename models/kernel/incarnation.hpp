@@ -161,6 +161,11 @@ class Incarnation {
   // Migration (Section 7.4): in progress (further control operations wait), synchronous calls and
   // bulk transfers it must wait for, operations deferred until it is over.
   bool migrating = false;
+  // The stream whose invocation is being transmitted (chosen destination, not yet posted): a rebinding
+  // of it waits until the packet is on the bus, so that the message reaches the current receiver
+  // before the rebinding's answer does and is forwarded with the pending ones (Figure 8.6, line 11).
+  GlobalId transmitting = 0;
+  Process* transmit_waiter = nullptr;
   int sync_calls = 0;
   Process* migrator = nullptr;  // woken when sync_calls drops to 0
   std::vector<KernelMessage> deferred;

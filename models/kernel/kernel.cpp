@@ -129,6 +129,12 @@ void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
   db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
   move_port(inc.ghost_port);
   to.db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
+  // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
+  // the redirections to the destination and must be recognised there. Entries do not say whose they
+  // are, so all go: another incarnation's never match there.
+  for (const auto& key : seen_order_)
+    if (auto s = seen_.find(key); s != seen_.end() && to.seen_.emplace(key, s->second).second)
+      to.seen_order_.push_back(key);
   // Memory and text here are freed (the destination committed its own).
   memory_used_ -= inc.memory;
   if (inc.rdc && inc.module >= 0) text_add(inc.rdc->id, inc.module, -1, 0);
@@ -421,6 +427,16 @@ KernelPort* Kernel::kernel_port(uint32_t index) {
 
 void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   m.src_node = node_;
+  struct Posted {  // on every way out: the packet is posted (or delivered here)
+    KernelMessage& m;
+    ~Posted() {
+      Incarnation* h = m.stream_holder;
+      if (h && h->transmitting == m.stream) {
+        h->transmitting = 0;
+        if (h->transmit_waiter) h->transmit_waiter->wake();
+      }
+    }
+  } posted{m};
   int dest = LogicalAddr::broadcast;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
     dest = ka->node;
@@ -602,6 +618,21 @@ bool Kernel::has_target(const KernelMessage& m) const {
     return kports_.count(ka->index) != 0 || redirection(ka->index).has_value();
   const auto& la = std::get<LogicalAddr>(m.dest);
   return !db_lookup(la.gid, la.type).empty();
+}
+
+bool Kernel::cancels_timer(const KernelMessage& m) const {
+  if (!std::holds_alternative<InvocationBody>(m.body)) return false;
+  auto timed = [this](uint32_t index) {
+    auto it = kports_.find(index);
+    if (it == kports_.end()) return false;
+    const KernelPort* kp = it->second->main ? it->second->main : it->second.get();
+    return kp->waiter != nullptr && kp->timed_wait;
+  };
+  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) return timed(ka->index);
+  const auto& la = std::get<LogicalAddr>(m.dest);
+  for (const auto& a : db_lookup(la.gid, la.type))
+    if (timed(a.index)) return true;
+  return false;
 }
 
 void Kernel::deliver(KernelMessage& m) {

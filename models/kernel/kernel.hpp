@@ -76,6 +76,7 @@ struct KernelPort {
   bool moving = false;
   GlobalId moving_stream = 0;
   bool receive_locked = false;
+  bool timed_wait = false;             // the waiter's inc_receive has a timeout: an arrival cancels its timer
   std::deque<PendingMessage> pending;  // main ports
 };
 
@@ -162,6 +163,8 @@ class Kernel {
   void post_packet(KernelMessage& m);
   /// True when `m` addresses a kernel port of this node (directly or through the database).
   bool has_target(const KernelMessage& m) const;
+  /// True when `m` wakes a receiver waiting with a timeout, whose timer the handler cancels.
+  bool cancels_timer(const KernelMessage& m) const;
   /// Interrupt-level handling of one pulled packet (called by PacketInterrupt).
   void deliver(KernelMessage& m);
 

@@ -22,6 +22,7 @@ void KernelParams::bind(params::Binder& b) {
   b("migrate_setup", migrate_setup, D::Time);
   b("migrate_per_port", migrate_per_port, D::Time);
   b("migrate_per_page", migrate_per_page, D::Time);
+  b("receive_timer", receive_timer, D::Time);
 }
 
 }  // namespace equus::kernel

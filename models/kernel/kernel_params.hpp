@@ -24,6 +24,7 @@ struct KernelParams {
   double migrate_setup = 0;            // destination kernel CPU per migration, besides its messages
   double migrate_per_port = 0;         // destination kernel CPU per port (kernel port, database entry)
   double migrate_per_page = 0;         // destination kernel CPU per page moved, besides the copy
+  double receive_timer = 0;            // arm and cancel the timer of a timed inc_receive
 
   void bind(params::Binder& b);
 };

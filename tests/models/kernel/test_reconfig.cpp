@@ -192,6 +192,46 @@ TEST_F(SimTest, RebindingWithoutAPortRedirectsAfterTheReceiverDied) {
   for (int r : rcs) EXPECT_EQ(r, E_OK);
 }
 
+TEST_F(SimTest, RebindingWhileASendIsPreparedKeepsTheOrder) {
+  // Found by the property test: a send that read its stream's destination before the holder's ghost
+  // rebound the stream, and left after the ghost had answered, reached the old receiver after the
+  // rebinding had ended, behind the messages sent after it to the new receiver. The sender and the
+  // old receiver share a card, so the sender spends most of its time preparing sends; the old
+  // receiver takes its messages in bursts, so one left behind waits there.
+  int p1 = 0, p2 = 0, stream = 0, to2 = 0, hs = 0, hp1 = 0, rc = -100;
+  std::vector<int> got1, got2, rcs;
+  auto& r1 = sys().create(0, "r1", [&](Equus& eq) {
+    Msg m;
+    for (int idle = 0; idle < 20; ++idle) {
+      eq.inc_sleep(30);
+      while (eq.inc_receive(p1, &m, 0, 0, 0) == 1) {
+        got1.push_back(m.get<int32_t>(0));
+        idle = 0;
+      }
+    }
+  });
+  auto& r2 = sys().create(2, "r2", receiver(p2, got2, 0, 600));
+  GlobalId c1 = sys().bootstrap_channel(r1, ChanType::Unicast, &p1);
+  GlobalId c2 = sys().bootstrap_channel(r2, ChanType::Unicast, &p2);
+  auto& s = sys().create(0, "sender", sender(stream, 100, 0, &rcs));
+  stream = sys().bootstrap_stream(s, c1, ChanType::Unicast);
+  auto& m = sys().create(3, "manager", [&](Equus& eq) {
+    eq.compute(0.0405);
+    rc = eq.inc_rebindStream(hs, to2, hp1);
+  });
+  to2 = sys().bootstrap_stream(m, c2, ChanType::Unicast);
+  hs = sys().bootstrap_handle(m, s, stream);
+  hp1 = sys().bootstrap_handle(m, r1, p1);
+  for (auto* inc : {&r1, &r2, &s, &m}) sys().start(*inc);
+  run();
+  EXPECT_EQ(rc, E_OK);
+  for (int r : rcs) EXPECT_EQ(r, E_OK);
+  ASSERT_FALSE(got1.empty());
+  ASSERT_FALSE(got2.empty());
+  EXPECT_EQ(got1.size() + got2.size(), 100u);
+  EXPECT_EQ(got1.back() + 1, got2.front());  // none left behind at R1
+}
+
 TEST_F(SimTest, FrozenStreamBlocksItsSenderUntilUnfrozen) {
   int p = 0, stream = 0, h = 0;
   std::vector<double> sent_at;
