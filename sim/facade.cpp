@@ -281,9 +281,13 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
     running.erase(running.begin());
     outputs[c.index] = drain(c);
   };
+  if (o.a5_experiments < 1) throw std::runtime_error("a5_experiments must be at least 1");
+  rdc::RunOptions ro_a5 = ro;
+  ro_a5.experiments = std::min(o.experiments, o.a5_experiments);
   for (std::size_t i = 0; i < specs.size(); ++i) {
     if (static_cast<int>(running.size()) >= jobs) reap_one();
-    running.push_back(fork_child(i, [&, i] { return run_spec(specs[i], nodes, params, ro); }));
+    const auto& opts = specs[i].table == "A.5" ? ro_a5 : ro;
+    running.push_back(fork_child(i, [&, i] { return run_spec(specs[i], nodes, params, opts); }));
   }
   while (!running.empty()) reap_one();
 

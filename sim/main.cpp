@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
                   "Tables to run, comma-separated (A.1, 8.1, A.2, A.3, 5.5.2, 3.2.1); default all")
       ->delimiter(',');
   rep->add_option("--json", json_file, "Also write the cells as JSON to this file");
+  rep->add_option("--a5-experiments", ro.a5_experiments,
+                  "Experiments per Table A.5 row, at most --experiments (Appendix A.3: 10)")
+      ->capture_default_str();
   rep->add_option("--experiments", ro.experiments, "Experiments per cell (Appendix A: 10)")
       ->capture_default_str();
   rep->add_option("--calls-scale", ro.calls_scale, "Scale the calls per experiment (1 = as published)")
