@@ -233,6 +233,15 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
       break;
     }
     case RefType::Port: {
+      // What is propagated is its attachments once its ghost's operations on them are over (an
+      // attachment answers before it has detached the old port).
+      while (inc_.port_ops > 0) {
+        inc_.port_op_waiter = &self_;
+        self_.set_waiting("its ghost's operation on its ports");
+        self_.block();
+      }
+      inc_.port_op_waiter = nullptr;
+      self_.clear_waiting();
       // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
       auto* pr = inc_.ref<PortRef>(rd.rd_obj);
       if (!pr) return false;
@@ -349,6 +358,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  km.binding = s->binding;
   inc_.transmitting = s->gid;
   // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
   const GlobalId km_channel = s->channel;
@@ -407,6 +417,7 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  km.binding = s->binding;
   inc_.transmitting = s->gid;
   // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
   const GlobalId km_channel = s->channel;
@@ -475,6 +486,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  km.binding = s->binding;
   inc_.transmitting = s->gid;
   // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
   const GlobalId km_channel = s->channel;
@@ -709,6 +721,7 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.locate = s->type == ChanType::Unicast ? s->channel : 0;
   km.stream_holder = &inc_;
   km.stream = s->gid;
+  km.binding = s->binding;
   km.body = InvocationBody{inv};
   k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   leave();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
@@ -139,6 +140,26 @@ void Ghost::control(KernelMessage& m, const GhostControl& c) {
 }
 
 void Ghost::handle(KernelMessage& m) {
+  // Operations on the incarnation's ports exclude a migration and a propagation (see port_ops).
+  struct PortOp {
+    Incarnation& inc;
+    explicit PortOp(Incarnation& i) : inc(i) { ++inc.port_ops; }
+    PortOp(const PortOp&) = delete;
+    ~PortOp() {
+      if (--inc.port_ops > 0) return;
+      if (inc.migrator) inc.migrator->wake();
+      if (inc.port_op_waiter) inc.port_op_waiter->wake();
+    }
+  };
+  std::optional<PortOp> port_op;
+  if (std::holds_alternative<PropActivate>(m.body) || std::holds_alternative<AttachPort>(m.body) ||
+      std::holds_alternative<DetachPort>(m.body) || std::holds_alternative<RebindAtReceiver>(m.body)) {
+    if (inc_.ports_locked) {
+      inc_.deferred.push_back(m);  // run when the migration is over
+      return;
+    }
+    port_op.emplace(inc_);
+  }
   Kernel& k = kernel();
   const auto& p = k.params();
   Network& net = k.network();
@@ -207,7 +228,9 @@ void Ghost::handle(KernelMessage& m) {
     rebind_at_receiver(m, *rr);
     return;
   } else if (auto* rs = std::get_if<RebindStream>(&m.body)) {
-    answer(m, ControlReply{rebind_stream(*rs)}, 0);
+    ControlReply r;
+    r.status = rebind_stream(*rs, &r.binding);
+    answer(m, r, 0);
     return;
   } else if (auto* fs = std::get_if<FreezeStream>(&m.body)) {
     int status = E_BADREF;

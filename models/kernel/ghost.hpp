@@ -35,10 +35,11 @@ class Ghost : public Process {
   void attach_port(KernelMessage& m, const AttachPort& a);
   int detach_port(const DetachPort& d, const KernelMessage* request);
   void rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r);
-  int rebind_stream(const RebindStream& r);
+  /// At the stream's holder; *binding (if given) gets the stream's new binding.
+  int rebind_stream(const RebindStream& r, uint32_t* binding = nullptr);
   /// Runs an operation on a ghost: this one directly, another by a request.
   template <class Op, class Local>
-  int on_ghost(KernelPortAddr ghost, Op op, Local local);
+  int on_ghost(KernelPortAddr ghost, Op op, Local local, ControlReply* reply = nullptr);
   // Migration (migration.cpp, Section 7.4.4): the source's part.
   void migrate_request(KernelMessage& m, const MigrateRequest& r);
 

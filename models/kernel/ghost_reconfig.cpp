@@ -21,7 +21,7 @@ void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
 }
 
 template <class Op, class Local>
-int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local) {
+int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local, ControlReply* reply) {
   Kernel& k = kernel();
   if (ghost == k.address_of(*inc_.ghost_port)) return local(op);  // ourselves: no message
   KernelMessage km;
@@ -30,6 +30,7 @@ int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local) {
   auto ans = k.request(*this, std::move(km), k.params().cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
   const auto* r = std::get_if<ControlReply>(&ans->body);
+  if (r && reply) *reply = *r;
   return r ? r->status : E_OK;
 }
 
@@ -159,7 +160,11 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   if (pr->proxy(r.channel)) {
     compute(p.kernel.reconfig_op);
     // The new channel is attached to this same port: its queued messages already are where the stream
-    // now leads. Forwarding them to ourselves would make them pending again, for ever.
+    // now leads. Forwarding them to ourselves would make them pending again, for ever; they count as
+    // arrived over the new channel instead, as if forwarded, so that attaching the old channel
+    // elsewhere later leaves them here with the stream's later messages.
+    for (auto& q : pr->kport->arrived)
+      if (q.inv->stream == r.stream) q.channel = r.channel;
     int status = on_ghost(r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
                           [this](const RebindStream& op) { return rebind_stream(op); });
     answer(m, ControlReply{status}, 0);
@@ -174,8 +179,11 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   k.forward_arrived(
       *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
       [&](const QueuedMessage&) { return to; }, rc);
-  int status = on_ghost(r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
-                        [this](const RebindStream& op) { return rebind_stream(op); });
+  ControlReply rebound;
+  int status = on_ghost(
+      r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
+      [this, &rebound](const RebindStream& op) { return rebind_stream(op, &rebound.binding); }, &rebound);
+  if (status == E_OK) main.rebound[stream] = {rebound.binding, to};  // for its messages still on their way
   k.forward_pending(
       *this, main,
       [stream](const PendingMessage& pm) {
@@ -189,7 +197,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
 }
 
 // At the stream's holder: only the channel and the cached destination change.
-int Ghost::rebind_stream(const RebindStream& r) {
+int Ghost::rebind_stream(const RebindStream& r, uint32_t* binding) {
   compute(kernel().params().kernel.reconfig_op);
   while (inc_.transmitting == r.stream) {  // an invocation on its way out goes first (see Incarnation)
     inc_.transmit_waiter = this;
@@ -203,6 +211,8 @@ int Ghost::rebind_stream(const RebindStream& r) {
       if (s->type != ChanType::Unicast) return E_NOTUNICAST;
       s->channel = r.channel;
       s->dest = r.to;
+      ++s->binding;
+      if (binding) *binding = s->binding;
       return E_OK;
     }
   return E_BADREF;

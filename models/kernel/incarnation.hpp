@@ -31,7 +31,8 @@ struct StreamRef {
   int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
   std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
-  bool frozen = false;  // inc_freezeStream: senders block before sending
+  bool frozen = false;   // inc_freezeStream: senders block before sending
+  uint32_t binding = 0;  // rebindings so far: messages carry it (see KernelPort::rebound)
 };
 
 /// An incarnation port (Section 8.5.1): a main kernel port holding the message queue, and one proxy
@@ -167,7 +168,13 @@ class Incarnation {
   GlobalId transmitting = 0;
   Process* transmit_waiter = nullptr;
   int sync_calls = 0;
-  Process* migrator = nullptr;  // woken when sync_calls drops to 0
+  // Operations of its ghost on its ports (propagation, attachment, rebinding) in progress: they work
+  // on its kernel ports across waits, so a migration waits for them and then (`ports_locked`) defers
+  // new ones until the ports have moved, and a propagation of one of its ports waits for them.
+  int port_ops = 0;
+  bool ports_locked = false;
+  Process* port_op_waiter = nullptr;  // its system incarnation, propagating a port
+  Process* migrator = nullptr;        // woken when sync_calls or port_ops drops to 0
   std::vector<KernelMessage> deferred;
   int interrupt_priority = 0;
   int pending_interrupts = 0;

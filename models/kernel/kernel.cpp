@@ -484,6 +484,7 @@ std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, do
       for (const auto& [id, r] : m.stream_holder->refs())
         if (const auto* s = std::get_if<StreamRef>(&r); s && s->gid == m.stream && s->channel != m.locate) {
           m.locate = s->channel;  // rebound while retrying: the retry goes to the new channel
+          m.binding = s->binding;
           m.dest = s->dest.valid()
                        ? Address{s->dest}
                        : Address{LogicalAddr{LogicalAddr::broadcast, s->channel, DeliveryType::Channel}};
@@ -655,6 +656,22 @@ void Kernel::deliver(KernelMessage& m) {
   if (targets.empty()) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
+  }
+  if (const auto* ib = std::get_if<InvocationBody>(&m.body); ib && m.orig_node < 0 && targets.size() == 1) {
+    KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
+    auto it = main->rebound.find(ib->inv->stream);
+    if (it != main->rebound.end() && m.binding < it->second.first) {
+      // Sent before its stream was rebound away from this port: it follows the stream, as an arrival
+      // for a deleted kernel port follows its redirection entry (at most once per rebinding).
+      ++stats_.redirected;
+      KernelMessage f = m;
+      f.reply_node = m.origin();
+      f.binding = it->second.first;
+      f.dest = address(it->second.second);
+      f.locate = it->second.second.channel;
+      hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
+      return;
+    }
   }
   // A forwarded message is known by its original transmission (at most once across the move).
   KernelMessage* key = &m;

@@ -78,6 +78,11 @@ struct KernelPort {
   bool receive_locked = false;
   bool timed_wait = false;             // the waiter's inc_receive has a timeout: an arrival cancels its timer
   std::deque<PendingMessage> pending;  // main ports
+  // Streams rebound away from this (main) port with forwarding (Figure 8.6): the binding they got and
+  // where they lead. A message sent before that rebinding that arrives only after it (it was still on
+  // its way, e.g. through redirections after a migration) follows the stream instead of being queued
+  // here behind the stream's later messages at the new receiver.
+  std::map<GlobalId, std::pair<uint32_t, Destination>> rebound;
 };
 
 /// Counters a run reports.

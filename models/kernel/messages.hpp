@@ -187,6 +187,7 @@ struct ControlReply {
   int queued = 0;
   int incarnations = 0;
   std::map<int, std::pair<GlobalId, KernelPortAddr>> fork_channels;  // listed unicast port -> new channel
+  uint32_t binding = 0;  // RebindStream: the stream's new StreamRef::binding
 };
 
 /// inc_migrate (Section 7.4.4): the manager's request to the source ghost, and the source's nested
@@ -223,6 +224,7 @@ struct KernelMessage {
   // The sending stream: its retries follow a rebinding made meanwhile (Section 6.2.3, failure case).
   Incarnation* stream_holder = nullptr;
   GlobalId stream = 0;
+  uint32_t binding = 0;  // the stream's StreamRef::binding when sent (or re-routed)
   // A forwarded invocation (Section 8.5): the original transmission, whose sender is acknowledged by
   // the new destination when the message was pending (never acknowledged) at the old one.
   int orig_node = -1;

@@ -47,6 +47,7 @@ bool Migrator::aborted() {
   d.charge_memory(-committed_);
   if (text_ > 0 && inc_.rdc) d.text_add(inc_.rdc->id, inc_.module, -1, 0);
   inc_.migrating = false;
+  inc_.ports_locked = false;
   return true;
 }
 
@@ -74,15 +75,18 @@ void Migrator::run() {
   // M4: text first, while the incarnation runs (always timed: Appendix A.2 includes it).
   fetch(mod ? pages(mod->text_bytes, page) : 0);
   rec.text = sg::Engine::get_clock();
-  // Not during a synchronous invocation or bulk transfer (7.4.2).
+  // Not during a synchronous invocation or bulk transfer (7.4.2), nor while its ghost works on its
+  // ports: from then on such operations wait until the ports have moved.
   inc_.migrator = this;
-  while (inc_.sync_calls > 0 && inc_.state != IncState::Dead) {
-    set_waiting("end of a synchronous invocation or bulk transfer of a migrating incarnation");
+  while ((inc_.sync_calls > 0 || inc_.port_ops > 0) && inc_.state != IncState::Dead) {
+    set_waiting(
+        "end of a synchronous invocation, bulk transfer or port operation of a migrating incarnation");
     block();
   }
   clear_waiting();
   inc_.migrator = nullptr;
   if (aborted()) return;
+  inc_.ports_locked = true;
 
   // Frozen when heap copying begins; heap, stack, data and registers follow.
   bool was_frozen = inc_.state != IncState::Started;
@@ -103,6 +107,7 @@ void Migrator::run() {
   compute(rec.messages * p.kernel.forward_message);
   s.move_incarnation(inc_, d);  // redirection entries at the source, database entries here
   inc_.migrating = false;
+  inc_.ports_locked = false;
   rec.restart = sg::Engine::get_clock();
   rec.bytes = moved_;
   if (!was_frozen) inc_.system->resume();
