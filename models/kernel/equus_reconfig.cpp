@@ -50,6 +50,8 @@ int Equus::receive_port(const PackedRef& ref) {
   self_.set_waiting("activation of a propagated port by its propagator");
   ghost_request(ref.owner_ghost, std::move(act));  // a failed propagator: the port is attached anyway
   self_.clear_waiting();
+  // Lines 10-13: the attachments' database entries (port_setup is charged at the database operation).
+  self_.compute(static_cast<double>(port.proxies.size()) * p.kernel.port_setup);
   for (KernelPort* proxy : port.proxies)
     k().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
   int id = inc_.add_ref(std::move(port));

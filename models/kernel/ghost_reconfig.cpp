@@ -63,8 +63,8 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     return a.to.empty() ? Destination{} : Destination{a.to.front().second, a.to.front().first};
   };
   KernelPort& main = *pr->kport;
-  if (!retained) main.moving = true;  // first: arrivals are pending while the queue is forwarded
-  compute(p.kernel.reconfig_op);
+  compute(p.kernel.reconfig_op);      // lines 3-5; what arrives meanwhile is acknowledged and queued
+  if (!retained) main.moving = true;  // forwardMsgs: arrivals are pending while the queue is forwarded
   if (!retained) {
     k.forward_arrived(
         *this, main, [](const QueuedMessage&) { return true; },
@@ -79,6 +79,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     proxy->moving = true;
     GlobalId chan = proxy->channel;
     Destination to = dest_for(chan);
+    compute(p.kernel.port_setup);  // lines 12-16: the attachment's database entry, kernel port go
     k.forward_pending(
         *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
         [&](const PendingMessage&) { return to; }, rc);
@@ -110,6 +111,7 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
     DetachPort d{a.detach_port, a.channel, k.address_of(proxy), a.move_q};
     status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op, nullptr); });
   }
+  compute(p.kernel.port_setup);  // as Figure 8.4 lines 10-13: the database entry
   k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
   answer(m, ControlReply{status}, 0);
 }
@@ -128,9 +130,9 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   }
   uint64_t rc = reconfiguration(k, fmt::format("port attachment: {} detached", inc_.name()));
   KernelPort& main = *pr->kport;
-  main.receive_locked = true;  // no reception interleaved with forwarding: no gaps (8.5.2)
-  proxy->moving = true;        // first: arrivals are pending from now
-  compute(k.params().kernel.reconfig_op);
+  main.receive_locked = true;              // no reception interleaved with forwarding: no gaps (8.5.2)
+  compute(k.params().kernel.reconfig_op);  // what arrives meanwhile is acknowledged, then forwarded
+  proxy->moving = true;                    // the forwarding routine's first step: arrivals are pending
   Destination to{d.to, d.channel};
   GlobalId chan = d.channel;
   if (d.move_q)
@@ -138,6 +140,7 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
         *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
         [&](const QueuedMessage&) { return to; }, rc);
   if (request) answer(*request, ControlReply{}, 0);
+  compute(k.params().kernel.port_setup);  // as Figure 8.5 lines 12-16: database entry, kernel port go
   k.forward_pending(
       *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
       [&](const PendingMessage&) { return to; }, rc);
@@ -173,9 +176,9 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   KernelPort& main = *pr->kport;
   GlobalId stream = r.stream;
   Destination to{r.to, r.channel};
-  main.receive_locked = true;
-  main.moving_stream = stream;  // first: the stream's arrivals are pending from now
-  compute(p.kernel.reconfig_op);
+  main.receive_locked = true;     // line 8
+  compute(p.kernel.reconfig_op);  // lines 3-7; what arrives meanwhile is acknowledged, then forwarded
+  main.moving_stream = stream;    // the forwarding routine's: the stream's arrivals are pending
   k.forward_arrived(
       *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
       [&](const QueuedMessage&) { return to; }, rc);
@@ -198,7 +201,8 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
 
 // At the stream's holder: only the channel and the cached destination change.
 int Ghost::rebind_stream(const RebindStream& r, uint32_t* binding) {
-  compute(kernel().params().kernel.reconfig_op);
+  // No reconfiguration step's CPU here: the holder's ghost "only has to set the new channel and
+  // destination kernel port values" (8.5.3); its kernel message handling is charged as for any other.
   while (inc_.transmitting == r.stream) {  // an invocation on its way out goes first (see Incarnation)
     inc_.transmit_waiter = this;
     set_waiting("an invocation of the stream being rebound to leave");

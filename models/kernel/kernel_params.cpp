@@ -20,7 +20,7 @@ void KernelParams::bind(params::Binder& b) {
   b("forward_message", forward_message, D::Time);
   b("reconfig_op", reconfig_op, D::Time);
   b("migrate_setup", migrate_setup, D::Time);
-  b("migrate_per_port", migrate_per_port, D::Time);
+  b("port_setup", port_setup, D::Time);
   b("migrate_per_page", migrate_per_page, D::Time);
   b("receive_timer", receive_timer, D::Time);
 }

@@ -22,9 +22,9 @@ struct KernelParams {
   double forward_message = 0;          // kernel CPU to dequeue and re-address one forwarded message
   double reconfig_op = 0;              // ghost CPU per step of a receiver change (attach, detach, rebind)
   double migrate_setup = 0;            // destination kernel CPU per migration, besides its messages
-  double migrate_per_port = 0;         // destination kernel CPU per port (kernel port, database entry)
-  double migrate_per_page = 0;         // destination kernel CPU per page moved, besides the copy
-  double receive_timer = 0;            // arm and cancel the timer of a timed inc_receive
+  double port_setup = 0;        // kernel CPU to make or unmake one attachment (kernel port, database entry)
+  double migrate_per_page = 0;  // destination kernel CPU per page moved, besides the copy
+  double receive_timer = 0;     // arm and cancel the timer of a timed inc_receive
 
   void bind(params::Binder& b);
 };

@@ -68,7 +68,7 @@ void Migrator::run() {
   fetch(pages(p.kernel.pincdata_bytes, page));
   for (const auto& [id, r] : inc_.refs())
     if (std::holds_alternative<PortRef>(r)) ++rec.ports;
-  compute(rec.ports * p.kernel.migrate_per_port);
+  compute(rec.ports * p.kernel.port_setup);
   rec.pincdata = sg::Engine::get_clock();
   if (aborted()) return;
 
