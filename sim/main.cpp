@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
                                  "Run the Appendix A experiments and print the tables beside the "
                                  "dissertation's published figures");
   rep->add_option("--only", only,
-                  "Tables to run, comma-separated (A.1, 8.1, A.2, A.3, 5.5.2, 3.2.1); default all")
+                  "Tables to run, comma-separated (A.1, 8.1, A.2, A.3, A.4, A.5, 5.5.2, 3.2.1); default all")
       ->delimiter(',');
   rep->add_option("--json", json_file, "Also write the cells as JSON to this file");
   rep->add_option("--a5-experiments", ro.a5_experiments,
