@@ -151,10 +151,14 @@ TEST(RunEvents, AttachPortMovesTheQueueAndLaterMessages) {
   EXPECT_EQ((*r)["detail"], "rx2.han to channel c1, detaching rx1.han");
   EXPECT_GT((*r)["forwarded"].get<long>(), 0);  // the queue built up at the slow receiver
   EXPECT_GE(run.results["reconfigurations"]["forwarded"].get<long>(), (*r)["forwarded"].get<long>());
-  // Nothing reached rx1 after the attachment returned.
+  // Nothing reached rx1 after the attachment returned, except at most the receive in progress when
+  // the detaching ghost took the processor: it returns once the ghost is done, which can be after the
+  // attaching side has answered.
   double attached = (*r)["end_s"];
+  int late = 0;
   for (const auto& g : run.records("got"))
-    if (g["incarnation"].get<uint64_t>() == run.id("rx1")) EXPECT_LE(g["time_s"].get<double>(), attached);
+    if (g["incarnation"].get<uint64_t>() == run.id("rx1")) late += g["time_s"].get<double>() > attached;
+  EXPECT_LE(late, 1);
 }
 
 TEST(RunEvents, RebindStreamMovesOneSendersMessagesOnly) {

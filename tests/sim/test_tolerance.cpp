@@ -65,8 +65,7 @@ TEST(Tolerance, TableA5ElapsedAndOverheads) {
   for (const auto& c : cells) {
     bool known_deviation = c.row == "port_attachment";
     if (c.column == "elapsed") {
-      EXPECT_LE(std::fabs(c.simulated / c.published - 1.0), 0.015)
-          << c.row << ": " << c.simulated;
+      EXPECT_LE(std::fabs(c.simulated / c.published - 1.0), 0.015) << c.row << ": " << c.simulated;
       ++elapsed;
     } else if (c.column == "overhead_ms") {
       if (known_deviation) {
