@@ -92,7 +92,9 @@ int Equus::inc_rebindStream(int stream_handle, int stream, int port) {
   } else if (s->type != ChanType::Unicast) {
     rc = E_NOTUNICAST;
   } else if (port == NO_PORT) {
-    // Without a port to forward from (e.g. its owner failed): only the stream changes (6.2.3).
+    // Without a port to forward from (e.g. its owner failed): only the stream changes (6.2.3), and
+    // what was queued at the old port stays there, received there or not at all (footnote 3 of 8.5).
+    if (auto* c = k().network().checker()) c->relax_order();
     rc = ghost_request(h->owner_ghost, RebindStream{h->stream, s->channel, s->dest});
   } else {
     rc = ghost_request(receiver, RebindAtReceiver{port_id, h->stream, h->owner_ghost, s->channel, s->dest});

@@ -135,6 +135,9 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   proxy->moving = true;                    // the forwarding routine's first step: arrivals are pending
   Destination to{d.to, d.channel};
   GlobalId chan = d.channel;
+  if (!d.move_q) {
+    if (auto* c = k.network().checker()) c->relax_order();  // the old queue stays: footnote 3 of 8.5
+  }
   if (d.move_q)
     k.forward_arrived(
         *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
@@ -166,10 +169,21 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
     // now leads. Forwarding them to ourselves would make them pending again, for ever; they count as
     // arrived over the new channel instead, as if forwarded, so that attaching the old channel
     // elsewhere later leaves them here with the stream's later messages.
-    for (auto& q : pr->kport->arrived)
-      if (q.inv->stream == r.stream) q.channel = r.channel;
-    int status = on_ghost(r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
-                          [this](const RebindStream& op) { return rebind_stream(op); });
+    // So do those sent before the rebinding that arrive after it (the stream's binding number).
+    auto relabel = [&] {
+      for (auto& q : pr->kport->arrived)
+        if (q.inv->stream == r.stream) q.channel = r.channel;
+    };
+    relabel();
+    ControlReply rebound;
+    int status = on_ghost(
+        r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
+        [this, &rebound](const RebindStream& op) { return rebind_stream(op, &rebound.binding); }, &rebound);
+    if ((pr = inc_.ref<PortRef>(r.port))) {
+      relabel();  // arrived meanwhile
+      if (KernelPort* proxy = pr->proxy(r.channel); proxy && status == E_OK)
+        pr->kport->rebound[r.stream] = {rebound.binding, Destination{k.address_of(*proxy), r.channel}};
+    }
     answer(m, ControlReply{status}, 0);
     return;
   }

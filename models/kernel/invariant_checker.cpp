@@ -58,7 +58,7 @@ void InvariantChecker::received(const Invocation& inv, const std::string& receiv
   }
   if (!relaxed_ && s.any && inv.stream_seq < s.highest)
     violation(inv, fmt::format("received by {} after #{}: out of sending order", receiver, s.highest));
-  if (!relaxed_ && s.any ? inv.stream_seq > s.highest + 1 : inv.stream_seq > 0) {
+  if (!relaxed_ && (s.any ? inv.stream_seq > s.highest + 1 : inv.stream_seq > 0)) {
     // Those skipped must have failed or been discarded, or they were lost or overtaken.
     for (uint64_t q = s.any ? s.highest + 1 : 0; q < inv.stream_seq; ++q)
       if (!marked(s.excused, q) && !marked(s.received, q)) {

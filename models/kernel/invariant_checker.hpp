@@ -30,7 +30,8 @@ class InvariantChecker {
   void received(const Invocation& inv, const std::string& receiver);
   /// A reconfiguration took the message from a queue to forward it (inv.reconfig says which).
   void forwarded(const Invocation& inv);
-  /// A propagation that retains the original port's queue may legitimately reorder (footnote 3 of
+  /// A reconfiguration that leaves the original port's queue where it is (a propagation retaining it,
+  /// an attachment without move_q, a rebinding with NO_PORT) may legitimately reorder (footnote 3 of
   /// Section 8.5): from then on order is not checked, only exactly-once delivery.
   void relax_order() { relaxed_ = true; }
 
