@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/kernel/rdc.hpp"
 #include "models/kernel/types.hpp"
@@ -109,8 +110,13 @@ class Equus {
   int inc_migrate(int child, unsigned node);
 
   // ---- events (the communications subset of B.9)
-  /// Waits for an event (timeout as inc_receive); returns 1 with *ev filled, 0 on timeout.
-  int inc_eventWait(EvDesc* ev, int timeout);
+  /// Waits for an event (timeout as inc_receive) of one of `types`, or of any type if none is given;
+  /// returns 1 with *ev filled, 0 on timeout. Others stay queued: e.g. wait for EV_INC_DEAD while
+  /// created children report EV_INC_MADE (B.9 gives the types of interest in the event list's
+  /// entries; here one event is returned per call). Events about an incarnation (EV_INC_DEAD,
+  /// EV_INC_MIGRATEDONE, EV_INC_MADE) carry the low 32 bits of its identifier in ed_info1 and the
+  /// caller's handle on it (0 if none) in ed_reference.
+  int inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& types = {});
 
   // ---- B.2 creation (a STARTED or INCHOATE incarnation from a module on disc or an INCHOATE image)
   int inc_moduleId(const std::string& modname);
