@@ -105,7 +105,7 @@ TEST(OpProgram, CreateAndMigrateReportTheCompletionEvent) {
     {"op": "sleep", "ms": 500},
     {"op": "migrate", "incarnation": "child", "node": "kathleen1", "status": "m"},
     {"op": "record", "key": "migrate_status", "value": "$m"},
-    {"op": "event_wait", "timeout_ms": 5000, "status": "w", "event": "ev", "info": "us"},
+    {"op": "event_wait", "timeout_ms": 5000, "types": [4], "status": "w", "event": "ev", "info": "us"},
     {"op": "record", "key": "event", "value": "$ev"},
     {"op": "record", "key": "elapsed_us", "value": "$us"}])");
   auto run = run_json(scenario(manager, json::array(), json::array()), "op-migrate");
