@@ -873,12 +873,16 @@ int Equus::inc_close(int reference) {
 
 // ---------------------------------------------------------------- events
 
-int Equus::inc_eventWait(EvDesc* ev, int timeout) {
+int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& types) {
   auto call_trace = trace("inc_eventWait");
   self_.compute(entry());
+  auto wanted = [&](const EvDesc& e) {
+    return types.empty() || std::find(types.begin(), types.end(), e.ed_evtype) != types.end();
+  };
+  auto& events = inc_.events();
   double deadline = sg::Engine::get_clock() + timeout / 1000.0;
   self_.set_waiting("inc_eventWait");
-  while (inc_.events().empty()) {
+  while (std::none_of(events.begin(), events.end(), wanted)) {
     if (timeout == 0) break;
     if (timeout > 0) {
       if (!self_.block_until(deadline)) break;
@@ -889,10 +893,20 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout) {
   }
   self_.clear_waiting();
   int rc = 0;
-  if (!inc_.events().empty()) {
-    *ev = inc_.events().front();
-    inc_.events().pop_front();
+  if (auto it = std::find_if(events.begin(), events.end(), wanted); it != events.end()) {
+    *ev = *it;
+    events.erase(it);
     rc = 1;
+    // The kernel's notice names the incarnation an event is about; the library names the caller's
+    // handle on it (a creation's EV_INC_MADE may even arrive before inc_create made the handle).
+    bool about_inc = ev->ed_evtype == EvType::IncDead || ev->ed_evtype == EvType::MigrateDone ||
+                     ev->ed_evtype == EvType::Made;
+    if (about_inc && ev->ed_reference == 0)
+      for (const auto& [id, r] : inc_.refs())
+        if (const auto* h = std::get_if<IncRef>(&r); h && static_cast<uint32_t>(h->inc) == ev->ed_info1) {
+          ev->ed_reference = static_cast<uint32_t>(id);
+          break;
+        }
   }
   leave();
   return rc;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "models/kernel/rdc.hpp"
 #include "models/kernel/types.hpp"
@@ -109,13 +110,20 @@ class Equus {
   int inc_migrate(int child, unsigned node);
 
   // ---- events (the communications subset of B.9)
-  /// Waits for an event (timeout as inc_receive); returns 1 with *ev filled, 0 on timeout.
-  int inc_eventWait(EvDesc* ev, int timeout);
+  /// Waits for an event (timeout as inc_receive) of one of `types`, or of any type if none is given;
+  /// returns 1 with *ev filled, 0 on timeout. Others stay queued: e.g. wait for EV_INC_DEAD while
+  /// created children report EV_INC_MADE (B.9 gives the types of interest in the event list's
+  /// entries; here one event is returned per call). Events about an incarnation (EV_INC_DEAD,
+  /// EV_INC_MIGRATEDONE, EV_INC_MADE) carry the low 32 bits of its identifier in ed_info1 and the
+  /// caller's handle on it (0 if none) in ed_reference.
+  int inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& types = {});
 
   // ---- B.2 creation (a STARTED or INCHOATE incarnation from a module on disc or an INCHOATE image)
   int inc_moduleId(const std::string& modname);
   /// blueprint: inc_moduleId(...) or the handle of an INCHOATE incarnation. Returns E_OK with the new
-  /// incarnation's handle in *inchan_p and a stream to its standard port in *stream_p.
+  /// incarnation's handle in *inchan_p and a stream to its standard port in *stream_p, as soon as
+  /// creation is initiated (3.2.1); EV_INC_MADE follows once its text and data are in memory (its
+  /// program about to run, or INCHOATE), with the microseconds since this call in ed_info2.
   int inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p,
                  IncCreateParams* create_params_p);
   /// Forks a copy of the caller at `node` (Section 5.3, Figure 5.3): its heap, stack and references
@@ -231,8 +239,9 @@ class Equus {
   int control(int child, GhostControl c, IncStatus* out);
   int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);
   int service_call(int stream, uint32_t op, const std::string& label, Msg& msg);
+  /// `called_at`: when the creating call was made (EV_INC_MADE reports the time since).
   int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
-             IncCreateParams* cp);
+             IncCreateParams* cp, double called_at);
 
   /// The kernel of the node the incarnation is at now (it may migrate).
   Kernel& k() const;

@@ -28,7 +28,7 @@ int Equus::inc_moduleId(const std::string& modname) {
 }
 
 int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p,
-                  int* stream_p, IncCreateParams* cp) {
+                  int* stream_p, IncCreateParams* cp, double called_at) {
   const auto& p = k().params();
   if (!rdc || module < 0 || module >= static_cast<int>(rdc->modules.size()) ||
       static_cast<int>(node) >= k().network().pool_size())
@@ -41,6 +41,8 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   r.inchoate = cp && cp->inchoate;
   r.params = std::make_shared<IncParams>(cp ? cp->params : IncParams{});
   r.image_ghost = image_ghost;
+  r.creator_ghost = k().address_of(*inc_.ghost_port);
+  r.called_at = called_at;
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
@@ -58,16 +60,18 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
 
 int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
   auto call_trace = trace("inc_create");
+  double called_at = sg::Engine::get_clock();  // EV_INC_MADE's elapsed time counts from here
   self_.compute(entry());
   int rc;
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
     Incarnation* image = k().network().kernel(src->node).find_incarnation(src->inc);
     bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
-    rc = inchoate && image->rdc ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp)
-                                : E_INVAL;
+    rc = inchoate && image->rdc
+             ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp, called_at)
+             : E_INVAL;
   } else {
-    rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp);
+    rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp, called_at);
   }
   leave();
   return rc;
@@ -75,9 +79,11 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
 
 int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p,
                          IncCreateParams* cp) {
+  double called_at = sg::Engine::get_clock();
   self_.compute(entry());
-  int rc = inc_.rdc && inc_.rdc->system ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp)
-                                        : E_DENIED;
+  int rc = inc_.rdc && inc_.rdc->system
+               ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp, called_at)
+               : E_DENIED;
   leave();
   return rc;
 }
@@ -86,6 +92,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
                     Program child) {
   auto call_trace = trace("inc_fork");
   const auto& p = k().params();
+  double called_at = sg::Engine::get_clock();
   self_.compute(entry());
   if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k().network().pool_size()) {
     leave();
@@ -97,6 +104,8 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   r.name = inc_.name();
   r.image_ghost = k().address_of(*inc_.ghost_port);
   r.fork_of = &inc_;
+  r.creator_ghost = k().address_of(*inc_.ghost_port);
+  r.called_at = called_at;
   r.program = std::move(child);
   for (int i = 0; i < nports; ++i) r.fork_ports.push_back(ports_list[i]);
   KernelMessage km;

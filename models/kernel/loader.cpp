@@ -33,6 +33,26 @@ void depend_on_launch(Incarnation& inc) {
     inc.parents.push_back(Incarnation::Parent{inc.rdc->launch_ghost, DEP_ABSOLUTE});
 }
 
+/// The new incarnation was made at `made` (its text and data in memory): EV_INC_MADE to the creator's
+/// ghost with the microseconds since the creating call in ed_info2, one datagram like
+/// EV_INC_MIGRATEDONE. Bootstrap incarnations have no creator and are never hosted by a loader.
+void notify_made(Process& self, const Incarnation& inc, KernelPortAddr creator, double called_at,
+                 double made) {
+  if (!creator.valid()) return;
+  Kernel& k = self.kernel();
+  KernelMessage n;
+  n.service = Service::Datagram;
+  n.xid = k.new_xid();
+  n.dest = creator;
+  n.body = GhostControl{ControlOp::Notify,
+                        nullptr,
+                        {},
+                        inc.gid(),
+                        static_cast<int>(EvType::Made),
+                        static_cast<uint32_t>(std::lround((made - called_at) * 1e6))};
+  k.transmit(self, n, k.params().cpu.kmsg_prepare);
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------- loader
@@ -125,8 +145,9 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   // What the system incarnation fetches before it can run.
   double image = mod.data_bytes + (shared ? 0 : mod.text_bytes);
   bool inchoate = r.inchoate;
-  KernelPortAddr image_ghost = r.image_ghost;
-  inc.system->set_prologue([&inc, image, inchoate, image_ghost](SystemIncarnation& self) {
+  KernelPortAddr image_ghost = r.image_ghost, creator = r.creator_ghost;
+  double called_at = r.called_at;
+  inc.system->set_prologue([&inc, image, inchoate, image_ghost, creator, called_at](SystemIncarnation& self) {
     Kernel& kk = self.kernel();
     if (image > 0) {
       KernelMessage fetch;
@@ -141,8 +162,12 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
       kk.request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
       self.clear_waiting();
     }
+    // Made: a STARTED incarnation's program runs next, an INCHOATE one waits here.
+    double made = sg::Engine::get_clock();
     inc.state = inchoate ? IncState::Inchoate : IncState::Started;
     inc.ghost->wake();  // it may hold image requests until now
+    if (auto* o = kk.network().observer()) o->incarnation_made(inc.gid(), called_at, made);
+    notify_made(self, inc, creator, called_at, made);
     while (inc.state == IncState::Inchoate) {
       self.set_waiting("inc_create from an INCHOATE incarnation, or its start");
       self.block();
@@ -178,6 +203,7 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   set_waiting("the image of a forking incarnation");
   k.request(*this, std::move(fetch), p.cpu.kmsg_prepare);
   clear_waiting();
+  double made = sg::Engine::get_clock();
 
   // Its references, with the same identifiers: non-port ones copied unless they may not propagate;
   // ports unattached unless listed, then on the same multicast channel or a new unicast one.
@@ -215,6 +241,9 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   answer(*this, m, reply, p.kernel.host_request);
   depend_on_launch(inc);
   k.start(inc);
+  // inc_fork returned once the copy was made; the event still follows, as for every creation.
+  if (auto* o = k.network().observer()) o->incarnation_made(inc.gid(), r.called_at, made);
+  notify_made(*this, inc, r.creator_ghost, r.called_at, made);
 }
 
 // ---------------------------------------------------------------- file service (UNIX host)

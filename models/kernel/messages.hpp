@@ -135,6 +135,9 @@ struct HostRequest {
   bool inchoate = false;
   std::shared_ptr<IncParams> params;
   KernelPortAddr image_ghost;  // valid: copy text and data from this INCHOATE incarnation's node
+  // The creator's ghost, told of EV_INC_MADE with the time since its call (simulated seconds then).
+  KernelPortAddr creator_ghost;
+  double called_at = 0;
   // inc_fork: the forker (its pincdata, i.e. its references, is copied with its heap and stack), the
   // program the child continues with, and the forker's ports to attach in the child.
   Incarnation* fork_of = nullptr;
@@ -172,7 +175,7 @@ struct GhostControl {
   KernelPortAddr party;               // Depend: the parent's ghost; Interest: the interested ghost
   GlobalId party_inc = 0;             // Notify: the incarnation the event is about
   int type = 0;                       // Depend: DepType; Interest: 1 set, 0 unset; Notify: EvType
-  uint32_t info = 0;                  // Notify: the event's ed_info2 (elapsed ms of a migration)
+  uint32_t info = 0;                  // Notify: ed_info2 (microseconds a migration or creation took)
 };
 /// Answer of a loader, file service or control operation.
 struct ControlReply {

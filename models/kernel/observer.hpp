@@ -19,6 +19,9 @@ class Observer {
   virtual void incarnation_created(GlobalId /*inc*/, const std::string& /*name*/, const std::string& /*rdc*/,
                                    const std::string& /*module*/, int /*node*/, double /*t*/) {}
   virtual void incarnation_ended(GlobalId /*inc*/, double /*t*/, const std::string& /*why*/) {}
+  /// A loader's incarnation was made at `t` (text and data in memory: EV_INC_MADE), from a creating
+  /// call made at `called`.
+  virtual void incarnation_made(GlobalId /*inc*/, double /*called*/, double /*t*/) {}
   /// A packet left `src_node` at `t_sent` and was accepted at `dst_node` at `t_accepted`.
   virtual void kernel_message(uint64_t /*id*/, MessageKind /*kind*/, int /*src_node*/, int /*dst_node*/,
                               double /*t_sent*/, double /*t_accepted*/) {}

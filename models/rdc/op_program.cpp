@@ -241,7 +241,9 @@ class Interpreter {
     } else if (name == "event_wait") {
       EvDesc ev;
       int timeout = op.contains("timeout_ms") ? static_cast<int>(value(op["timeout_ms"])) : -1;
-      int rc = eq_.inc_eventWait(&ev, timeout);
+      std::vector<EvType> types;
+      for (const auto& t : op.value("types", json::array())) types.push_back(static_cast<EvType>(value(t)));
+      int rc = eq_.inc_eventWait(&ev, timeout, types);
       if (op.contains("status")) vars_[op["status"].get<std::string>()] = rc;
       if (op.contains("event"))
         vars_[op["event"].get<std::string>()] = rc == 1 ? static_cast<int64_t>(ev.ed_evtype) : 0;

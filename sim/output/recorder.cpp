@@ -41,7 +41,8 @@ void Recorder::incarnation_created(GlobalId inc, const std::string& name, const 
   see(t);
   spans_of_[inc].push_back(static_cast<uint32_t>(spans_.size()));
   auto given = names_.find(inc);
-  spans_.push_back({inc, given == names_.end() ? name : given->second, rdc, module, node, t, open_end, {}});
+  spans_.push_back(
+      {inc, given == names_.end() ? name : given->second, rdc, module, node, t, open_end, {}, 0, open_end});
 }
 
 void Recorder::incarnation_ended(GlobalId inc, double t, const std::string& why) {
@@ -57,6 +58,15 @@ void Recorder::incarnation_ended(GlobalId inc, double t, const std::string& why)
       return;
     }
   }
+}
+
+void Recorder::incarnation_made(GlobalId inc, double called, double t) {
+  see(t);
+  auto it = spans_of_.find(inc);
+  if (it == spans_of_.end()) return;
+  auto& s = spans_[it->second.front()];
+  s.called = called;
+  s.made = t;
 }
 
 void Recorder::kernel_message(uint64_t id, kernel::MessageKind kind, int src_node, int dst_node,
@@ -155,6 +165,8 @@ void Recorder::migration(const Migration& m) {
     spans_[*i].why = "migrated";
     s.node = m.to;
     s.start = m.restart;
+    s.called = 0;
+    s.made = open_end;  // made once, at its first hosting
     it->second.push_back(static_cast<uint32_t>(spans_.size()));
     spans_.push_back(std::move(s));
     return;

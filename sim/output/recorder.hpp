@@ -28,7 +28,12 @@ struct IncarnationSpan {
   double start = 0;
   double end = open_end;  // `open_end` while alive
   std::string why;        // end reason
+  // Its first hosting, by a loader: when the creating call was made and when it was made (text and
+  // data in memory, EV_INC_MADE); `made` is `open_end` otherwise.
+  double called = 0;
+  double made = open_end;
   bool ended() const { return end != open_end; }
+  bool was_made() const { return made != open_end; }
 };
 
 struct MessageEvent {
@@ -93,6 +98,7 @@ class Recorder : public kernel::Observer {
   void incarnation_created(GlobalId inc, const std::string& name, const std::string& rdc,
                            const std::string& module, int node, double t) override;
   void incarnation_ended(GlobalId inc, double t, const std::string& why) override;
+  void incarnation_made(GlobalId inc, double called, double t) override;
   void kernel_message(uint64_t id, kernel::MessageKind kind, int src_node, int dst_node, double t_sent,
                       double t_accepted) override;
   void call(GlobalId inc, const char* name, double t0, double t1) override;

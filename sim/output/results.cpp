@@ -86,14 +86,16 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
   {
     const auto& spans = rec.spans();
     auto idx = order_by(spans, [](const IncarnationSpan& s) { return std::tuple(s.start, s.id); });
-    std::string csv = "id,name,rdc,module,node,start_s,end_s,end_reason\n";
+    std::string csv = "id,name,rdc,module,node,start_s,end_s,end_reason,made_s,creation_ms\n";
     json arr = json::array();
     for (size_t i : idx) {
       const auto& s = spans[i];
       std::string node = rec.node_name(s.node);
-      csv += fmt::format("{},{},{},{},{},{},{},{}\n", s.id, csv_field(s.name), csv_field(s.rdc),
-                         csv_field(s.module), csv_field(node), num(s.start), s.ended() ? num(s.end) : "",
-                         csv_field(s.why));
+      double creation = (s.made - s.called) * 1e3;
+      csv +=
+          fmt::format("{},{},{},{},{},{},{},{},{},{}\n", s.id, csv_field(s.name), csv_field(s.rdc),
+                      csv_field(s.module), csv_field(node), num(s.start), s.ended() ? num(s.end) : "",
+                      csv_field(s.why), s.was_made() ? num(s.made) : "", s.was_made() ? num(creation) : "");
       arr.push_back({{"id", s.id},
                      {"name", s.name},
                      {"rdc", s.rdc},
@@ -101,7 +103,9 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
                      {"node", node},
                      {"start_s", s.start},
                      {"end_s", s.ended() ? json(s.end) : json(nullptr)},
-                     {"end_reason", s.ended() ? json(s.why) : json(nullptr)}});
+                     {"end_reason", s.ended() ? json(s.why) : json(nullptr)},
+                     {"made_s", s.was_made() ? json(s.made) : json(nullptr)},
+                     {"creation_ms", s.was_made() ? json(creation) : json(nullptr)}});
     }
     write_file(base / "incarnations.csv", csv);
     doc["incarnations"] = std::move(arr);

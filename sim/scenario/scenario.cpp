@@ -121,7 +121,7 @@ const std::map<std::string, OpShape>& op_shapes() {
       {"lookup", {{"service", "as"}, {"status"}}},
       {"chan_create", {{"type", "stream", "port"}, {}}},
       {"record", {{"key", "value"}, {}}},
-      {"event_wait", {{}, {"timeout_ms", "status", "event", "info"}}},
+      {"event_wait", {{}, {"timeout_ms", "types", "status", "event", "info"}}},
       {"exit", {{}, {}}},
       {"rdc_exit", {{}, {}}},
       {"han_create", {{"ref", "as"}, {"status"}}},
@@ -147,7 +147,7 @@ OpKey op_key_kind(const std::string& key) {
       {"cond", OpKey::Cond},     {"head", OpKey::Head},         {"block_invoker", OpKey::Bool},
       {"keep", OpKey::Bool},     {"keep_queuing", OpKey::Bool}, {"move_queue", OpKey::Bool},
       {"node", OpKey::Node},     {"args", OpKey::Values},       {"interfaces", OpKey::Interfaces},
-      {"copies", OpKey::Copies}, {"type", OpKey::ChanType},
+      {"copies", OpKey::Copies}, {"type", OpKey::ChanType},     {"types", OpKey::Values},
   };
   auto it = kinds.find(key);
   // stream, ref, port, msg, label, as, service, key, handle, detach, incarnation, module

@@ -75,6 +75,7 @@ class TempDir {
 
 /// Printer (node 0) and client (node 1) share channel 100; temp (node 2) ended at 1.0 with a port on
 /// multicast channel 200; mover migrated from node 0 to node 1 at 0.8; client's stream to 300 closed at 1.5.
+/// Mover and client were made by a loader (EV_INC_MADE), created by calls at 0.25 and 0.375.
 class Output : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -89,7 +90,9 @@ class Output : public ::testing::Test {
     now = 0.3;
     rec.port_attached(3, 200, "news");
     rec.incarnation_created(4, "mover", "office", "mover_mod", 0, 0.3);
+    rec.incarnation_made(4, 0.25, 0.375);
     rec.incarnation_created(2, "client", "office", "client_mod", 1, 0.5);
+    rec.incarnation_made(2, 0.375, 0.625);
     now = 0.6;
     rec.stream_attached(2, 100, "out");
     now = 0.7;
@@ -134,12 +137,12 @@ TEST_F(Output, ResultsCsvHeadersAndRows) {
 
   auto inc = read_lines(dir.path() / "incarnations.csv");
   ASSERT_EQ(inc.size(), 6u);  // header + 5 spans (mover twice)
-  EXPECT_EQ(inc[0], "id,name,rdc,module,node,start_s,end_s,end_reason");
-  EXPECT_EQ(inc[1], "1,printer,office,printer_mod,kathleen1,0,,");
-  EXPECT_EQ(inc[2], "3,temp,office,temp_mod,kathleen3,0.2,1,exit");
-  EXPECT_EQ(inc[3], "4,mover,office,mover_mod,kathleen1,0.3,0.8,migrated");
-  EXPECT_EQ(inc[4], "2,client,office,client_mod,kathleen2,0.5,,");
-  EXPECT_EQ(inc[5], "4,mover,office,mover_mod,kathleen2,0.8,,");
+  EXPECT_EQ(inc[0], "id,name,rdc,module,node,start_s,end_s,end_reason,made_s,creation_ms");
+  EXPECT_EQ(inc[1], "1,printer,office,printer_mod,kathleen1,0,,,,");
+  EXPECT_EQ(inc[2], "3,temp,office,temp_mod,kathleen3,0.2,1,exit,,");
+  EXPECT_EQ(inc[3], "4,mover,office,mover_mod,kathleen1,0.3,0.8,migrated,0.375,125");
+  EXPECT_EQ(inc[4], "2,client,office,client_mod,kathleen2,0.5,,,0.625,250");
+  EXPECT_EQ(inc[5], "4,mover,office,mover_mod,kathleen2,0.8,,,,");  // made once, at its first node
 
   auto calls = read_lines(dir.path() / "calls.csv");
   ASSERT_EQ(calls.size(), 5u);
@@ -180,6 +183,10 @@ TEST_F(Output, ResultsCsvHeadersAndRows) {
   EXPECT_EQ(doc["incarnations"].size(), 5u);
   EXPECT_TRUE(doc["incarnations"][0]["end_s"].is_null());
   EXPECT_EQ(doc["incarnations"][1]["end_reason"], "exit");
+  EXPECT_TRUE(doc["incarnations"][0]["made_s"].is_null());
+  EXPECT_TRUE(doc["incarnations"][0]["creation_ms"].is_null());
+  EXPECT_EQ(doc["incarnations"][3]["made_s"], 0.625);
+  EXPECT_EQ(doc["incarnations"][3]["creation_ms"], 250);
   EXPECT_EQ(doc["calls"].size(), 4u);
   EXPECT_EQ(doc["records"].size(), 2u);
   EXPECT_EQ(doc["node_load"].size(), 2u);
@@ -342,6 +349,7 @@ TEST(OutputReconfiguration, MigrationsAndReconfigurationsAreWritten) {
   rec.set_node_names({"kathleen1", "kathleen2"});
   rec.set_forwarding_counter([&] { return sim::ForwardingCounts{forwarded, 0, 1}; });
   rec.incarnation_created(5, "worker#7", "text", "worker", 0, 0.1);
+  rec.incarnation_made(5, 0, 0.15);
   rec.name_incarnation(5, "worker2");
   now = 0.2;
   auto token = rec.begin_reconfiguration({"rebind_stream", 5, "program", "worker3 to printer2"});
@@ -362,6 +370,8 @@ TEST(OutputReconfiguration, MigrationsAndReconfigurationsAreWritten) {
   EXPECT_EQ(rec.spans()[1].node, 1);
   EXPECT_EQ(rec.spans()[1].start, 0.6);
   EXPECT_EQ(rec.spans()[1].why, "exited");
+  EXPECT_EQ(rec.spans()[0].made, 0.15);
+  EXPECT_FALSE(rec.spans()[1].was_made());  // the migration moved it, no loader made it again
 
   TempDir dir;
   sim::write_results(rec, dir.path().string(), "demo", 1, 1.0);

@@ -28,8 +28,8 @@ json scenario(const json& incarnations, const json& events, const json& primary_
         {"op": "while", "cond": {"eq": ["$st", 1]}, "body": [
           {"op": "receive", "port": "in", "msg": "m", "timeout_ms": {"arg": 0}, "status": "st"},
           {"op": "if", "cond": {"eq": ["$st", 1]}, "then": [
-            {"op": "compute", "ms": {"arg": 1}},
-            {"op": "record", "key": "got", "value": {"head": ["m", 0]}}]}]}]}},
+            {"op": "record", "key": "got", "value": {"head": ["m", 0]}},
+            {"op": "compute", "ms": {"arg": 1}}]}]}]}},
       "sender": {"text_kb": 8, "program": {"ops": [
         {"op": "loop", "count": {"arg": 0}, "var": "i", "body": [
           {"op": "send", "stream": "out", "head": [{"add": [{"arg": 2}, "$i"]}]},

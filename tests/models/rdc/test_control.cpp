@@ -70,15 +70,15 @@ TEST_F(SimTest, FreezeStopsAChildUntilUnfrozenAndStatusReportsIt) {
 
 TEST_F(SimTest, InterestedParentLearnsOfItsChildsDeath) {
   EvDesc ev;
-  int got = -100;
+  int got = -100, c = 0;
   unsigned child_gid = 0;
   OneRdc r(
       sys(),
       [&](Equus& eq) {
-        int c = 0, s = 0;
+        int s = 0;
         ASSERT_EQ(eq.inc_create(eq.inc_moduleId("child"), eq.inc_where(), &c, &s, nullptr), E_OK);
         ASSERT_EQ(eq.inc_setInterest(c, EvType::IncDead, 1), E_OK);
-        got = eq.inc_eventWait(&ev, 5000);
+        got = eq.inc_eventWait(&ev, 5000, {EvType::IncDead});  // not the EV_INC_MADE before it
       },
       [&](Equus& eq) {
         child_gid = static_cast<unsigned>(eq.inc_self());
@@ -88,6 +88,7 @@ TEST_F(SimTest, InterestedParentLearnsOfItsChildsDeath) {
   ASSERT_EQ(got, 1);
   EXPECT_EQ(ev.ed_evtype, EvType::IncDead);
   EXPECT_EQ(ev.ed_info1, child_gid);
+  EXPECT_EQ(ev.ed_reference, static_cast<uint32_t>(c));  // the parent's handle on it
 }
 
 TEST_F(SimTest, DependentChildIsTerminatedWhenItsParentEnds) {

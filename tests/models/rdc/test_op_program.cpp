@@ -105,7 +105,7 @@ TEST(OpProgram, CreateAndMigrateReportTheCompletionEvent) {
     {"op": "sleep", "ms": 500},
     {"op": "migrate", "incarnation": "child", "node": "kathleen1", "status": "m"},
     {"op": "record", "key": "migrate_status", "value": "$m"},
-    {"op": "event_wait", "timeout_ms": 5000, "status": "w", "event": "ev", "info": "us"},
+    {"op": "event_wait", "timeout_ms": 5000, "types": [4], "status": "w", "event": "ev", "info": "us"},
     {"op": "record", "key": "event", "value": "$ev"},
     {"op": "record", "key": "elapsed_us", "value": "$us"}])");
   auto run = run_json(scenario(manager, json::array(), json::array()), "op-migrate");
@@ -123,6 +123,32 @@ TEST(OpProgram, CreateAndMigrateReportTheCompletionEvent) {
   ASSERT_EQ(run.values("elapsed_us").size(), 1u);
   EXPECT_NEAR(run.values("elapsed_us")[0] / 1000, elapsed_ms, 0.01);
   EXPECT_EQ(kinds(run), std::vector<std::string>{"migrate"});
+}
+
+TEST(OpProgram, CreateReportsTheChildMadeAndResultsRecordTheCreationTime) {
+  auto manager = json::parse(R"([
+    {"op": "create", "module": "receiver", "node": "kathleen6", "args": [300], "as": "child", "status": "c1",
+     "interfaces": [{"name": "in", "kind": "port", "label": "c", "chan": "new"}]},
+    {"op": "event_wait", "timeout_ms": 5000, "types": [5], "status": "w", "event": "ev", "info": "us"},
+    {"op": "record", "key": "event", "value": "$ev"},
+    {"op": "record", "key": "made_us", "value": "$us"}])");
+  auto run = run_json(scenario(manager, json::array(), json::array()), "op-made");
+  EXPECT_TRUE(run.summary.violations.empty());
+  EXPECT_EQ(run.values("event"), std::vector<double>{5});  // EV_INC_MADE
+  auto child = run.spans("child");
+  ASSERT_EQ(child.size(), 1u);
+  ASSERT_FALSE(child[0]["made_s"].is_null());
+  EXPECT_GE(child[0]["made_s"].get<double>(), child[0]["start_s"].get<double>());
+  ASSERT_EQ(run.values("made_us").size(), 1u);
+  EXPECT_GT(run.values("made_us")[0], 0);
+  EXPECT_NEAR(child[0]["creation_ms"].get<double>(), run.values("made_us")[0] / 1000, 0.001);
+  // The launch program created the primary and stream space: made too, and reported to it.
+  for (const char* name : {"primary", "stream_space"}) {
+    auto s = run.spans(name);
+    ASSERT_EQ(s.size(), 1u) << name;
+    ASSERT_FALSE(s[0]["creation_ms"].is_null()) << name;
+    EXPECT_GT(s[0]["creation_ms"].get<double>(), 0) << name;
+  }
 }
 
 TEST(OpProgram, HandlesFreezeAndAttachPort) {
