@@ -289,7 +289,7 @@ class InvariantChecker;
 
 class Network {
  public:
-  Network(const params::ModelParams& params, const vme::Bus& bus, uint64_t seed)
+  Network(const params::ModelParams& params, vme::Bus& bus, uint64_t seed)
       : params_(params), bus_(bus), rng_(seed) {}
   /// Pool kernels first, then the UNIX host's (which runs no incarnations of RDCs and gets no broadcasts).
   void add(Kernel* k) { kernels_.push_back(k); }
@@ -300,7 +300,7 @@ class Network {
   int host_node() const { return pool_size(); }
   Observer* observer() const { return observer_; }
   void set_observer(Observer* o) { observer_ = o; }
-  const vme::Bus& bus() const { return bus_; }
+  vme::Bus& bus() const { return bus_; }
   const params::ModelParams& params() const { return params_; }
   /// True when a packet should be lost (packet_loss_probability), from the run's seeded generator.
   bool lose_packet();
@@ -313,7 +313,7 @@ class Network {
 
  private:
   const params::ModelParams& params_;
-  const vme::Bus& bus_;
+  vme::Bus& bus_;
   std::vector<Kernel*> kernels_;
   std::mt19937_64 rng_;
   GlobalId next_gid_ = 0x1000;
