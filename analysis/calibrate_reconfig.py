@@ -5,7 +5,8 @@ Stage one (analysis/calibrate.py) fits the communication costs to Table A.1; tho
 This stage fits, each group on its own cells listed in analysis/calibration_cells.json:
   A.4: kernel.migrate_setup, kernel.port_setup, kernel.migrate_per_page
   A.5: kernel.receive_timer, kernel.reconfig_op, kernel.forward_message
-Every other cell of the two tables is a check; the forwarded counts of A.5 are predictions. Each
+Every other cell of the two tables is a check (A.5's elapsed times with reconfigurations follow from
+its fitted overheads); the forwarded counts of A.5 are predictions. Each
 evaluation runs the real experiments (`equus reproduce --only A.4|A.5 --json`).
 
 Usage: /usr/bin/python3 analysis/calibrate_reconfig.py [--equus build/equus] [--table A.4|A.5] [--write]

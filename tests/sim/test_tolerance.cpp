@@ -51,11 +51,7 @@ TEST(Tolerance, TableA4WithinFivePercentAndFormulaWithinTen) {
 
 // Table A.5: elapsed times within 1.5%, overheads per reconfiguration within 1.5 ms; the forwarded
 // counts (withheld) are predictions, of which Appendix A.3 says that propagation forwards more than
-// attachment and rebinding. Known deviation, left open in issue 4: the model's port attachment costs
-// the sender about 6.5 ms against the published 8.2 (its pending window holds the detaching ghost's
-// reply and database deletion where rebinding's holds a round trip to the stream's holder; the
-// published order, attachment dearer, is within one standard error). Its elapsed time is held to the
-// 1.5% asked, and its overhead to a band 2 ms wide so that it can only improve, not drift.
+// attachment and rebinding.
 TEST(Tolerance, TableA5ElapsedAndOverheads) {
   sim::ReproduceOptions o;
   o.only = {"A.5"};
@@ -63,18 +59,12 @@ TEST(Tolerance, TableA5ElapsedAndOverheads) {
   int elapsed = 0, overheads = 0;
   std::map<std::string, double> forwarded;
   for (const auto& c : cells) {
-    bool known_deviation = c.row == "port_attachment";
     if (c.column == "elapsed") {
       EXPECT_LE(std::fabs(c.simulated / c.published - 1.0), 0.015) << c.row << ": " << c.simulated;
       ++elapsed;
     } else if (c.column == "overhead_ms") {
-      if (known_deviation) {
-        EXPECT_GE(c.simulated, c.published - 2.0) << c.row;
-        EXPECT_LE(c.simulated, c.published + sim::overhead_tolerance_ms) << c.row;
-      } else {
-        EXPECT_LE(std::fabs(c.simulated - c.published), sim::overhead_tolerance_ms)
-            << c.row << ": " << c.simulated;
-      }
+      EXPECT_LE(std::fabs(c.simulated - c.published), sim::overhead_tolerance_ms)
+          << c.row << ": " << c.simulated;
       ++overheads;
     } else if (c.column == "forwarded") {
       EXPECT_EQ(c.role, "prediction");
