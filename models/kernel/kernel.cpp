@@ -157,6 +157,21 @@ void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
   hand_to_comm_manager(std::move(n));
 }
 
+void Kernel::notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about, EvType type,
+                            double elapsed_s) {
+  KernelMessage n;
+  n.service = Service::Datagram;
+  n.xid = new_xid();
+  n.dest = ghost;
+  n.body = GhostControl{ControlOp::Notify,
+                        nullptr,
+                        {},
+                        about,
+                        static_cast<int>(type),
+                        static_cast<uint32_t>(std::lround(elapsed_s * 1e6))};
+  transmit(from, n, params_.cpu.kmsg_prepare);
+}
+
 void Kernel::notify_stream_closed(Incarnation& inc, GlobalId stream) {
   auto [b, e] = inc.stream_watchers.equal_range(stream);
   for (auto it = b; it != e; ++it) notify(it->second, stream, EvType::StreamClosed);

@@ -194,6 +194,9 @@ class Kernel {
   void unhost(Incarnation& inc, const char* why);
   /// Tells the ghosts watching one of `inc`'s streams that it is closed (EV_SM_CLOSED).
   void notify_stream_closed(Incarnation& inc, GlobalId stream);
+  /// An event with an elapsed time (EV_INC_MADE, EV_INC_MIGRATEDONE: microseconds in ed_info2), sent
+  /// by `from` as one datagram to the interested ghost.
+  void notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about, EvType type, double elapsed_s);
   bool allows(GlobalId rdc) const { return acl_.count(rdc) != 0; }
   void set_access(GlobalId rdc, bool allow);
   double memory_used() const { return memory_used_; }

@@ -38,19 +38,7 @@ void depend_on_launch(Incarnation& inc) {
 /// EV_INC_MIGRATEDONE. Bootstrap incarnations have no creator and are never hosted by a loader.
 void notify_made(Process& self, const Incarnation& inc, KernelPortAddr creator, double called_at,
                  double made) {
-  if (!creator.valid()) return;
-  Kernel& k = self.kernel();
-  KernelMessage n;
-  n.service = Service::Datagram;
-  n.xid = k.new_xid();
-  n.dest = creator;
-  n.body = GhostControl{ControlOp::Notify,
-                        nullptr,
-                        {},
-                        inc.gid(),
-                        static_cast<int>(EvType::Made),
-                        static_cast<uint32_t>(std::lround((made - called_at) * 1e6))};
-  k.transmit(self, n, k.params().cpu.kmsg_prepare);
+  if (creator.valid()) self.kernel().notify_elapsed(self, creator, inc.gid(), EvType::Made, made - called_at);
 }
 
 }  // namespace

@@ -114,20 +114,8 @@ void Migrator::run() {
 
   // EV_INC_MIGRATEDONE with the elapsed time (microseconds in ed_info2), to the manager; deferred
   // operations run now.
-  double elapsed_ms = (rec.restart - rec.start) * 1e3;
-  if (manager_ghost_.valid()) {
-    KernelMessage n;
-    n.service = Service::Datagram;
-    n.xid = d.new_xid();
-    n.dest = manager_ghost_;
-    n.body = GhostControl{ControlOp::Notify,
-                          nullptr,
-                          {},
-                          inc_.gid(),
-                          static_cast<int>(EvType::MigrateDone),
-                          static_cast<uint32_t>(std::lround(elapsed_ms * 1e3))};
-    d.transmit(*this, n, p.cpu.kmsg_prepare);
-  }
+  if (manager_ghost_.valid())
+    d.notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone, rec.restart - rec.start);
   for (auto& m : inc_.deferred) inc_.ghost_port->requests.push_back(std::move(m));
   inc_.deferred.clear();
   if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
