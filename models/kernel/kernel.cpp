@@ -442,7 +442,8 @@ KernelPort* Kernel::kernel_port(uint32_t index) {
 
 void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   m.src_node = node_;
-  struct Posted {  // on every way out: the packet is posted (or delivered here)
+  if (down_) return;  // a failed card sends nothing
+  struct Posted {     // on every way out: the packet is posted (or delivered here)
     KernelMessage& m;
     ~Posted() {
       Incarnation* h = m.stream_holder;
@@ -543,6 +544,10 @@ void Kernel::hand_to_comm_manager(KernelMessage m) { comm_manager_->post(std::mo
 // ---------------------------------------------------------------- arrival
 
 void Kernel::post_packet(KernelMessage& m) {
+  if (down_) {
+    ++stats_.packets_dropped_down;
+    return;
+  }
   m.sent_at = sg::Engine::get_clock();
   interrupt_->post(m);
 }

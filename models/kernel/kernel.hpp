@@ -93,9 +93,10 @@ struct KernelStats {
   long packets_lost = 0;
   long retries = 0;
   long duplicates = 0;
-  long forwarded = 0;          // acknowledged messages forwarded by reconfigurations (Table A.5)
-  long forwarded_pending = 0;  // pending (unacknowledged) messages forwarded
-  long redirected = 0;         // arrivals re-routed by a redirection entry
+  long forwarded = 0;             // acknowledged messages forwarded by reconfigurations (Table A.5)
+  long forwarded_pending = 0;     // pending (unacknowledged) messages forwarded
+  long redirected = 0;            // arrivals re-routed by a redirection entry
+  long packets_dropped_down = 0;  // packets posted to this node after it failed
 };
 
 class Kernel {
@@ -109,6 +110,13 @@ class Kernel {
   const params::ModelParams& params() const { return params_; }
   Network& network() { return net_; }
   KernelStats& stats() { return stats_; }
+
+  /// The card fails: from now on its kernel takes no packet and sends none, so what it held (queues,
+  /// database entries, redirection entries) is unreachable; senders find the channels elsewhere by
+  /// locating them by broadcast (Sections 6.2.4 and 8.4.3: re-routing information held at an
+  /// unreachable destination is lost with it).
+  void fail() { down_ = true; }
+  bool down() const { return down_; }
 
   /// Starts the node's permanent processes (packet interrupt, comm manager, time daemon, loader; the
   /// file service on the UNIX host); `phase` in [0,1) offsets the time daemon within its period.
@@ -255,6 +263,7 @@ class Kernel {
 
   Network& net_;
   int node_;
+  bool down_ = false;
   m68030::Cpu cpu_;
   const params::ModelParams& params_;
   KernelStats stats_;

@@ -160,6 +160,43 @@ TEST_F(SimTest, EvictedRedirectionFallsBackToLocatingTheChannel) {
   EXPECT_GT(second_sent, sys().params().kernel.retry_interval);
 }
 
+TEST_F(SimTest, RedirectionAtAFailedNodeIsLostAndTheChannelIsLocated) {
+  int port = 0, stream = 0, child = 0;
+  std::vector<int> got;
+  std::vector<unsigned> where;
+  double second_sent = -1;
+  int second_rc = -100;
+  auto& c = sys().create(1, "child", roamer(port, got, where, 16 * 1024));
+  GlobalId chan = sys().bootstrap_channel(c, ChanType::Unicast, &port);
+  auto& s = sys().create(0, "sender", [&](Equus& eq) {
+    Msg m;
+    m.put<int32_t>(0, 0);
+    eq.inc_send(stream, &m);  // the stream learns node 1's kernel port
+    eq.inc_sleep(1000);
+    double t0 = eq.now();
+    m.put<int32_t>(0, 1);
+    second_rc = eq.inc_send(stream, &m);
+    second_sent = eq.now() - t0;
+  });
+  stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
+  auto& mgr = sys().create(10, "manager", [&](Equus& eq) {
+    eq.inc_sleep(100);
+    eq.inc_migrate(child, 4);  // node 1 keeps a redirection entry to node 4
+    eq.inc_sleep(300);
+    sys().kernel(1).fail();  // and loses it
+  });
+  child = sys().bootstrap_inc_handle(mgr, c);
+  for (auto* inc : {&c, &s, &mgr}) sys().start(*inc);
+  run();
+  EXPECT_EQ(second_rc, E_OK);
+  EXPECT_EQ(got, (std::vector<int>{0, 1}));
+  EXPECT_EQ(where.back(), 4u);
+  // The first transmission went to the failed card; a retry located the channel at node 4.
+  EXPECT_GT(sys().kernel(1).stats().packets_dropped_down, 0);
+  EXPECT_EQ(sys().kernel(1).stats().redirected, 0);
+  EXPECT_GT(second_sent, sys().params().kernel.retry_interval);
+}
+
 TEST_F(SimTest, MigrationsWaitForAPortBeingHandedOver) {
   // Found by the property test. R1 gives its port, with 50 messages queued, to R2 just as R1 starts
   // migrating: R1's ghost forwarded the queue while R1's kernel data moved, and then detached and
