@@ -258,8 +258,10 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
         inc_.port_handlers.erase(rd.rd_obj);
         inc_.propagating[rd.rd_obj] = std::move(*pr);
         inc_.erase_ref(rd.rd_obj);
-      } else if (!(rd.rd_flags & RD_KEEP_QUEUING)) {
-        pr->kport->moving = true;  // until then arrivals are pending: senders wait (6.2.4)
+      } else if (pr->type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
+        // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
+        // multicast port kept stays a member of its group, its messages queuing as before.
+        pr->kport->moving = true;
       }
       break;
     }
