@@ -196,6 +196,7 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
       out = PackedRef{};
       out.type = RefType::StreamHandle;
       out.channel = h->stream;
+      out.chan_type = h->type;
       out.owner_ghost = h->owner_ghost;
       if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
       break;
@@ -258,8 +259,10 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
         inc_.port_handlers.erase(rd.rd_obj);
         inc_.propagating[rd.rd_obj] = std::move(*pr);
         inc_.erase_ref(rd.rd_obj);
-      } else if (!(rd.rd_flags & RD_KEEP_QUEUING)) {
-        pr->kport->moving = true;  // until then arrivals are pending: senders wait (6.2.4)
+      } else if (pr->type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
+        // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
+        // multicast port kept stays a member of its group, its messages queuing as before.
+        pr->kport->moving = true;
       }
       break;
     }
@@ -291,7 +294,7 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
       break;
     case RefType::StreamHandle:
       msg->m_ref.rd_type = RefType::StreamHandle;
-      msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel, ref.owner_ghost});
+      msg->m_ref.rd_obj = inc_.add_ref(StreamHandleRef{ref.channel, ref.owner_ghost, ref.chan_type});
       break;
     case RefType::Incarnation:
       msg->m_ref.rd_type = RefType::Incarnation;
@@ -843,7 +846,7 @@ int Equus::inc_hanCreate(int stream_or_port) {
   self_.compute(entry());
   int rc = E_BADREF;
   if (auto* s = inc_.ref<StreamRef>(stream_or_port))
-    rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port)});
+    rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port), s->type});
   else if (inc_.ref<PortRef>(stream_or_port))
     rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port)});
   leave();

@@ -89,8 +89,8 @@ int Equus::inc_rebindStream(int stream_handle, int stream, int port) {
   int port_id = 0;
   if (!h || !h->owner_ghost.valid() || !s || (port != NO_PORT && !port_owner(port, &receiver, &port_id))) {
     rc = E_BADREF;
-  } else if (s->type != ChanType::Unicast) {
-    rc = E_NOTUNICAST;
+  } else if (s->type != ChanType::Unicast || h->type != ChanType::Unicast) {
+    rc = E_NOTUNICAST;  // refused before anything moves: a port's queue would be forwarded first
   } else if (port == NO_PORT) {
     // Without a port to forward from (e.g. its owner failed): only the stream changes (6.2.3), and
     // what was queued at the old port stays there, received there or not at all (footnote 3 of 8.5).

@@ -67,7 +67,8 @@ struct IncRef {  // incarnation handle
 
 struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
   GlobalId stream = 0;
-  KernelPortAddr owner_ghost;  // the ghost of the incarnation holding the stream
+  KernelPortAddr owner_ghost;         // the ghost of the incarnation holding the stream
+  ChanType type = ChanType::Unicast;  // its channel's: only unicast streams can be rebound (6.2.3)
 };
 
 using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef, PortHandleRef>;

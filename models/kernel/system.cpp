@@ -72,7 +72,7 @@ int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf
 
 int System::bootstrap_handle(Incarnation& holder, Incarnation& owner, int ref) {
   KernelPortAddr ghost = owner.kernel().address_of(*owner.ghost_port);
-  if (auto* s = owner.ref<StreamRef>(ref)) return holder.add_ref(StreamHandleRef{s->gid, ghost});
+  if (auto* s = owner.ref<StreamRef>(ref)) return holder.add_ref(StreamHandleRef{s->gid, ghost, s->type});
   if (owner.ref<PortRef>(ref)) return holder.add_ref(PortHandleRef{ref, ghost});
   return 0;
 }
