@@ -146,44 +146,55 @@ TEST_F(SimTest, MulticastAttachingWithAnOldPortWithoutMovingTheQueueLeavesItTher
 // those to which invocations are multicast." Not retained, the original port is deleted (Figure 8.5,
 // lines 18-20), so the propagator leaves the group, and what had queued at it goes with the port.
 // The recipient takes the port only 200 ms after it was sent: messages 10-14 are sent meanwhile.
-TEST_F(SimTest, MulticastPropagatingAPortMovesItsMembership) {
-  int p1 = 0, to_r3 = 0, swap3 = 0, stream = 0, later_rc = -100, prop_rc = -100;
-  bool propagated = false, taken = false;
-  std::vector<int> got1, got3, rcs;
-  auto& r1 = sys().create(1, "r1", [&](Equus& eq) {
+/// r1 (node 1) owns a multicast port and propagates it to r3 (node 3), which takes it 200 ms later; a
+/// sender multicasts 0-9, then 10-14 once r1 has propagated, then 15-19 once r3 has taken the port.
+class MulticastPropagation : public SimTest {
+ protected:
+  /// Runs the three with r1's `program`, which must set `propagated_`; every inc_send must succeed.
+  void run_with(Program r1_program) {
+    auto& r1 = sys().create(1, "r1", std::move(r1_program));
+    auto& r3 = sys().create(3, "r3", [this](Equus& eq) {
+      eq.inc_sleep(200);
+      int port = take_port(eq, swap3_);
+      ASSERT_NE(port, 0);
+      taken_ = true;
+      Msg m;
+      while (eq.inc_receive(port, &m, 0, 0, 800) == 1) got3_.push_back(m.get<int32_t>(0));
+    });
+    GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1_);
+    GlobalId cs3 = sys().bootstrap_channel(r3, ChanType::Unicast, &swap3_);
+    to_r3_ = sys().bootstrap_stream(r1, cs3, ChanType::Unicast);
+    auto& s = sys().create(0, "sender", [this](Equus& eq) {
+      send_range(eq, stream_, 0, 10, &rcs_);
+      wait_for(eq, propagated_);
+      send_range(eq, stream_, 10, 15, &rcs_);
+      wait_for(eq, taken_);
+      send_range(eq, stream_, 15, 20, &rcs_);
+    });
+    stream_ = sys().bootstrap_stream(s, c, ChanType::Multicast);
+    for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
+    run();
+    for (int r : rcs_) EXPECT_EQ(r, E_OK);
+  }
+  int p1_ = 0, to_r3_ = 0, swap3_ = 0, stream_ = 0;
+  bool propagated_ = false, taken_ = false;
+  std::vector<int> got1_, got3_, rcs_;
+};
+
+TEST_F(MulticastPropagation, NotRetainedThePortMovesItsMembership) {
+  int later_rc = -100, prop_rc = -100;
+  run_with([&](Equus& eq) {
     Msg m;
-    while (got1.size() < 10 && eq.inc_receive(p1, &m, 0, 0, 2000) == 1) got1.push_back(m.get<int32_t>(0));
-    prop_rc = propagate_port(eq, to_r3, p1, false);
-    propagated = true;
-    later_rc = eq.inc_receive(p1, &m, 0, 0, 0);  // no longer its port
+    while (got1_.size() < 10 && eq.inc_receive(p1_, &m, 0, 0, 2000) == 1) got1_.push_back(m.get<int32_t>(0));
+    prop_rc = propagate_port(eq, to_r3_, p1_, false);
+    propagated_ = true;
+    later_rc = eq.inc_receive(p1_, &m, 0, 0, 0);  // no longer its port
     eq.inc_sleep(1000);  // the propagator hands the queue over when the recipient takes the port
   });
-  auto& r3 = sys().create(3, "r3", [&](Equus& eq) {
-    eq.inc_sleep(200);
-    int port = take_port(eq, swap3);
-    ASSERT_NE(port, 0);
-    taken = true;
-    Msg m;
-    while (eq.inc_receive(port, &m, 0, 0, 800) == 1) got3.push_back(m.get<int32_t>(0));
-  });
-  GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
-  GlobalId cs3 = sys().bootstrap_channel(r3, ChanType::Unicast, &swap3);
-  to_r3 = sys().bootstrap_stream(r1, cs3, ChanType::Unicast);
-  auto& s = sys().create(0, "sender", [&](Equus& eq) {
-    send_range(eq, stream, 0, 10, &rcs);
-    wait_for(eq, propagated);
-    send_range(eq, stream, 10, 15, &rcs);
-    wait_for(eq, taken);
-    send_range(eq, stream, 15, 20, &rcs);
-  });
-  stream = sys().bootstrap_stream(s, c, ChanType::Multicast);
-  for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
-  run();
   EXPECT_EQ(prop_rc, E_OK);
   EXPECT_EQ(later_rc, E_BADREF);
-  for (int r : rcs) EXPECT_EQ(r, E_OK);
-  EXPECT_EQ(got1, range(0, 10));
-  EXPECT_EQ(got3, range(10, 20));  // 10-14 queued at the propagated port and forwarded with it
+  EXPECT_EQ(got1_, range(0, 10));
+  EXPECT_EQ(got3_, range(10, 20));  // 10-14 queued at the propagated port and forwarded with it
   EXPECT_EQ(sys().kernel(1).stats().forwarded, 5);
 }
 
@@ -192,42 +203,18 @@ TEST_F(SimTest, MulticastPropagatingAPortMovesItsMembership) {
 // the option of making arrivals pending until the copy is taken is for "the unicast case" only
 // (6.2.4; ss_return's keepqueue "is examined only in the case of propagating a unicast port"). So
 // the multicasts sent before the recipient takes the port (10-14) still queue at the original.
-TEST_F(SimTest, MulticastPropagatingARetainedPortAddsAMember) {
-  int p1 = 0, to_r3 = 0, swap3 = 0, stream = 0, prop_rc = -100;
-  bool propagated = false, taken = false;
-  std::vector<int> got1, got3, rcs;
-  auto& r1 = sys().create(1, "r1", [&](Equus& eq) {
+TEST_F(MulticastPropagation, RetainedThePortAddsAMember) {
+  int prop_rc = -100;
+  run_with([&](Equus& eq) {
     Msg m;
-    while (got1.size() < 10 && eq.inc_receive(p1, &m, 0, 0, 2000) == 1) got1.push_back(m.get<int32_t>(0));
-    prop_rc = propagate_port(eq, to_r3, p1, true);
-    propagated = true;
-    while (eq.inc_receive(p1, &m, 0, 0, 800) == 1) got1.push_back(m.get<int32_t>(0));
+    while (got1_.size() < 10 && eq.inc_receive(p1_, &m, 0, 0, 2000) == 1) got1_.push_back(m.get<int32_t>(0));
+    prop_rc = propagate_port(eq, to_r3_, p1_, true);
+    propagated_ = true;
+    while (eq.inc_receive(p1_, &m, 0, 0, 800) == 1) got1_.push_back(m.get<int32_t>(0));
   });
-  auto& r3 = sys().create(3, "r3", [&](Equus& eq) {
-    eq.inc_sleep(200);
-    int port = take_port(eq, swap3);
-    ASSERT_NE(port, 0);
-    taken = true;
-    Msg m;
-    while (eq.inc_receive(port, &m, 0, 0, 800) == 1) got3.push_back(m.get<int32_t>(0));
-  });
-  GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
-  GlobalId cs3 = sys().bootstrap_channel(r3, ChanType::Unicast, &swap3);
-  to_r3 = sys().bootstrap_stream(r1, cs3, ChanType::Unicast);
-  auto& s = sys().create(0, "sender", [&](Equus& eq) {
-    send_range(eq, stream, 0, 10, &rcs);
-    wait_for(eq, propagated);
-    send_range(eq, stream, 10, 15, &rcs);
-    wait_for(eq, taken);
-    send_range(eq, stream, 15, 20, &rcs);
-  });
-  stream = sys().bootstrap_stream(s, c, ChanType::Multicast);
-  for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
-  run();
   EXPECT_EQ(prop_rc, E_OK);
-  for (int r : rcs) EXPECT_EQ(r, E_OK);
-  EXPECT_EQ(got1, range(0, 20));   // still a member throughout
-  EXPECT_EQ(got3, range(15, 20));  // a member once it has taken the port
+  EXPECT_EQ(got1_, range(0, 20));   // still a member throughout
+  EXPECT_EQ(got3_, range(15, 20));  // a member once it has taken the port
   EXPECT_EQ(sys().kernel(1).stats().retries, 0);
 }
 
