@@ -35,6 +35,22 @@ Equus::Equus(Incarnation& inc, SystemIncarnation& self) : inc_(inc), self_(self)
 
 Kernel& Equus::k() const { return inc_.kernel(); }
 
+KernelMessage Equus::stream_message(const StreamRef& s) {
+  KernelMessage km;
+  km.dest = stream_address(s);
+  km.locate = s.type == ChanType::Unicast ? s.channel : 0;
+  km.stream_holder = &inc_;
+  km.stream = s.gid;
+  km.binding = s.binding;
+  return km;
+}
+
+void Equus::follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans) {
+  auto* s = inc_.ref<StreamRef>(stream);
+  if (s && ans.resolved.valid() && s->type == ChanType::Unicast && s->channel == sent_on)
+    s->dest = ans.resolved;
+}
+
 double Equus::entry() const { return k().params().cpu.syscall_entry; }
 
 void Equus::leave() {
@@ -356,15 +372,9 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     leave();
     return E_BADREF;
   }
-  KernelMessage km;
-  km.dest = stream_address(*s);
-  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
-  km.stream_holder = &inc_;
-  km.stream = s->gid;
-  km.binding = s->binding;
+  KernelMessage km = stream_message(*s);
   inc_.transmitting = s->gid;
-  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
-  const GlobalId km_channel = s->channel;
+  const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   std::optional<KernelMessage> ans;
@@ -378,8 +388,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
-  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->channel == km_channel)
-    s->dest = ans->resolved;
+  follow_answer(stream, sent_on, *ans);
   const auto& rb = std::get<ReplyBody>(ans->body);
   if (rb.explicit_reply) {
     msg->m_head = rb.head;
@@ -415,15 +424,9 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     leave();
     return E_BADREF;
   }
-  KernelMessage km;
-  km.dest = stream_address(*s);
-  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
-  km.stream_holder = &inc_;
-  km.stream = s->gid;
-  km.binding = s->binding;
+  KernelMessage km = stream_message(*s);
   inc_.transmitting = s->gid;
-  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
-  const GlobalId km_channel = s->channel;
+  const GlobalId sent_on = s->channel;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
   if (!reliable) {
@@ -441,9 +444,7 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
-  if (ans->resolved.valid() && (s = inc_.ref<StreamRef>(stream)) && s->type == ChanType::Unicast &&
-      s->channel == km_channel)
-    s->dest = ans->resolved;
+  follow_answer(stream, sent_on, *ans);
   leave();
   return E_OK;
 }
@@ -484,15 +485,9 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     return E_BADREF;
   }
   s->outstanding.push_back(inv->asinvoke_id);
-  KernelMessage km;
-  km.dest = stream_address(*s);
-  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
-  km.stream_holder = &inc_;
-  km.stream = s->gid;
-  km.binding = s->binding;
+  KernelMessage km = stream_message(*s);
   inc_.transmitting = s->gid;
-  // The answer's address is the stream's unless it was rebound meanwhile (Section 8.5.3).
-  const GlobalId km_channel = s->channel;
+  const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   auto ans = k().send_acked(self_, std::move(km), cost);
@@ -505,7 +500,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     leave();
     return E_TIMEOUT;
   }
-  if (s && ans->resolved.valid() && s->channel == km_channel) s->dest = ans->resolved;
+  follow_answer(stream, sent_on, *ans);
   leave();
   return E_OK;
 }
@@ -716,15 +711,10 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   inv->head = msg->m_head;
   inv->stream = s->gid;
   inv->forwarded = true;
-  KernelMessage km;
+  KernelMessage km = stream_message(*s);
   km.service = Service::Request;
   km.xid = h.xid;
   km.reply_node = h.src_node;
-  km.dest = stream_address(*s);
-  km.locate = s->type == ChanType::Unicast ? s->channel : 0;
-  km.stream_holder = &inc_;
-  km.stream = s->gid;
-  km.binding = s->binding;
   km.body = InvocationBody{inv};
   k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   leave();

@@ -21,6 +21,7 @@ class Kernel;
 struct Invocation;
 struct PackedRef;
 struct StreamRef;
+struct KernelMessage;
 enum class InvokeKind : uint8_t;
 enum class ControlOp : uint8_t;
 struct GhostControl;
@@ -211,6 +212,12 @@ class Equus {
   /// Runs the handlers of pending software interrupts not masked by the interrupt priority; true if
   /// any ran. Called at kernel exits and when a wait is woken.
   bool deliver_interrupts();
+  /// A kernel message for an invocation over `s`: its destination, the channel to locate it by, and
+  /// what a rebinding must know of it (its holder, stream and binding; Section 8.5.3).
+  KernelMessage stream_message(const StreamRef& s);
+  /// Takes the final address an answer carries as the stream's destination, unless the stream was
+  /// rebound away from `sent_on` meanwhile (Section 8.5.3).
+  void follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans);
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);

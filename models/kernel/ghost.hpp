@@ -35,6 +35,8 @@ class Ghost : public Process {
   void attach_port(KernelMessage& m, const AttachPort& a);
   int detach_port(const DetachPort& d, const KernelMessage* request);
   void rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r);
+  /// Asks the stream's holder (Figure 8.6 line 10); *binding gets the stream's new binding.
+  int rebind_holder(const RebindAtReceiver& r, uint32_t* binding);
   /// At the stream's holder; *binding (if given) gets the stream's new binding.
   int rebind_stream(const RebindStream& r, uint32_t* binding = nullptr);
   /// Runs an operation on a ghost: this one directly, another by a request.

@@ -135,13 +135,12 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   proxy->moving = true;                    // the forwarding routine's first step: arrivals are pending
   Destination to{d.to, d.channel};
   GlobalId chan = d.channel;
-  if (!d.move_q) {
-    if (auto* c = k.network().checker()) c->relax_order();  // the old queue stays: footnote 3 of 8.5
-  }
   if (d.move_q)
     k.forward_arrived(
         *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
         [&](const QueuedMessage&) { return to; }, rc);
+  else if (auto* c = k.network().checker())
+    c->relax_order();  // the old queue stays: footnote 3 of 8.5
   if (request) answer(*request, ControlReply{}, 0);
   compute(k.params().kernel.port_setup);  // as Figure 8.5 lines 12-16: database entry, kernel port go
   k.forward_pending(
@@ -151,6 +150,16 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   main.receive_locked = false;
   Kernel::wake_receiver(main);
   return E_OK;
+}
+
+// Figure 8.6 line 10: the stream's holder rebinds it; `binding` is its new binding number.
+int Ghost::rebind_holder(const RebindAtReceiver& r, uint32_t* binding) {
+  ControlReply reply;
+  int status = on_ghost(
+      r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
+      [this, &reply](const RebindStream& op) { return rebind_stream(op, &reply.binding); }, &reply);
+  *binding = reply.binding;
+  return status;
 }
 
 // Figure 8.6, at the current receiver.
@@ -175,14 +184,12 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
         if (q.inv->stream == r.stream) q.channel = r.channel;
     };
     relabel();
-    ControlReply rebound;
-    int status = on_ghost(
-        r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
-        [this, &rebound](const RebindStream& op) { return rebind_stream(op, &rebound.binding); }, &rebound);
+    uint32_t binding = 0;
+    int status = rebind_holder(r, &binding);
     if ((pr = inc_.ref<PortRef>(r.port))) {
       relabel();  // arrived meanwhile
       if (KernelPort* proxy = pr->proxy(r.channel); proxy && status == E_OK)
-        pr->kport->rebound[r.stream] = {rebound.binding, Destination{k.address_of(*proxy), r.channel}};
+        pr->kport->rebound[r.stream] = {binding, Destination{k.address_of(*proxy), r.channel}};
     }
     answer(m, ControlReply{status}, 0);
     return;
@@ -196,11 +203,9 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   k.forward_arrived(
       *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
       [&](const QueuedMessage&) { return to; }, rc);
-  ControlReply rebound;
-  int status = on_ghost(
-      r.stream_ghost, RebindStream{r.stream, r.channel, r.to},
-      [this, &rebound](const RebindStream& op) { return rebind_stream(op, &rebound.binding); }, &rebound);
-  if (status == E_OK) main.rebound[stream] = {rebound.binding, to};  // for its messages still on their way
+  uint32_t binding = 0;
+  int status = rebind_holder(r, &binding);
+  if (status == E_OK) main.rebound[stream] = {binding, to};  // for its messages still on their way
   k.forward_pending(
       *this, main,
       [stream](const PendingMessage& pm) {

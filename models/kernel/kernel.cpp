@@ -680,22 +680,24 @@ void Kernel::deliver(KernelMessage& m) {
   if (const auto* ib = std::get_if<InvocationBody>(&m.body); ib && m.orig_node < 0 && targets.size() == 1) {
     KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
     auto it = main->rebound.find(ib->inv->stream);
-    const KernelPortAddr& to = it != main->rebound.end() ? it->second.second.port : KernelPortAddr{};
-    KernelPort* here = to.valid() && to.node == node_ ? kernel_port(to.index) : nullptr;
-    if (here && here->main == main && m.binding < it->second.first) {
-      // Rebound to another channel of this same port: it arrived over the new one, as its successors.
-      targets.front() = here;
-    } else if (it != main->rebound.end() && m.binding < it->second.first) {
-      // Sent before its stream was rebound away from this port: it follows the stream, as an arrival
-      // for a deleted kernel port follows its redirection entry (at most once per rebinding).
-      ++stats_.redirected;
-      KernelMessage f = m;
-      f.reply_node = m.origin();
-      f.binding = it->second.first;
-      f.dest = address(it->second.second);
-      f.locate = it->second.second.channel;
-      hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
-      return;
+    if (it != main->rebound.end() && m.binding < it->second.first) {
+      // Sent before its stream was rebound away from this port, it arrives after.
+      const auto& [binding, to] = it->second;
+      KernelPort* here = to.port.node == node_ ? kernel_port(to.port.index) : nullptr;
+      if (here && here->main == main) {
+        targets.front() = here;  // to another channel of this same port: as over the new one
+      } else {
+        // It follows the stream, as an arrival for a deleted kernel port follows its redirection
+        // entry (at most once per rebinding).
+        ++stats_.redirected;
+        KernelMessage f = m;
+        f.reply_node = m.origin();
+        f.binding = binding;
+        f.dest = address(to);
+        f.locate = to.channel;
+        hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
+        return;
+      }
     }
   }
   // A forwarded message is known by its original transmission (at most once across the move).

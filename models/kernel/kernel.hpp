@@ -116,7 +116,6 @@ class Kernel {
   /// locating them by broadcast (Sections 6.2.4 and 8.4.3: re-routing information held at an
   /// unreachable destination is lost with it).
   void fail() { down_ = true; }
-  bool down() const { return down_; }
 
   /// Starts the node's permanent processes (packet interrupt, comm manager, time daemon, loader; the
   /// file service on the UNIX host); `phase` in [0,1) offsets the time daemon within its period.

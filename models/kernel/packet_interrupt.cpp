@@ -38,10 +38,11 @@ void PacketInterrupt::run() {
     if (m.service == Service::Async) cost += p.cpu.ack_generate;
     // Inline data moves from the landing area into a kernel message buffer of its size class
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
-    if (m.inline_bytes > 0 && k.has_target(m)) cost += k.cpu().local_copy_time(m.inline_bytes);
-    if (k.cancels_timer(m)) cost += p.kernel.receive_timer;  // before the acknowledgement goes
+    bool target = k.has_target(m);
+    if (m.inline_bytes > 0 && target) cost += k.cpu().local_copy_time(m.inline_bytes);
+    if (target && k.cancels_timer(m)) cost += p.kernel.receive_timer;  // before the acknowledgement goes
     bool answer = m.service == Service::Reply || m.service == Service::Ack;
-    if (!answer && !k.has_target(m)) {
+    if (!answer && !target) {
       // Not for this node (a multicast or a locate elsewhere): dropped once examined. The handler's
       // time is still taken from the card, but nothing here waits for it.
       k.cpu().run_detached(cost);

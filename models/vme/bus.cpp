@@ -20,6 +20,10 @@ void Bus::advance(double now) {
 }
 
 void Bus::reschedule(double now) {
+  if (flows_.size() == 1) {  // the common case: one copy has the bus
+    flows_.front()->end = now + flows_.front()->remaining / capacity(1);
+    return;
+  }
   // Completion times if nothing else starts: the shares grow as copies finish, smallest first.
   std::vector<Flow*> order(flows_);
   std::sort(order.begin(), order.end(),
@@ -59,7 +63,6 @@ void Bus::copy(sg::Host* /*from*/, sg::Host* /*to*/, double bytes, double rate) 
     if (flow.remaining <= 1e-6 || now >= flow.end - 1e-12) break;
     reschedule(now);  // another copy started meanwhile: wait for the new completion time
   }
-  advance(now);
   flows_.erase(std::remove(flows_.begin(), flows_.end(), &flow), flows_.end());
   reschedule(now);  // the others speed up
 }
