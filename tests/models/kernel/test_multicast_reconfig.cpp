@@ -94,58 +94,47 @@ TEST_F(SimTest, MulticastAttachingAPortMakesItAMember) {
 // optionally detaches the port oldport from the same channel", moving oldport's queued messages from
 // that channel if move_q. So naming an oldport detaches it whatever the channel's type: it leaves the
 // group, and only NO_PORT leaves it a member (test above).
-TEST_F(SimTest, MulticastAttachingWithAnOldPortDetachesItAndMovesItsQueue) {
-  int p1 = 0, p3 = 0, stream = 0, h1 = 0, h3 = 0, rc = -100;
-  std::vector<int> got1, got3, rcs;
-  auto& r1 = sys().create(1, "r1", receiver(p1, got1, 500));  // receives only after the attachment
-  auto& r3 = sys().create(3, "r3", receiver(p3, got3));
-  GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
-  sys().bootstrap_channel(r3, ChanType::Unicast, &p3);
-  auto& s = sys().create(0, "sender", [&](Equus& eq) {
-    send_range(eq, stream, 0, 10, &rcs);
-    rc = eq.inc_attachPort(h3, h1, stream, 1);
-    send_range(eq, stream, 10, 20, &rcs);
-  });
-  stream = sys().bootstrap_stream(s, c, ChanType::Multicast);
-  h1 = sys().bootstrap_handle(s, r1, p1);
-  h3 = sys().bootstrap_handle(s, r3, p3);
-  for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
-  run();
-  EXPECT_EQ(rc, E_OK);
-  for (int r : rcs) EXPECT_EQ(r, E_OK);
-  EXPECT_TRUE(got1.empty());      // its queue moved and it left the group
-  EXPECT_EQ(got3, range(0, 20));  // the queue forwarded first, then the later multicasts
+/// r1 (node 1) is the multicast group's member, receiving only after 500 ms; a sender multicasts 0-9,
+/// attaches r3's port (node 3) in r1's place, then multicasts 10-19.
+class MulticastAttachingWithAnOldPort : public SimTest {
+ protected:
+  void run_with(int move_q) {
+    int p1 = 0, p3 = 0, stream = 0, h1 = 0, h3 = 0;
+    auto& r1 = sys().create(1, "r1", receiver(p1, got1_, 500));
+    auto& r3 = sys().create(3, "r3", receiver(p3, got3_));
+    GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
+    sys().bootstrap_channel(r3, ChanType::Unicast, &p3);
+    auto& s = sys().create(0, "sender", [&](Equus& eq) {
+      send_range(eq, stream, 0, 10, &rcs_);
+      rc_ = eq.inc_attachPort(h3, h1, stream, move_q);
+      send_range(eq, stream, 10, 20, &rcs_);
+    });
+    stream = sys().bootstrap_stream(s, c, ChanType::Multicast);
+    h1 = sys().bootstrap_handle(s, r1, p1);
+    h3 = sys().bootstrap_handle(s, r3, p3);
+    for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
+    run();
+    EXPECT_EQ(rc_, E_OK);
+    for (int r : rcs_) EXPECT_EQ(r, E_OK);
+  }
+  int rc_ = -100;
+  std::vector<int> got1_, got3_, rcs_;
+};
+
+TEST_F(MulticastAttachingWithAnOldPort, DetachesItAndMovesItsQueue) {
+  run_with(1);
+  EXPECT_TRUE(got1_.empty());      // its queue moved and it left the group
+  EXPECT_EQ(got3_, range(0, 20));  // the queue forwarded first, then the later multicasts
   EXPECT_GT(sys().kernel(1).stats().forwarded, 0);
 }
 
-TEST_F(SimTest, MulticastAttachingWithAnOldPortWithoutMovingTheQueueLeavesItThere) {
-  int p1 = 0, p3 = 0, stream = 0, h1 = 0, h3 = 0, rc = -100;
-  std::vector<int> got1, got3, rcs;
-  auto& r1 = sys().create(1, "r1", receiver(p1, got1, 500));
-  auto& r3 = sys().create(3, "r3", receiver(p3, got3));
-  GlobalId c = sys().bootstrap_channel(r1, ChanType::Multicast, &p1);
-  sys().bootstrap_channel(r3, ChanType::Unicast, &p3);
-  auto& s = sys().create(0, "sender", [&](Equus& eq) {
-    send_range(eq, stream, 0, 10, &rcs);
-    rc = eq.inc_attachPort(h3, h1, stream, 0);
-    send_range(eq, stream, 10, 20, &rcs);
-  });
-  stream = sys().bootstrap_stream(s, c, ChanType::Multicast);
-  h1 = sys().bootstrap_handle(s, r1, p1);
-  h3 = sys().bootstrap_handle(s, r3, p3);
-  for (auto* inc : {&r1, &r3, &s}) sys().start(*inc);
-  run();
-  EXPECT_EQ(rc, E_OK);
-  for (int r : rcs) EXPECT_EQ(r, E_OK);
-  EXPECT_EQ(got1, range(0, 10));  // what had queued, and nothing later: detached
-  EXPECT_EQ(got3, range(10, 20));
+TEST_F(MulticastAttachingWithAnOldPort, WithoutMovingTheQueueLeavesItThere) {
+  run_with(0);
+  EXPECT_EQ(got1_, range(0, 10));  // what had queued, and nothing later: detached
+  EXPECT_EQ(got3_, range(10, 20));
   EXPECT_EQ(sys().kernel(1).stats().forwarded, 0);
 }
 
-// 6.2.1: "If the original port is attached to a multicast channel, the new port becomes added to
-// those to which invocations are multicast." Not retained, the original port is deleted (Figure 8.5,
-// lines 18-20), so the propagator leaves the group, and what had queued at it goes with the port.
-// The recipient takes the port only 200 ms after it was sent: messages 10-14 are sent meanwhile.
 /// r1 (node 1) owns a multicast port and propagates it to r3 (node 3), which takes it 200 ms later; a
 /// sender multicasts 0-9, then 10-14 once r1 has propagated, then 15-19 once r3 has taken the port.
 class MulticastPropagation : public SimTest {
@@ -181,6 +170,10 @@ class MulticastPropagation : public SimTest {
   std::vector<int> got1_, got3_, rcs_;
 };
 
+// 6.2.1: "If the original port is attached to a multicast channel, the new port becomes added to
+// those to which invocations are multicast." Not retained, the original port is deleted (Figure 8.5,
+// lines 18-20), so the propagator leaves the group, and what had queued at it goes with the port.
+// The recipient takes the port only 200 ms after it was sent: messages 10-14 are sent meanwhile.
 TEST_F(MulticastPropagation, NotRetainedThePortMovesItsMembership) {
   int later_rc = -100, prop_rc = -100;
   run_with([&](Equus& eq) {
