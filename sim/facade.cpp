@@ -17,11 +17,11 @@
 #include <stdexcept>
 #include <thread>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
-#include "models/rdc/appendix_a.hpp"
-#include "models/rdc/rdc_experiments.hpp"
-#include "models/rdc/reconfig_experiments.hpp"
+#include "sim/experiments/appendix_a.hpp"
+#include "sim/experiments/rdc_experiments.hpp"
+#include "sim/experiments/reconfig_experiments.hpp"
 
 using nlohmann::json;
 
@@ -83,13 +83,13 @@ std::string drain(Child& c) {
 
 /// Appendix A cells run as in Appendix A.1; the RDC experiments (5.5.2, 3.2.1) launch an RDC.
 /// One cell's simulation, as JSON for the parent: mean, sd and what else its table reports.
-std::string run_spec(const rdc::CellSpec& s, const std::vector<platform::NodeDescriptor>& nodes,
-                     const params::ModelParams& params, const rdc::RunOptions& ro) {
-  auto dump = [](const rdc::CellResult& r) {
+std::string run_spec(const sim::experiments::CellSpec& s, const std::vector<platform::NodeDescriptor>& nodes,
+                     const params::ModelParams& params, const sim::experiments::RunOptions& ro) {
+  auto dump = [](const sim::experiments::CellResult& r) {
     return json{{"mean", r.mean}, {"sd", r.sd}, {"retries", r.retries}, {"dropped", r.dropped}};
   };
   if (s.table == "A.5") {
-    auto r = rdc::run_reconfiguration(s, nodes, params, ro);
+    auto r = sim::experiments::run_reconfiguration(s, nodes, params, ro);
     if (!r.violations.empty())
       throw std::runtime_error("A.5 " + s.row + ": invariant: " + r.violations.front());
     json j = dump(r.elapsed);
@@ -98,10 +98,10 @@ std::string run_spec(const rdc::CellSpec& s, const std::vector<platform::NodeDes
     j["reconfigurations"] = r.reconfigurations;
     return j.dump();
   }
-  if (s.table == "A.4") return dump(rdc::run_migration(s, nodes, params, ro)).dump();
-  if (s.table == "5.5.2") return dump(rdc::run_ss_get_uncached(s, nodes, params, ro)).dump();
-  if (s.table == "3.2.1") return dump(rdc::run_creation(s, nodes, params, ro)).dump();
-  return dump(rdc::run_cell(s, nodes, params, ro)).dump();
+  if (s.table == "A.4") return dump(sim::experiments::run_migration(s, nodes, params, ro)).dump();
+  if (s.table == "5.5.2") return dump(sim::experiments::run_ss_get_uncached(s, nodes, params, ro)).dump();
+  if (s.table == "3.2.1") return dump(sim::experiments::run_creation(s, nodes, params, ro)).dump();
+  return dump(sim::experiments::run_cell(s, nodes, params, ro)).dump();
 }
 
 std::string unit_of(const std::string& table) {
@@ -156,7 +156,7 @@ std::vector<double> numbers_in(const std::string& text) {
   return out;
 }
 
-using IsCalibration = std::function<bool(const rdc::CellSpec&)>;
+using IsCalibration = std::function<bool(const sim::experiments::CellSpec&)>;
 
 /// Table A.4's fitted a + b*p + c*s (all cells) and a + c*s per port count, beside the published fits.
 void append_a4_fits(std::vector<Cell>& cells, const std::vector<std::vector<double>>& x,
@@ -170,7 +170,7 @@ void append_a4_fits(std::vector<Cell>& cells, const std::vector<std::vector<doub
     c.has_published = true;
     c.published = p;
     c.unit = "ms per migration";
-    c.role = is_calibration(rdc::CellSpec{"A.4", row, col}) ? "calibration" : "check";
+    c.role = is_calibration(sim::experiments::CellSpec{"A.4", row, col}) ? "calibration" : "check";
     cells.push_back(c);
   };
   if (y.size() >= 3) {
@@ -217,7 +217,7 @@ void append_a5_derived(std::vector<Cell>& cells, const std::map<std::string, jso
         c.has_published = true;
         c.published = pub[row]["overhead_ms"].get<double>();
       }
-      c.role = is_calibration(rdc::CellSpec{"A.5", row, "overhead_ms"}) ? "calibration" : "check";
+      c.role = is_calibration(sim::experiments::CellSpec{"A.5", row, "overhead_ms"}) ? "calibration" : "check";
       cells.push_back(c);
     }
     Cell f;
@@ -263,17 +263,17 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   json published = read_json(dir + "/analysis/reference/equus-published-figures.json");
   json calibration = read_json(dir + "/analysis/calibration_cells.json");
 
-  std::vector<rdc::CellSpec> specs;
-  for (const auto& c : rdc::appendix_a_cells()) {
+  std::vector<sim::experiments::CellSpec> specs;
+  for (const auto& c : sim::experiments::appendix_a_cells()) {
     bool for_81 = wanted.count("8.1") && c.table == "A.1" && c.row == "inc_invoke_reply" && c.column == "0";
     if (wanted.count(c.table) || for_81) specs.push_back(c);
   }
-  for (const auto& c : rdc::rdc_experiment_cells())
+  for (const auto& c : sim::experiments::rdc_experiment_cells())
     if (wanted.count(c.table)) specs.push_back(c);
-  for (const auto& c : rdc::reconfig_experiment_cells())
+  for (const auto& c : sim::experiments::reconfig_experiment_cells())
     if (wanted.count(c.table)) specs.push_back(c);
 
-  rdc::RunOptions ro{o.experiments, o.calls_scale, o.seed};
+  sim::experiments::RunOptions ro{o.experiments, o.calls_scale, o.seed};
   int jobs = o.jobs > 0 ? o.jobs : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::string> outputs(specs.size());
   std::vector<Child> running;
@@ -290,31 +290,31 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
     outputs[c.index] = drain(c);
   };
   if (o.a5_experiments < 1) throw std::runtime_error("a5_experiments must be at least 1");
-  rdc::RunOptions ro_a5 = ro;
+  sim::experiments::RunOptions ro_a5 = ro;
   ro_a5.experiments = std::min(o.experiments, o.a5_experiments);
-  auto options_for = [&](const rdc::CellSpec& s) -> const rdc::RunOptions& {
+  auto options_for = [&](const sim::experiments::CellSpec& s) -> const sim::experiments::RunOptions& {
     return s.table == "A.5" ? ro_a5 : ro;
   };
   // Longest first, so that the last cells to finish are short ones (the wall time is what users wait).
   // The estimate is in kernel messages per cell, roughly: a multicast is a packet to every other node
   // (Section 8.4.4), an inc_asinvoke two exchanges; only the order matters.
-  auto cost = [&](const rdc::CellSpec& s) {
+  auto cost = [&](const sim::experiments::CellSpec& s) {
     double work = static_cast<double>(s.calls) * options_for(s).experiments;
     if (s.table == "A.4") return 20.0 * std::stod(s.row);
     if (s.table == "3.2.1") return 20000.0;
     if (s.table == "A.5") return 3.0 * work;
     double per_call = 1.0;
     switch (s.primitive) {
-      case rdc::Primitive::SendMulticast2:
+      case sim::experiments::Primitive::SendMulticast2:
         per_call = 4.5;
         break;
-      case rdc::Primitive::DgramMulticast2:
+      case sim::experiments::Primitive::DgramMulticast2:
         per_call = 2.5;
         break;
-      case rdc::Primitive::AsinvokeBufferLimit1:
+      case sim::experiments::Primitive::AsinvokeBufferLimit1:
         per_call = 2.2;
         break;
-      case rdc::Primitive::Dgram:
+      case sim::experiments::Primitive::Dgram:
         per_call = 0.4;
         break;
       default:
@@ -333,7 +333,7 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   }
   while (!running.empty()) reap_one();
 
-  auto is_calibration = [&](const rdc::CellSpec& s) {
+  auto is_calibration = [&](const sim::experiments::CellSpec& s) {
     if (!calibration.contains(s.table)) return false;
     for (const auto& rc : calibration[s.table])
       if (rc[0] == s.row && rc[1] == s.column) return true;

@@ -12,9 +12,9 @@
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
-#include "models/rdc/example_programs.hpp"
-#include "models/rdc/launch.hpp"
-#include "models/rdc/op_program.hpp"
+#include "models/programs/example_programs.hpp"
+#include "models/pool/launch.hpp"
+#include "models/programs/op_program.hpp"
 #include "sim/output/graph.hpp"
 #include "sim/output/recorder.hpp"
 #include "sim/output/results.hpp"
@@ -101,7 +101,7 @@ class Administrator {
     std::stable_sort(steps_.begin(), steps_.end(), [](const Step& a, const Step& b) { return a.at < b.at; });
   }
 
-  void set_pool(rdc::Pool& pool) { pool_ = &pool; }
+  void set_pool(pool::Pool& pool) { pool_ = &pool; }
 
   /// The launcher program.
   void run(Equus& eq) {
@@ -114,7 +114,7 @@ class Administrator {
  private:
   struct RdcState {
     const RdcSpec* spec = nullptr;
-    rdc::Launched launched;
+    pool::Launched launched;
     std::map<std::string, int> handles;   // declared name ("primary" included) -> incarnation handle
     std::map<std::string, int> ss_cache;  // the run-time's cache of this RDC's stream space
   };
@@ -198,7 +198,7 @@ class Administrator {
   }
 
   void launch(Equus& eq, const RdcSpec& r) {
-    rdc::LaunchSpec ls;
+    pool::LaunchSpec ls;
     ls.name = r.name;
     ls.user = r.user;
     ls.groups = r.groups;
@@ -305,7 +305,7 @@ class Administrator {
   const std::vector<Module>& modules_;
   const std::map<std::string, int>& module_index_;
   std::function<void(double)> graph_now_;
-  rdc::Pool* pool_ = nullptr;
+  pool::Pool* pool_ = nullptr;
   std::vector<EventSpec> implicit_;  // launch events for RDCs without one
   std::vector<Step> steps_;
   std::map<std::string, RdcState> rdcs_;
@@ -315,8 +315,8 @@ class Administrator {
 }  // namespace
 
 void register_builtin_programs() {
-  rdc::register_example_programs();
-  for (const auto& name : rdc::program_names()) register_cpp_program_name(name);
+  programs::register_example_programs();
+  for (const auto& name : programs::program_names()) register_cpp_program_name(name);
 }
 
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, std::vector<double> graph_times,
@@ -345,9 +345,9 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   });
 
   // Op programs name nodes and report their reconfigurations to the recorder.
-  rdc::OpHooks hooks;
+  programs::OpHooks hooks;
   hooks.node_index = [&spec](const std::string& name) { return platform::find_node(spec.nodes, name); };
-  hooks.reconfiguring = [rec](const rdc::Reconfiguration& r) { return rec->begin_reconfiguration(r); };
+  hooks.reconfiguring = [rec](const programs::Reconfiguration& r) { return rec->begin_reconfiguration(r); };
   hooks.reconfigured = [rec](uint64_t token, int status) {
     rec->end_reconfiguration(static_cast<uint32_t>(token), status);
   };
@@ -359,7 +359,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   for (const auto& [name, m] : spec.modules) {
     module_index[name] = static_cast<int>(modules.size());
     modules.push_back(Module{name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
-                             m.cpp.empty() ? rdc::op_program(m.ops, hooks) : rdc::find_program(m.cpp),
+                             m.cpp.empty() ? programs::op_program(m.ops, hooks) : programs::find_program(m.cpp),
                              m.service});
   }
 
@@ -373,7 +373,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   };
 
   auto* admin = new Administrator(spec, *rec, modules, module_index, graph_now);
-  auto* pool = new rdc::Pool(*sys, spec.users, 0, [admin](Equus& eq) { admin->run(eq); });
+  auto* pool = new pool::Pool(*sys, spec.users, 0, [admin](Equus& eq) { admin->run(eq); });
   admin->set_pool(*pool);
 
   // The run ends when only servers are left, or at the scenario's duration.

@@ -1,7 +1,7 @@
 // The UNIX host card and its disc, which serve module text and data to the pool (models/host/host.json).
 #pragma once
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 
 namespace equus::host {
 

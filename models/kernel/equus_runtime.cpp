@@ -7,13 +7,13 @@
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/loader.hpp"
 #include "models/kernel/system_incarnation.hpp"
-#include "models/rdc/services.hpp"
+#include "models/services/services.hpp"
 
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
-using rdc::SVC_OK;
+using kernel::SVC_OK;
 
 // ---------------------------------------------------------------- creation
 
@@ -154,7 +154,7 @@ void Equus::run_preamble() {
     RefDescrip h;
     h.rd_type = f.kind == IncInterface::Kind::Port ? RefType::PortHandle : RefType::StreamHandle;
     h.rd_obj = inc_hanCreate(f.ref);
-    ss_put(f.handle_label, &h, rdc::SS_UNLIMITED);
+    ss_put(f.handle_label, &h, kernel::SS_UNLIMITED);
   };
   // First create and deposit the channels this incarnation declares, then fetch the rest: whatever
   // the order incarnations run in, every deposit precedes the fetches that could wait for it.
@@ -260,7 +260,7 @@ int Equus::inc_rdcExit() {
   if (!inc_.rdc || !inc_.pool_manager_stream) return E_INVAL;
   // The pool manager withdraws every node of the RDC with kill: its incarnations die, this one too.
   Msg m;
-  m.put<uint32_t>(0, rdc::PM_RELEASE);
+  m.put<uint32_t>(0, kernel::PM_RELEASE);
   m.put<uint64_t>(8, inc_.rdc->id);
   return inc_invoke(inc_.pool_manager_stream, &m);
 }
@@ -322,7 +322,7 @@ int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies)
   m.put<int32_t>(4, ncopies);
   m.m_ref = *refp;
   m.m_ref.rd_keep = true;  // the depositor keeps its reference (Appendix B.3)
-  return service_call(inc_.stream_space_stream, rdc::SS_PUT, label, m);
+  return service_call(inc_.stream_space_stream, kernel::SS_PUT, label, m);
 }
 
 int Equus::ss_get(const std::string& label, RefDescrip* refp) {
@@ -339,27 +339,27 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
     return E_OK;
   }
   Msg m;
-  int rc = service_call(inc_.stream_space_stream, rdc::SS_GET, label, m);
+  int rc = service_call(inc_.stream_space_stream, kernel::SS_GET, label, m);
   if (rc != E_OK) return rc;
   *refp = m.m_ref;
   int32_t copies = m.get<int32_t>(4);
-  if (copies == rdc::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
+  if (copies == kernel::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
   return E_OK;
 }
 
 int Equus::ss_return(const std::string& label, int /*keepqueue: ports, with reconfiguration*/) {
   Msg m;
-  return service_call(inc_.stream_space_stream, rdc::SS_RETURN, label, m);
+  return service_call(inc_.stream_space_stream, kernel::SS_RETURN, label, m);
 }
 
 int Equus::ss_delete(const std::string& label) {
   Msg m;
-  return service_call(inc_.stream_space_stream, rdc::SS_DELETE, label, m);
+  return service_call(inc_.stream_space_stream, kernel::SS_DELETE, label, m);
 }
 
 int Equus::ss_print() {
   Msg m;
-  return service_call(inc_.stream_space_stream, rdc::SS_PRINT, "", m);
+  return service_call(inc_.stream_space_stream, kernel::SS_PRINT, "", m);
 }
 
 int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type) {
@@ -369,20 +369,20 @@ int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, C
   RefDescrip r;
   r.rd_type = RefType::Stream;
   r.rd_obj = *stream_p;
-  return ss_put(label, &r, rdc::SS_UNLIMITED);
+  return ss_put(label, &r, kernel::SS_UNLIMITED);
 }
 
 int Equus::ns_register(const std::string& service, int stream) {
   Msg m;
   m.m_ref.rd_type = RefType::Stream;
   m.m_ref.rd_obj = stream;
-  return service_call(inc_.name_service_stream, rdc::NS_REGISTER, service, m);
+  return service_call(inc_.name_service_stream, kernel::NS_REGISTER, service, m);
 }
 
 int Equus::ns_lookup(const std::string& service, int* stream_p) {
   auto call_trace = trace("ns_lookup");
   Msg m;
-  int rc = service_call(inc_.name_service_stream, rdc::NS_LOOKUP, service, m);
+  int rc = service_call(inc_.name_service_stream, kernel::NS_LOOKUP, service, m);
   if (rc == E_OK) *stream_p = m.m_ref.rd_obj;
   return rc;
 }

@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/invariant_checker.hpp"
 #include "models/kernel/messages.hpp"

@@ -1,7 +1,7 @@
 // Protocol constants and costs of the Equus kernel's delivery services (models/kernel/kernel.json).
 #pragma once
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 
 namespace equus::kernel {
 

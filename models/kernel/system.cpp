@@ -12,7 +12,7 @@ namespace equus::kernel {
 System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, params::ModelParams params,
                uint64_t seed)
     : params_(std::move(params)) {
-  platform_ = std::make_unique<platform::Platform>(engine, std::move(nodes), params_);
+  platform_ = std::make_unique<platform::Platform>(engine, std::move(nodes), params_.cpu, params_.vme);
   bus_ = std::make_unique<vme::Bus>(params_.vme);
   net_ = std::make_unique<Network>(params_, *bus_, seed);
   checker_ = std::make_unique<InvariantChecker>();

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/platform/platform.hpp"

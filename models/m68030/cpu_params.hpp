@@ -1,7 +1,7 @@
 // Costs of the MC68030 processor cards running the Equus kernel (models/m68030/m68030.json).
 #pragma once
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 
 namespace equus::m68030 {
 

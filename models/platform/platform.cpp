@@ -4,7 +4,8 @@ namespace sg = simgrid::s4u;
 
 namespace equus::platform {
 
-Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const params::ModelParams& p)
+Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const m68030::CpuParams& cpu,
+                   const vme::VmeParams& vme)
     : nodes_(std::move(nodes)) {
   // Plain max-min sharing: no TCP factors, the bus is not a WAN.
   engine.set_config("network/model:CM02");
@@ -12,15 +13,15 @@ Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const 
 
   auto* zone = sg::create_full_zone("kathleen");
   // The periodic timer interrupt steals a fixed fraction of every card: fold it into the speed.
-  double usable = 1.0 - p.cpu.clock_hz * p.cpu.clock_tick_cost;
-  double speed = 1e9 * p.cpu.speed_factor * (usable > 0.01 ? usable : 0.01);
+  double usable = 1.0 - cpu.clock_hz * cpu.clock_tick_cost;
+  double speed = 1e9 * cpu.speed_factor * (usable > 0.01 ? usable : 0.01);
   for (const auto& d : nodes_) hosts_.push_back(zone->create_host(d.name, speed));
   unix_host_ = zone->create_host("unix", 1e9);
 
   // One bus, one master at a time: capacity shrinks with the number of masters contending.
-  double penalty = p.vme.arbitration_penalty;
-  bus_ = zone->create_link("vme", p.vme.bus_bandwidth)
-             ->set_latency(p.vme.transaction_latency)
+  double penalty = vme.arbitration_penalty;
+  bus_ = zone->create_link("vme", vme.bus_bandwidth)
+             ->set_latency(vme.transaction_latency)
              ->set_sharing_policy(sg::Link::SharingPolicy::NONLINEAR,
                                   [penalty](double capacity, int n) {
                                     return n <= 1 ? capacity : capacity / (1.0 + penalty * (n - 1));

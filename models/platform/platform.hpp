@@ -5,8 +5,9 @@
 #include <simgrid/s4u.hpp>
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/m68030/cpu_params.hpp"
 #include "models/platform/pool_files.hpp"
+#include "models/vme/vme_params.hpp"
 
 namespace equus::platform {
 
@@ -14,7 +15,7 @@ class Platform {
  public:
   /// Configures `engine` (network model) and creates hosts and the bus. Call once per engine.
   Platform(simgrid::s4u::Engine& engine, std::vector<NodeDescriptor> nodes,
-           const params::ModelParams& params);
+           const m68030::CpuParams& cpu, const vme::VmeParams& vme);
 
   const std::vector<NodeDescriptor>& nodes() const { return nodes_; }
   int node_count() const { return static_cast<int>(nodes_.size()); }

@@ -1,7 +1,7 @@
 // The VME bus shared by the pool cards and the UNIX host (models/vme/vme.json).
 #pragma once
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 
 namespace equus::vme {
 

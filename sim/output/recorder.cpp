@@ -179,7 +179,7 @@ void Recorder::name_incarnation(GlobalId inc, const std::string& name) {
     for (uint32_t i : it->second) spans_[i].name = name;
 }
 
-uint32_t Recorder::begin_reconfiguration(rdc::Reconfiguration what) {
+uint32_t Recorder::begin_reconfiguration(programs::Reconfiguration what) {
   double t = now();
   see(t);
   ReconfigEvent e{std::move(what), t, open_end, 0, counter_ ? counter_() : ForwardingCounts{}};

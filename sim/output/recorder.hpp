@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "models/kernel/observer.hpp"
-#include "models/rdc/op_program.hpp"
+#include "models/programs/op_program.hpp"
 
 namespace equus::sim {
 
@@ -82,7 +82,7 @@ struct ForwardingCounts {
 /// program or an event: its interval, status and the forwarding counted meanwhile (every kernel's,
 /// so reconfigurations running concurrently share their counts).
 struct ReconfigEvent {
-  rdc::Reconfiguration what;
+  programs::Reconfiguration what;
   double t0 = 0, t1 = open_end;
   int status = 0;
   ForwardingCounts during;
@@ -111,7 +111,7 @@ class Recorder : public kernel::Observer {
 
   /// Reconfigurations: begin returns the index that end takes. Forwarding counts are sampled from
   /// the function given to set_forwarding_counter (none: zeros).
-  uint32_t begin_reconfiguration(rdc::Reconfiguration what);
+  uint32_t begin_reconfiguration(programs::Reconfiguration what);
   void end_reconfiguration(uint32_t index, int status);
   void set_forwarding_counter(std::function<ForwardingCounts()> counter) { counter_ = std::move(counter); }
   /// End of run: the kernels' counts per node, and the invariant checker's violations.

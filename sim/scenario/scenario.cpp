@@ -13,8 +13,8 @@
 #include <set>
 #include <sstream>
 
-#include "models/common/model_params.hpp"
-#include "models/common/params.hpp"
+#include "models/kernel/model_params.hpp"
+#include "models/params/params.hpp"
 
 using nlohmann::json;
 namespace fs = std::filesystem;

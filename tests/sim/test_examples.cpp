@@ -11,7 +11,7 @@
 #include <sstream>
 #include <vector>
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 #include "sim/run.hpp"
 #include "sim/scenario/scenario.hpp"
 

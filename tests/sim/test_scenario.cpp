@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 #include "sim/run.hpp"
 #include "sim/scenario/scenario.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 #include "models/platform/pool_files.hpp"
 
 using namespace equus::platform;

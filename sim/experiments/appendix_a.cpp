@@ -1,4 +1,4 @@
-#include "models/rdc/appendix_a.hpp"
+#include "sim/experiments/appendix_a.hpp"
 
 #include <cmath>
 #include <numeric>
@@ -11,7 +11,7 @@
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 std::vector<CellSpec> appendix_a_cells() {
   std::vector<CellSpec> cells;
@@ -223,4 +223,4 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
   return result;
 }
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

@@ -1,4 +1,4 @@
-#include "models/rdc/reconfig_experiments.hpp"
+#include "sim/experiments/reconfig_experiments.hpp"
 
 #include <cmath>
 #include <memory>
@@ -14,7 +14,7 @@
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 namespace {
 
@@ -321,4 +321,4 @@ ReconfigResult run_reconfiguration(const CellSpec& cell, const std::vector<platf
   return out;
 }
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

@@ -1,4 +1,4 @@
-#include "models/rdc/launch.hpp"
+#include "models/pool/launch.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -6,13 +6,14 @@
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
-#include "models/rdc/services.hpp"
+#include "models/pool/pool_manager.hpp"
+#include "models/services/services.hpp"
 
 namespace sg = simgrid::s4u;
 
 using namespace equus::kernel;
 
-namespace equus::rdc {
+namespace equus::pool {
 
 namespace {
 constexpr int ns_module = 0, pm_module = 1, launch_module = 2;
@@ -25,7 +26,7 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   sysrdc->name = "equus";
   sysrdc->user = "equus";
   sysrdc->system = true;
-  sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, name_service_program(), true},
+  sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, services::name_service_program(), true},
                      Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(sys.platform().nodes()), true},
                      Module{"launch", 0, 0, 0, 0,
                             [this, launcher = std::move(launcher)](Equus& eq) {
@@ -103,7 +104,7 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   rdc->name = spec.name;
   rdc->user = spec.user;
   rdc->modules = spec.modules;
-  rdc->modules.push_back(Module{"stream_space", 8 * 1024, 0, 0, 0, stream_space_program(), true});
+  rdc->modules.push_back(Module{"stream_space", 8 * 1024, 0, 0, 0, services::stream_space_program(), true});
   rdc->name_service = system_->name_service;
   rdc->pool_manager = system_->pool_manager;
   // Before any incarnation of the RDC is hosted: each loader makes it dependent upon this program.
@@ -147,4 +148,4 @@ void Pool::wait_for_rdcs(Equus& launcher) {
   for (;;) launcher.incarnation().system->block();  // wakes (events) are spurious here
 }
 
-}  // namespace equus::rdc
+}  // namespace equus::pool

@@ -10,7 +10,7 @@
 #include "models/kernel/system.hpp"
 #include "models/platform/pool_files.hpp"
 
-namespace equus::rdc {
+namespace equus::pool {
 
 /// What the launch program is asked to run (launch options and the RDC binary).
 struct LaunchSpec {
@@ -70,4 +70,4 @@ class Pool {
   bool waiting_ = false;
 };
 
-}  // namespace equus::rdc
+}  // namespace equus::pool

@@ -3,16 +3,16 @@
 // from INCHOATE copies is not (Section 3.2.1).
 #include <gtest/gtest.h>
 
-#include "models/common/params.hpp"
-#include "models/rdc/rdc_experiments.hpp"
+#include "models/params/params.hpp"
+#include "sim/experiments/rdc_experiments.hpp"
 #include "sim/facade.hpp"
 
 namespace equus::test {
 
 namespace {
 
-const rdc::CellSpec& cell_of(const std::string& table, const std::string& row) {
-  static const auto cells = rdc::rdc_experiment_cells();
+const sim::experiments::CellSpec& cell_of(const std::string& table, const std::string& row) {
+  static const auto cells = sim::experiments::rdc_experiment_cells();
   for (const auto& c : cells)
     if (c.table == table && c.row == row) return c;
   throw std::runtime_error("no cell " + table + " " + row);
@@ -35,8 +35,8 @@ std::map<std::string, double> creation_times(double calls_scale) {
 TEST(RdcExperiments, UncachedSsGetCostsSlightlyMoreThanAnInvocation) {
   auto params = params::ModelParams::load({});
   auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
-  rdc::RunOptions o{2, 0.2, 1};
-  auto r = rdc::run_ss_get_uncached(cell_of("5.5.2", "ss_get_uncached"), nodes, params, o);
+  sim::experiments::RunOptions o{2, 0.2, 1};
+  auto r = sim::experiments::run_ss_get_uncached(cell_of("5.5.2", "ss_get_uncached"), nodes, params, o);
   ASSERT_EQ(r.per_experiment.size(), 2u);
   EXPECT_GE(r.mean, 2.0);  // at least one inc_invoke's worth (Table A.1: 2.3-2.9 ms)
   EXPECT_LT(r.mean, 10.0);

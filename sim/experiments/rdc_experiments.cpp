@@ -1,4 +1,4 @@
-#include "models/rdc/rdc_experiments.hpp"
+#include "sim/experiments/rdc_experiments.hpp"
 
 #include <cmath>
 #include <functional>
@@ -10,13 +10,16 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/system.hpp"
-#include "models/rdc/launch.hpp"
-#include "models/rdc/services.hpp"
+#include "models/pool/launch.hpp"
+#include "models/services/services.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
+using equus::pool::Launched;
+using equus::pool::LaunchSpec;
+using equus::pool::Pool;
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 std::vector<CellSpec> rdc_experiment_cells() {
   // Primitive is unused by these experiments. Counts: Appendix A.1's 1000 calls per experiment; the
@@ -285,4 +288,4 @@ CellResult run_creation(const CellSpec& cell, const std::vector<platform::NodeDe
       });
 }
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

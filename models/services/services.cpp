@@ -1,9 +1,7 @@
-#include "models/rdc/services.hpp"
+#include "models/services/services.hpp"
 
 #include <deque>
 #include <map>
-#include <set>
-#include <sstream>
 #include <string>
 
 #include "models/kernel/equus.hpp"
@@ -11,9 +9,7 @@
 
 using namespace equus::kernel;
 
-namespace equus::rdc {
-
-namespace {
+namespace equus::services {
 
 std::string label_of(const Msg& m, const std::vector<std::byte>& buf) {
   std::string s(reinterpret_cast<const char*>(buf.data()), m.m_cnt);
@@ -32,14 +28,12 @@ int next_request(Equus& eq, Msg& m, std::vector<std::byte>& buf) {
   }
 }
 
-void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref = {}) {
+void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref) {
   Msg r;
   r.put<uint32_t>(0, status);
   r.m_ref = ref;
   eq.inc_reply(handle, &r);
 }
-
-}  // namespace
 
 Program stream_space_program() {
   return [](Equus& eq) {
@@ -135,56 +129,4 @@ Program name_service_program() {
   };
 }
 
-Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes) {
-  return [nodes](Equus& eq) {
-    std::map<int, GlobalId> owner;  // node -> RDC it is allocated to
-    std::vector<std::byte> buf(512);
-    for (;;) {
-      Msg m;
-      int h = next_request(eq, m, buf);
-      uint32_t op = m.get<uint32_t>(0);
-      GlobalId rdc = m.get<uint64_t>(8);
-      if (op == PM_ALLOC) {
-        uint32_t wanted = m.get<uint32_t>(4);
-        std::set<std::string> groups;
-        std::istringstream in(label_of(m, buf));
-        for (std::string g; std::getline(in, g, ',');) groups.insert(g);
-        // A minimal policy: the lowest-numbered free nodes in the requested groups.
-        std::vector<uint32_t> chosen;
-        for (int n = 0; n < static_cast<int>(nodes.size()) && chosen.size() < wanted; ++n) {
-          bool in_group = false;
-          for (const auto& g : nodes[n].groups) in_group = in_group || groups.count(g);
-          if (in_group && !owner.count(n)) chosen.push_back(static_cast<uint32_t>(n));
-        }
-        Msg r;
-        if (chosen.size() < wanted) {
-          r.put<uint32_t>(0, SVC_REFUSED);
-        } else {
-          for (auto n : chosen) {
-            eq.inc_nodeAlloc(n, rdc);
-            owner[static_cast<int>(n)] = rdc;
-          }
-          r.put<uint32_t>(0, SVC_OK);
-          r.put<uint32_t>(4, static_cast<uint32_t>(chosen.size()));
-          r.m_base = reinterpret_cast<std::byte*>(chosen.data());  // the node list as reply data
-          r.m_cnt = static_cast<uint32_t>(4 * chosen.size());
-        }
-        eq.inc_reply(h, &r);
-      } else if (op == PM_RELEASE) {
-        for (auto it = owner.begin(); it != owner.end();) {
-          if (it->second == rdc) {
-            eq.inc_nodeWithdraw(static_cast<unsigned>(it->first), rdc, 1);
-            it = owner.erase(it);
-          } else {
-            ++it;
-          }
-        }
-        reply_status(eq, h, SVC_OK);
-      } else {
-        reply_status(eq, h, SVC_REFUSED);
-      }
-    }
-  };
-}
-
-}  // namespace equus::rdc
+}  // namespace equus::services

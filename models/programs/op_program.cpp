@@ -1,4 +1,4 @@
-#include "models/rdc/op_program.hpp"
+#include "models/programs/op_program.hpp"
 
 #include <fmt/format.h>
 
@@ -7,12 +7,12 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/incarnation.hpp"
-#include "models/rdc/services.hpp"
+#include "models/services/services.hpp"
 
 using nlohmann::json;
 using namespace equus::kernel;
 
-namespace equus::rdc {
+namespace equus::programs {
 
 namespace {
 
@@ -339,4 +339,4 @@ std::vector<std::string> program_names() {
   return out;
 }
 
-}  // namespace equus::rdc
+}  // namespace equus::programs

@@ -2,13 +2,13 @@
 // death, dependency with probes, RDC exit, node withdrawal with kill, propagation rights.
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/kernel.hpp"
-#include "models/rdc/launch.hpp"
+#include "models/pool/launch.hpp"
 #include "tests/support/sim_fixture.hpp"
 
 using namespace equus::kernel;
-using equus::rdc::Launched;
-using equus::rdc::LaunchSpec;
-using equus::rdc::Pool;
+using equus::pool::Launched;
+using equus::pool::LaunchSpec;
+using equus::pool::Pool;
 
 namespace equus::test {
 

@@ -11,7 +11,7 @@
 
 #include "models/kernel/rdc.hpp"
 
-namespace equus::rdc {
+namespace equus::programs {
 
 /// A change of the configuration made by a program or a scenario event (Chapter 6, Section 7.4).
 struct Reconfiguration {
@@ -41,4 +41,4 @@ void register_program(const std::string& name, std::function<kernel::Program()> 
 kernel::Program find_program(const std::string& name);
 std::vector<std::string> program_names();
 
-}  // namespace equus::rdc
+}  // namespace equus::programs

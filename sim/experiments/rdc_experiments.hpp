@@ -6,11 +6,11 @@
 
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
-#include "models/rdc/appendix_a.hpp"
+#include "sim/experiments/appendix_a.hpp"
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 /// Cells of the tables "5.5.2" (row "ss_get_uncached") and "3.2.1" (rows "create_100_from_module",
 /// "create_100_from_inchoate"). CellSpec.calls is the protocol count: ss_get calls or workers.
@@ -27,4 +27,4 @@ CellResult run_ss_get_uncached(const CellSpec& cell, const std::vector<platform:
 CellResult run_creation(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
                         const params::ModelParams& params, const RunOptions& options);
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

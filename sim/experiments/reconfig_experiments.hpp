@@ -5,11 +5,11 @@
 
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
-#include "models/rdc/appendix_a.hpp"
+#include "sim/experiments/appendix_a.hpp"
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 /// Table A.4 cells (rows: address space in kB; columns "1_port", "9_ports"; calls = migrations) and
 /// Table A.5 cells (rows "no_reconfigurations", "port_propagation", "port_attachment",
@@ -37,4 +37,4 @@ struct ReconfigResult {
 ReconfigResult run_reconfiguration(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
                                    const params::ModelParams& params, const RunOptions& options);
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

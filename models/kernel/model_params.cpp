@@ -1,4 +1,4 @@
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 
 #include <set>
 

@@ -5,8 +5,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "bench/invoke_bench.hpp"
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "sim/facade.hpp"
 #include "sim/report.hpp"
 #include "sim/run.hpp"
@@ -71,12 +70,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   rep->add_option("--set", sets, "Override a model parameter: <model>.<name>=<value> in its file's unit");
 
-  long bench_calls = 100000;
-  auto* bench = app.add_subcommand("bench",
-                                   "Simulated inc_invoke calls per wall-second against raw SimGrid "
-                                   "mailbox round trips in the same process");
-  bench->add_option("--calls", bench_calls, "Calls (and round trips) to time")->capture_default_str();
-
   std::vector<std::string> psets;
   auto* par = app.add_subcommand("params", "List the model parameters with their units and provenance");
   par->add_option("--set", psets, "Override a parameter, as for reproduce");
@@ -118,9 +111,6 @@ int main(int argc, char** argv) {
         if (!out) throw std::runtime_error(json_file + ": cannot write");
         out << equus::sim::cells_to_json(cells) << "\n";
       }
-    } else if (*bench) {
-      if (bench_calls < 1) throw std::runtime_error("--calls must be positive");
-      std::cout << equus::bench::format_bench(equus::bench::run_invoke_bench(bench_calls));
     } else if (*val || *run || *graph) {
       equus::sim::register_builtin_programs();
       auto spec = equus::sim::load_scenario(scenario_file);

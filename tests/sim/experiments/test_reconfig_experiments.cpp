@@ -3,13 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "models/platform/pool_files.hpp"
-#include "models/rdc/reconfig_experiments.hpp"
+#include "sim/experiments/reconfig_experiments.hpp"
 
 namespace equus::test {
 
 namespace {
-rdc::CellSpec cell(const std::string& table, const std::string& row, const std::string& column) {
-  for (const auto& c : rdc::reconfig_experiment_cells())
+sim::experiments::CellSpec cell(const std::string& table, const std::string& row, const std::string& column) {
+  for (const auto& c : sim::experiments::reconfig_experiment_cells())
     if (c.table == table && c.row == row && c.column == column) return c;
   ADD_FAILURE() << "no cell " << table << " " << row << " " << column;
   return {};
@@ -20,7 +20,7 @@ std::vector<platform::NodeDescriptor> nodes() {
 }  // namespace
 
 TEST(ReconfigExperiments, CellsFollowThePublishedKeys) {
-  auto cells = rdc::reconfig_experiment_cells();
+  auto cells = sim::experiments::reconfig_experiment_cells();
   EXPECT_EQ(cells.size(), 12u + 4u);
   EXPECT_EQ(cell("A.4", "1030", "9_ports").calls, 100);
   EXPECT_EQ(cell("A.5", "stream_rebinding", "elapsed").calls, 10000);
@@ -28,8 +28,8 @@ TEST(ReconfigExperiments, CellsFollowThePublishedKeys) {
 
 TEST(ReconfigExperiments, MigrationTimeGrowsWithSizeAndPorts) {
   auto params = params::ModelParams::load({});
-  rdc::RunOptions ro{1, 0.1, 1};  // 10 migrations
-  auto r = rdc::run_migration(cell("A.4", "390", "9_ports"), nodes(), params, ro);
+  sim::experiments::RunOptions ro{1, 0.1, 1};  // 10 migrations
+  auto r = sim::experiments::run_migration(cell("A.4", "390", "9_ports"), nodes(), params, ro);
   ASSERT_EQ(r.per_experiment.size(), 10u);
   // 19 + 1.2 * 9 + 0.39 * 390 = 182 ms by the published formula.
   EXPECT_GT(r.mean, 140);
@@ -39,8 +39,8 @@ TEST(ReconfigExperiments, MigrationTimeGrowsWithSizeAndPorts) {
 
 TEST(ReconfigExperiments, PortPropagationAlternatesReceiversWithoutLoss) {
   auto params = params::ModelParams::load({});
-  rdc::RunOptions ro{1, 0.1, 1};  // 1000 inc_send, 10 turns of 100
-  auto r = rdc::run_reconfiguration(cell("A.5", "port_propagation", "elapsed"), nodes(), params, ro);
+  sim::experiments::RunOptions ro{1, 0.1, 1};  // 1000 inc_send, 10 turns of 100
+  auto r = sim::experiments::run_reconfiguration(cell("A.5", "port_propagation", "elapsed"), nodes(), params, ro);
   EXPECT_TRUE(r.violations.empty()) << r.violations.front();
   // The receivers' sequence gaps count the changes of receiver: one per turn of 100 after the first.
   EXPECT_GE(r.reconfigurations, 8);
@@ -50,8 +50,8 @@ TEST(ReconfigExperiments, PortPropagationAlternatesReceiversWithoutLoss) {
 
 TEST(ReconfigExperiments, StreamRebindingByAManager) {
   auto params = params::ModelParams::load({});
-  rdc::RunOptions ro{1, 0.1, 1};
-  auto r = rdc::run_reconfiguration(cell("A.5", "stream_rebinding", "elapsed"), nodes(), params, ro);
+  sim::experiments::RunOptions ro{1, 0.1, 1};
+  auto r = sim::experiments::run_reconfiguration(cell("A.5", "stream_rebinding", "elapsed"), nodes(), params, ro);
   EXPECT_TRUE(r.violations.empty()) << r.violations.front();
   EXPECT_GE(r.reconfigurations, 7);
   EXPECT_LE(r.reconfigurations, 10);
@@ -60,8 +60,8 @@ TEST(ReconfigExperiments, StreamRebindingByAManager) {
 
 TEST(ReconfigExperiments, NoReconfigurationMeansNoGapsAndNothingForwarded) {
   auto params = params::ModelParams::load({});
-  rdc::RunOptions ro{1, 0.1, 1};
-  auto r = rdc::run_reconfiguration(cell("A.5", "no_reconfigurations", "elapsed"), nodes(), params, ro);
+  sim::experiments::RunOptions ro{1, 0.1, 1};
+  auto r = sim::experiments::run_reconfiguration(cell("A.5", "no_reconfigurations", "elapsed"), nodes(), params, ro);
   EXPECT_EQ(r.reconfigurations, 0);
   EXPECT_EQ(r.forwarded, 0);
 }

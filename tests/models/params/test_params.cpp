@@ -7,8 +7,8 @@
 #include <random>
 #include <string>
 
-#include "models/common/model_params.hpp"
-#include "models/common/params.hpp"
+#include "models/kernel/model_params.hpp"
+#include "models/params/params.hpp"
 
 // <signal.h>, pulled in by gtest, defines value_si as a macro; ParamInfo has a field of that name.
 #ifdef value_si

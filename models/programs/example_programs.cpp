@@ -1,14 +1,14 @@
-#include "models/rdc/example_programs.hpp"
+#include "models/programs/example_programs.hpp"
 
 #include <deque>
 #include <utility>
 
 #include "models/kernel/equus.hpp"
-#include "models/rdc/op_program.hpp"
+#include "models/programs/op_program.hpp"
 
 using namespace equus::kernel;
 
-namespace equus::rdc {
+namespace equus::programs {
 
 namespace {
 
@@ -69,4 +69,4 @@ Program scheduler() {
 
 void register_example_programs() { register_program("scheduler", scheduler); }
 
-}  // namespace equus::rdc
+}  // namespace equus::programs

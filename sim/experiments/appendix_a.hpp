@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "models/common/model_params.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
 
-namespace equus::rdc {
+namespace equus::sim::experiments {
 
 enum class Primitive {
   InvokeNoReply,
@@ -57,4 +57,4 @@ struct RunOptions {
 CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
                     const params::ModelParams& params, const RunOptions& options);
 
-}  // namespace equus::rdc
+}  // namespace equus::sim::experiments

@@ -1,4 +1,4 @@
-#include "models/common/params.hpp"
+#include "models/params/params.hpp"
 
 #include <cmath>
 #include <cstdlib>
