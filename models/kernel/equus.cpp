@@ -595,7 +595,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
             double chunk = std::min(left, p.vme.max_copy_per_message);
             self_.compute(cost + p.kernel.bulk_pull_setup);
             cost = 0;
-            k().network().bus().copy(k().network().kernel(inv.sender_node).host(), k().host(), chunk,
+            k().network().interconnect().copy(k().network().kernel(inv.sender_node).host(), k().host(), chunk,
                                      p.vme.read_copy_rate);
             left -= chunk;
           }
@@ -676,7 +676,7 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
     } else {
       self_.compute(cost + p.kernel.bulk_push_setup);
       cost = 0;
-      k().network().bus().copy(k().host(), k().network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
+      k().network().interconnect().copy(k().host(), k().network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
     }
     std::memcpy(h.inv->reply_buffer, msg->m_base, n);
   }

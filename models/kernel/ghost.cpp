@@ -170,7 +170,7 @@ void Ghost::handle(KernelMessage& m) {
     while (left > 0) {
       double chunk = std::min(left, p.vme.max_copy_per_message);
       if (!first) compute(p.kernel.bulk_push_setup);
-      net.bus().copy(from, to, chunk, rate);
+      net.interconnect().copy(from, to, chunk, rate);
       left -= chunk;
       first = false;
     }

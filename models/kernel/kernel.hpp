@@ -20,7 +20,7 @@
 #include "models/kernel/observer.hpp"
 #include "models/kernel/process.hpp"
 #include "models/m68030/cpu.hpp"
-#include "models/vme/bus.hpp"
+#include "models/platform/interconnect.hpp"
 
 namespace equus::kernel {
 
@@ -300,8 +300,8 @@ class InvariantChecker;
 
 class Network {
  public:
-  Network(const params::ModelParams& params, vme::Bus& bus, uint64_t seed)
-      : params_(params), bus_(bus), rng_(seed) {}
+  Network(const params::ModelParams& params, platform::Interconnect& interconnect, uint64_t seed)
+      : params_(params), interconnect_(interconnect), rng_(seed) {}
   /// Pool kernels first, then the UNIX host's (which runs no incarnations of RDCs and gets no broadcasts).
   void add(Kernel* k) { kernels_.push_back(k); }
   void set_pool_size(int n) { pool_size_ = n; }
@@ -311,7 +311,8 @@ class Network {
   int host_node() const { return pool_size(); }
   Observer* observer() const { return observer_; }
   void set_observer(Observer* o) { observer_ = o; }
-  vme::Bus& bus() const { return bus_; }
+  /// What packets and bulk copies travel over (the VME bus on the calibrated platform).
+  platform::Interconnect& interconnect() const { return interconnect_; }
   const params::ModelParams& params() const { return params_; }
   /// True when a packet should be lost (packet_loss_probability), from the run's seeded generator.
   bool lose_packet();
@@ -324,7 +325,7 @@ class Network {
 
  private:
   const params::ModelParams& params_;
-  vme::Bus& bus_;
+  platform::Interconnect& interconnect_;
   std::vector<Kernel*> kernels_;
   std::mt19937_64 rng_;
   GlobalId next_gid_ = 0x1000;

@@ -251,7 +251,7 @@ void FileService::serve(KernelMessage& m) {
   double left = f->bytes;
   while (left > 0) {
     double chunk = std::min(left, p.vme.max_copy_per_message);
-    k.network().bus().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
+    k.network().interconnect().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
     left -= chunk;
   }
   answer(*this, m, ControlReply{}, 0);

@@ -35,7 +35,7 @@ void Migrator::fetch(double bytes) {
   while (left > 0) {
     double chunk = std::min(left, p.vme.max_copy_per_message);
     compute(p.kernel.bulk_pull_setup + std::ceil(chunk / page) * p.kernel.migrate_per_page);
-    d.network().bus().copy(inc_.kernel().host(), d.host(), chunk, p.vme.read_copy_rate);
+    d.network().interconnect().copy(inc_.kernel().host(), d.host(), chunk, p.vme.read_copy_rate);
     left -= chunk;
   }
   moved_ += bytes;

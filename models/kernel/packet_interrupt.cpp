@@ -27,7 +27,7 @@ void PacketInterrupt::run() {
     KernelMessage m = std::move(queue_.front());
     queue_.pop_front();
     // The handler copies the packet out of the sender's card: bus read cycles.
-    net.bus().copy(net.kernel(m.src_node).host(), k.host(), p.vme.packet_header_bytes + m.inline_bytes,
+    net.interconnect().copy(net.kernel(m.src_node).host(), k.host(), p.vme.packet_header_bytes + m.inline_bytes,
                    p.vme.packet_copy_rate);
     if (net.lose_packet()) {
       ++k.stats().packets_lost;

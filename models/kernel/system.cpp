@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "models/kernel/ghost.hpp"
+#include "models/platform/vme_interconnect.hpp"
 
 namespace sg = simgrid::s4u;
 
@@ -13,8 +14,8 @@ System::System(sg::Engine& engine, std::vector<platform::NodeDescriptor> nodes, 
                uint64_t seed)
     : params_(std::move(params)) {
   platform_ = std::make_unique<platform::Platform>(engine, std::move(nodes), params_.cpu, params_.vme);
-  bus_ = std::make_unique<vme::Bus>(params_.vme);
-  net_ = std::make_unique<Network>(params_, *bus_, seed);
+  interconnect_ = std::make_unique<platform::VmeInterconnect>(params_.vme);
+  net_ = std::make_unique<Network>(params_, *interconnect_, seed);
   checker_ = std::make_unique<InvariantChecker>();
   net_->set_checker(checker_.get());
   for (int n = 0; n < platform_->node_count(); ++n) {

@@ -9,7 +9,7 @@
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/platform/platform.hpp"
-#include "models/vme/bus.hpp"
+#include "models/platform/interconnect.hpp"
 
 namespace equus::kernel {
 
@@ -67,7 +67,7 @@ class System {
  private:
   params::ModelParams params_;
   std::unique_ptr<platform::Platform> platform_;
-  std::unique_ptr<vme::Bus> bus_;
+  std::unique_ptr<platform::Interconnect> interconnect_;
   std::unique_ptr<Network> net_;
   std::unique_ptr<InvariantChecker> checker_;
   std::vector<std::unique_ptr<Kernel>> kernels_;

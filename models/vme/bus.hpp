@@ -26,8 +26,6 @@ class Bus {
   /// Bus capacity (bytes/s) with `n` masters contending.
   double capacity(int n) const;
   const VmeParams& params() const { return p_; }
-  /// Copies under way (past their latency), for tests.
-  std::size_t active() const { return flows_.size(); }
 
  private:
   struct Flow {
