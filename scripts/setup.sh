@@ -3,13 +3,14 @@
 #   scripts/setup.sh              install missing packages + configure + build (build/)
 #   scripts/setup.sh --deps-only  only install missing packages
 #   scripts/setup.sh --build-only only configure + build
-# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release), JOBS (default 2).
+# Environment: BUILD_DIR (default build), BUILD_TYPE (default Release), JOBS (default 2),
+#   WERROR (default ON: a warning fails the build; the project builds with zero warnings).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=(
-  build-essential cmake pkg-config clang-format
+  build-essential cmake ninja-build pkg-config clang-format universal-ctags
   libsimgrid-dev libboost-graph-dev nlohmann-json3-dev libgtest-dev libgmock-dev pybind11-dev
   libcli11-dev libfmt-dev librapidcheck-dev
   python3-dev python3-numpy python3-pandas python3-matplotlib python3-pytest
@@ -49,6 +50,10 @@ if ((do_deps)); then
 fi
 
 if ((do_build)); then
-  cmake -S . -B "${BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}"
+  # Ninja for a fresh build directory; an existing one keeps the generator it was made with.
+  generator=()
+  [[ -f "${BUILD_DIR:-build}/CMakeCache.txt" ]] || generator=(-G Ninja)
+  cmake -S . -B "${BUILD_DIR:-build}" "${generator[@]}" -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" \
+    -DEQUUS_WERROR="${WERROR:-ON}"
   cmake --build "${BUILD_DIR:-build}" -j"${JOBS:-2}"
 fi

@@ -7,7 +7,7 @@
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/loader.hpp"
 #include "models/kernel/system_incarnation.hpp"
-#include "models/services/services.hpp"
+#include "models/kernel/service_protocol.hpp"
 
 namespace sg = simgrid::s4u;
 

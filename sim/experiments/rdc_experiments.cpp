@@ -1,5 +1,7 @@
 #include "sim/experiments/rdc_experiments.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <functional>
 #include <memory>
@@ -90,7 +92,7 @@ CellResult run_launches(const CellSpec& cell, const std::vector<platform::NodeDe
       auto out = std::make_shared<Outcome>();
       auto launched = std::make_shared<Launched>();
       LaunchSpec spec = make_spec(out, launched);
-      spec.name += "#" + std::to_string(e);
+      spec.name += fmt::format("#{}", e);  // not "#" + to_string: GCC 12 warns falsely (-Wrestrict, PR 105329)
       int rc = pool->launch(eq, spec, launched.get());
       if (rc != E_OK) {
         h->error = cell.row + ": launch failed (" + std::to_string(rc) + ")";

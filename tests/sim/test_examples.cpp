@@ -169,7 +169,9 @@ TEST(Examples, TextProcessingPrintsEveryDocumentOnceAndWhole) {
   EXPECT_GT(m["freeze_ms"].get<double>(), 0);
   EXPECT_LT(m["elapsed_ms"].get<double>(), 300);
   for (const auto& s : results["incarnations"])
-    if (s["rdc"] == "text" && !s["end_reason"].is_null()) EXPECT_NE(s["end_reason"], "killed") << s["name"];
+    if (s["rdc"] == "text" && !s["end_reason"].is_null()) {
+      EXPECT_NE(s["end_reason"], "killed") << s["name"];
+    }
   EXPECT_TRUE(results["invariant_violations"].empty());
 }
 

@@ -242,7 +242,9 @@ TEST(RunEvents, WithdrawalNoticeMigratesAwayAndNotifiesTheManager) {
   ASSERT_TRUE(r);
   EXPECT_EQ((*r)["detail"], "rx to kathleen2 (withdrawal notice for kathleen6)");
   for (const auto& s : run.results["incarnations"])
-    if (s["rdc"] == "r" && !s["end_reason"].is_null()) EXPECT_NE(s["end_reason"], "killed") << s["name"];
+    if (s["rdc"] == "r" && !s["end_reason"].is_null()) {
+      EXPECT_NE(s["end_reason"], "killed") << s["name"];
+    }
 }
 
 TEST(RunEvents, InvariantViolationsFailTheRun) {
