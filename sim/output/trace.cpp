@@ -233,7 +233,7 @@ class TraceLayout {
   }
 
   void write_metadata(EventWriter& w) const {
-    // Metadata: names and order_ of processes and threads.
+    // Metadata: names and order of processes and threads.
     for (int pid : pids_) {
       std::string name = pid == 0 ? "unknown_ node" : rec_.node_name(pid - 1);
       w.event(R"({{"ph":"M","name":"process_name","pid":{},"tid":0,"ts":0,"args":{{"name":{}}}}})", pid,
