@@ -1,7 +1,12 @@
 #include "models/m68030/cpu.hpp"
 
+#include <xbt/log.h>
+
 #include <algorithm>
 #include <limits>
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_m68030, equus, "The processor cards: bursts of work, context switches");
 
 namespace sg = simgrid::s4u;
 
@@ -69,6 +74,7 @@ void Cpu::run_detached(double seconds) {
   if (seconds <= 0) return;
   seconds *= scale_;
   busy_ += seconds;
+  XBT_DEBUG("interrupt work of %g s (%zu under way)", seconds, active_.size());
   double now = sg::Engine::get_clock();
   advance(now);
   active_.push_back(new Burst{seconds, static_cast<int>(Priority::Interrupt), 0, true});
@@ -114,6 +120,7 @@ void Cpu::run(const void* process, Priority prio, double seconds) {
   if (seconds <= 0) return;
   seconds *= scale_;
   busy_ += seconds;
+  XBT_DEBUG("burst of %g s at priority %d (%zu under way)", seconds, static_cast<int>(prio), active_.size());
   double now = sg::Engine::get_clock();
   advance(now);
   Burst burst{seconds, static_cast<int>(prio), 0, false};

@@ -1,10 +1,17 @@
 #include "models/params/params.hpp"
 
+#include <xbt/log.h>
+
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+// The simulator's root log category; each layer's categories hang below it (--log=equus.thres:debug
+// shows everything, --log=equus_kernel.thres:debug one layer).
+XBT_LOG_NEW_CATEGORY(equus, "The Equus simulator");
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_params, equus, "Model parameters: loading and overrides");
 
 namespace equus::params {
 
@@ -96,6 +103,7 @@ std::vector<std::string> ParamSet::apply_overrides(const std::map<std::string, s
         info.value = v;
         info.provenance = "overridden";
         slot->second.set(info.value_si);
+        XBT_VERB("%s overridden: %s %s", key.c_str(), text.c_str(), info.unit.c_str());
       }
     used.push_back(key);
   }

@@ -1,5 +1,10 @@
 #include "models/platform/platform.hpp"
 
+#include <xbt/log.h>
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_platform, equus, "The platform: cards, hosts and the interconnect");
+
 namespace sg = simgrid::s4u;
 
 namespace equus::platform {
@@ -34,6 +39,7 @@ Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const 
       zone->add_route(all[i]->get_netpoint(), all[j]->get_netpoint(), nullptr, nullptr,
                       {sg::LinkInRoute(bus_)}, true);
   zone->seal();
+  XBT_VERB("%zu cards and the UNIX host, at %g flop/s each", nodes_.size(), speed);
 }
 
 int Platform::find_node(const std::string& name_or_id) const {

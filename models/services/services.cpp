@@ -1,11 +1,17 @@
 #include "models/services/services.hpp"
 
+#include <xbt/log.h>
+
 #include <deque>
 #include <map>
 #include <string>
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/incarnation.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_services, equus,
+                                "The system RDC's services: stream space, name service");
 
 using namespace equus::kernel;
 
@@ -64,6 +70,7 @@ Program stream_space_program() {
       Msg m;
       int h = next_request(eq, m, buf);
       std::string label = label_of(m, buf);
+      XBT_DEBUG("stream space: operation %u on '%s'", m.get<uint32_t>(0), label.c_str());
       switch (m.get<uint32_t>(0)) {
         case SS_PUT: {
           Entry e{m.m_ref, m.get<int32_t>(4), 0};
@@ -110,6 +117,7 @@ Program name_service_program() {
       Msg m;
       int h = next_request(eq, m, buf);
       std::string name = label_of(m, buf);
+      XBT_DEBUG("name service: operation %u on '%s'", m.get<uint32_t>(0), name.c_str());
       if (m.get<uint32_t>(0) == NS_REGISTER) {
         names[name] = m.m_ref;
         reply_status(eq, h, SVC_OK);

@@ -1,7 +1,12 @@
 #include "models/vme/bus.hpp"
 
+#include <xbt/log.h>
+
 #include <algorithm>
 #include <cmath>
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_vme, equus, "The VME bus: copies and their sharing");
 
 namespace sg = simgrid::s4u;
 
@@ -46,6 +51,7 @@ void Bus::copy(sg::Host* /*from*/, sg::Host* /*to*/, double bytes, double rate) 
   double amount = std::ceil(bytes * occupancy);
   if (p_.transaction_latency > 0) sg::this_actor::sleep_for(p_.transaction_latency);
   if (amount <= 0) return;
+  XBT_DEBUG("copy of %g bytes at %g bytes/s (%zu under way)", bytes, rate, flows_.size());
   double now = sg::Engine::get_clock();
   advance(now);
   Flow flow{amount, 0};
