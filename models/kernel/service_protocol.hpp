@@ -7,6 +7,8 @@
 
 #include <cstdint>
 
+#include "models/kernel/types.hpp"
+
 namespace equus::kernel {
 
 enum ServiceOp : uint32_t {
@@ -27,5 +29,43 @@ constexpr int32_t SS_DONTCACHE = -1;
 
 /// Status words in service replies (header word 0).
 enum ServiceStatus : uint32_t { SVC_OK = 0, SVC_UNKNOWN = 1, SVC_REFUSED = 2 };
+
+/// A request's header: the operation (word 0), its count (word 1: ss_put's copy limit, the nodes
+/// PM_ALLOC asks for) and the RDC it concerns (words 2-3, pool manager operations). The label travels
+/// as extra data and a reference in the reference descriptor; neither is part of the header.
+struct ServiceRequest {
+  ServiceOp op = SS_PRINT;
+  int32_t count = 0;
+  GlobalId rdc = 0;
+
+  void encode(Msg& m) const {
+    m.put<uint32_t>(op_offset, op);
+    m.put<int32_t>(count_offset, count);
+    m.put<uint64_t>(rdc_offset, rdc);
+  }
+  static ServiceRequest decode(const Msg& m) {
+    return {static_cast<ServiceOp>(m.get<uint32_t>(op_offset)), m.get<int32_t>(count_offset),
+            m.get<uint64_t>(rdc_offset)};
+  }
+
+  static constexpr std::size_t op_offset = 0, count_offset = 4, rdc_offset = 8;
+};
+
+/// A reply's header: the status (word 0) and its count (word 1: the copy limit ss_get found, the nodes
+/// PM_ALLOC allocated, whose numbers follow as 32-bit words of extra data).
+struct ServiceReply {
+  ServiceStatus status = SVC_OK;
+  int32_t count = 0;
+
+  void encode(Msg& m) const {
+    m.put<uint32_t>(status_offset, status);
+    m.put<int32_t>(count_offset, count);
+  }
+  static ServiceReply decode(const Msg& m) {
+    return {static_cast<ServiceStatus>(m.get<uint32_t>(status_offset)), m.get<int32_t>(count_offset)};
+  }
+
+  static constexpr std::size_t status_offset = 0, count_offset = 4;
+};
 
 }  // namespace equus::kernel

@@ -21,8 +21,7 @@ void allocate(Equus& eq, int handle, GlobalId rdc, const std::vector<uint32_t>& 
     owner[static_cast<int>(n)] = rdc;
   }
   Msg r;
-  r.put<uint32_t>(0, SVC_OK);
-  r.put<uint32_t>(4, static_cast<uint32_t>(chosen.size()));
+  ServiceReply{SVC_OK, static_cast<int32_t>(chosen.size())}.encode(r);
   r.m_base = reinterpret_cast<std::byte*>(const_cast<uint32_t*>(chosen.data()));
   r.m_cnt = static_cast<uint32_t>(4 * chosen.size());
   eq.inc_reply(handle, &r);
@@ -49,10 +48,9 @@ Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, std::s
     for (;;) {
       Msg m;
       int h = services::next_request(eq, m, buf);
-      uint32_t op = m.get<uint32_t>(0);
-      GlobalId rdc = m.get<uint64_t>(8);
+      auto [op, count, rdc] = ServiceRequest::decode(m);
       if (op == PM_ALLOC) {
-        AllocRequest req{rdc, m.get<uint32_t>(4), {}};
+        AllocRequest req{rdc, static_cast<uint32_t>(count), {}};
         std::istringstream in(services::label_of(m, buf));
         for (std::string g; std::getline(in, g, ',');) req.groups.insert(g);
         auto chosen = policy->place(req, PoolView{nodes, owner});

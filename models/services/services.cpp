@@ -36,7 +36,7 @@ int next_request(Equus& eq, Msg& m, std::vector<std::byte>& buf) {
 
 void reply_status(Equus& eq, int handle, uint32_t status, RefDescrip ref) {
   Msg r;
-  r.put<uint32_t>(0, status);
+  ServiceReply{static_cast<ServiceStatus>(status), 0}.encode(r);
   r.m_ref = ref;
   eq.inc_reply(handle, &r);
 }
@@ -59,8 +59,7 @@ Program stream_space_program() {
         RefDescrip ref = it->second.ref;
         ref.rd_keep = true;
         Msg r;
-        r.put<uint32_t>(0, SVC_OK);
-        r.put<int32_t>(4, it->second.copies);
+        ServiceReply{SVC_OK, it->second.copies}.encode(r);
         r.m_ref = ref;
         eq.inc_reply(q.front(), &r);
         q.pop_front();
@@ -70,10 +69,11 @@ Program stream_space_program() {
       Msg m;
       int h = next_request(eq, m, buf);
       std::string label = label_of(m, buf);
-      XBT_DEBUG("stream space: operation %u on '%s'", m.get<uint32_t>(0), label.c_str());
-      switch (m.get<uint32_t>(0)) {
+      auto req = ServiceRequest::decode(m);
+      XBT_DEBUG("stream space: operation %u on '%s'", static_cast<unsigned>(req.op), label.c_str());
+      switch (req.op) {
         case SS_PUT: {
-          Entry e{m.m_ref, m.get<int32_t>(4), 0};
+          Entry e{m.m_ref, req.count, 0};
           // A unicast port has one holder: at most one copy is taken out at a time (6.2.1).
           if (auto* port = eq.incarnation().ref<PortRef>(m.m_ref.rd_obj);
               m.m_ref.rd_type == RefType::Port && port && port->type() == ChanType::Unicast)
@@ -117,11 +117,12 @@ Program name_service_program() {
       Msg m;
       int h = next_request(eq, m, buf);
       std::string name = label_of(m, buf);
-      XBT_DEBUG("name service: operation %u on '%s'", m.get<uint32_t>(0), name.c_str());
-      if (m.get<uint32_t>(0) == NS_REGISTER) {
+      auto op = ServiceRequest::decode(m).op;
+      XBT_DEBUG("name service: operation %u on '%s'", static_cast<unsigned>(op), name.c_str());
+      if (op == NS_REGISTER) {
         names[name] = m.m_ref;
         reply_status(eq, h, SVC_OK);
-      } else if (m.get<uint32_t>(0) == NS_LOOKUP) {
+      } else if (op == NS_LOOKUP) {
         auto it = names.find(name);
         if (it == names.end()) {
           reply_status(eq, h, SVC_UNKNOWN);  // fails at once (Section 5.5, unlike stream space)
