@@ -10,6 +10,17 @@ bool PoolView::in_groups(int node, const std::set<std::string>& groups) const {
   return false;
 }
 
+uint32_t PoolView::capacity(const std::set<std::string>& groups) const {
+  uint32_t n = 0;
+  for (int i = 0; i < static_cast<int>(nodes.size()); ++i) n += in_groups(i, groups);
+  return n;
+}
+
+std::optional<std::size_t> Policy::admit(const std::vector<AllocRequest>& queue, const PoolView&) {
+  if (queue.empty()) return std::nullopt;
+  return 0;
+}
+
 std::vector<uint32_t> LowestFreePolicy::place(const AllocRequest& request, const PoolView& view) {
   std::vector<uint32_t> chosen;
   for (int n = 0; n < static_cast<int>(view.nodes.size()) && chosen.size() < request.nodes; ++n)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,6 +22,8 @@ struct PoolView {
 
   bool in_groups(int node, const std::set<std::string>& groups) const;
   bool free(int node) const { return owner.find(node) == owner.end(); }
+  /// Nodes of `groups`, allocated or not: a request for more can never be satisfied.
+  uint32_t capacity(const std::set<std::string>& groups) const;
 };
 
 /// A request for nodes (launch options: the groups to try, how many nodes).
@@ -34,8 +37,12 @@ class Policy {
  public:
   virtual ~Policy() = default;
   virtual std::string name() const = 0;
-  /// The nodes to allocate for `request`; fewer than asked refuses the request.
+  /// The nodes to allocate for `request` now; fewer than asked: not now (the request waits in the
+  /// pool manager's queue, if it can ever be satisfied).
   virtual std::vector<uint32_t> place(const AllocRequest& request, const PoolView& view) = 0;
+  /// Which waiting request (oldest first in `queue`) to try when nodes are freed; none: leave them all
+  /// waiting. Default: the oldest only (first come, first served, no overtaking).
+  virtual std::optional<std::size_t> admit(const std::vector<AllocRequest>& queue, const PoolView& view);
 };
 
 /// The first system's rule: the lowest-numbered free nodes of the requested groups.

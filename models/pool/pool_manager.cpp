@@ -39,11 +39,72 @@ void release(Equus& eq, GlobalId rdc, std::map<int, GlobalId>& owner) {
   }
 }
 
+/// The pool manager's state and its answers to the node protocol.
+class PoolManager {
+ public:
+  PoolManager(Equus& eq, const std::vector<platform::NodeDescriptor>& nodes, Policy& policy,
+              PoolManagerOptions options)
+      : eq_(eq), nodes_(nodes), policy_(policy), options_(options) {}
+
+  void alloc(int handle, const AllocRequest& req) {
+    PoolView view{nodes_, owner_};
+    if (view.capacity(req.groups) < req.nodes) {  // never satisfiable: refuse at once
+      services::reply_status(eq_, handle, SVC_REFUSED);
+      return;
+    }
+    if (queue_.empty()) {  // nobody waits before it
+      auto chosen = policy_.place(req, view);
+      if (chosen.size() >= req.nodes) {
+        allocate(eq_, handle, req.rdc, chosen, owner_);
+        return;
+      }
+    }
+    if (queue_.size() >= options_.queue_limit) {
+      services::reply_status(eq_, handle, SVC_REFUSED);
+      return;
+    }
+    queue_.push_back(req);
+    handles_.push_back(handle);
+    eq_.record("pool_queue_length", static_cast<double>(queue_.size()));
+  }
+
+  void release(int handle, GlobalId rdc) {
+    pool::release(eq_, rdc, owner_);
+    services::reply_status(eq_, handle, SVC_OK);
+    admit_waiting();
+  }
+
+ private:
+  /// Serves waiting requests, in the policy's order, while it finds nodes for them.
+  void admit_waiting() {
+    for (;;) {
+      PoolView view{nodes_, owner_};
+      auto next = policy_.admit(queue_, view);
+      if (!next || *next >= queue_.size()) return;
+      auto chosen = policy_.place(queue_[*next], view);
+      if (chosen.size() < queue_[*next].nodes) return;
+      allocate(eq_, handles_[*next], queue_[*next].rdc, chosen, owner_);
+      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(*next));
+      handles_.erase(handles_.begin() + static_cast<std::ptrdiff_t>(*next));
+      eq_.record("pool_queue_length", static_cast<double>(queue_.size()));
+    }
+  }
+
+  Equus& eq_;
+  const std::vector<platform::NodeDescriptor>& nodes_;
+  Policy& policy_;
+  PoolManagerOptions options_;
+  std::map<int, GlobalId> owner_;    // node -> RDC it is allocated to
+  std::vector<AllocRequest> queue_;  // waiting, oldest first
+  std::vector<int> handles_;         // their deferred reply handles
+};
+
 }  // namespace
 
-Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, std::shared_ptr<Policy> policy) {
-  return [nodes, policy](Equus& eq) {
-    std::map<int, GlobalId> owner;  // node -> RDC it is allocated to
+Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, std::shared_ptr<Policy> policy,
+                             PoolManagerOptions options) {
+  return [nodes, policy, options](Equus& eq) {
+    PoolManager pm(eq, nodes, *policy, options);
     std::vector<std::byte> buf(512);
     for (;;) {
       Msg m;
@@ -53,14 +114,9 @@ Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, std::s
         AllocRequest req{rdc, static_cast<uint32_t>(count), {}};
         std::istringstream in(services::label_of(m, buf));
         for (std::string g; std::getline(in, g, ',');) req.groups.insert(g);
-        auto chosen = policy->place(req, PoolView{nodes, owner});
-        if (chosen.size() < req.nodes)
-          services::reply_status(eq, h, SVC_REFUSED);
-        else
-          allocate(eq, h, rdc, chosen, owner);
+        pm.alloc(h, req);
       } else if (op == PM_RELEASE) {
-        release(eq, rdc, owner);
-        services::reply_status(eq, h, SVC_OK);
+        pm.release(h, rdc);
       } else {
         services::reply_status(eq, h, SVC_REFUSED);
       }
