@@ -49,7 +49,6 @@ class Pool {
   /// kill, so its incarnations there are destroyed and the nodes are free again when this returns.
   int terminate(kernel::Equus& launcher, const Launched& rdc);
 
-  kernel::RdcPtr system_rdc() const { return system_; }
   const std::vector<platform::PoolUser>& users() const { return users_; }
   /// The launch program's incarnation (on the UNIX host's kernel).
   kernel::Incarnation& launch_incarnation() const { return *launch_; }

@@ -212,7 +212,6 @@ bool Recorder::is_multicast(GlobalId channel) const {
 }
 
 std::string Recorder::channel_label(GlobalId channel) const {
-  if (auto it = channel_labels_.find(channel); it != channel_labels_.end()) return it->second;
   if (auto it = channel_names_.find(channel); it != channel_names_.end()) {
     const auto& list = it->second.ports.empty() ? it->second.streams : it->second.ports;
     std::string out;

@@ -123,8 +123,6 @@ class Recorder : public kernel::Observer {
   /// Node names by node index (pool order); unnamed nodes print as "node<i>".
   void set_node_names(std::vector<std::string> names) { node_names_ = std::move(names); }
   void set_channel_type(GlobalId channel, bool multicast) { multicast_[channel] = multicast; }
-  /// Optional: a channel's display name (else derived from its port/stream labels).
-  void set_channel_label(GlobalId channel, std::string label) { channel_labels_[channel] = std::move(label); }
   /// The attachment calls carry no time: they are stamped with this clock. Default: SimGrid's clock
   /// when an engine exists, else the latest time seen in any event.
   void set_clock(std::function<double()> clock) { clock_ = std::move(clock); }
@@ -144,7 +142,7 @@ class Recorder : public kernel::Observer {
 
   std::string node_name(int node) const;
   bool is_multicast(GlobalId channel) const;
-  /// The set label, else the distinct port labels joined by '/', else stream labels, else "ch<id>".
+  /// The distinct port labels joined by '/', else stream labels, else "ch<id>".
   std::string channel_label(GlobalId channel) const;
   /// Index into spans() of `inc`'s span alive at `t` (the latest one started at or before `t` if
   /// none is alive, the first if all start later); -1 if `inc` was never created.
@@ -184,7 +182,6 @@ class Recorder : public kernel::Observer {
   std::unordered_map<GlobalId, std::string> names_;
   std::vector<std::string> node_names_;
   std::unordered_map<GlobalId, bool> multicast_;
-  std::unordered_map<GlobalId, std::string> channel_labels_;
   struct ChannelNames {
     std::vector<std::string> ports, streams;  // distinct, in first-seen order
   };
