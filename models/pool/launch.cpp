@@ -82,16 +82,15 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   std::vector<std::byte> buf(std::max<std::size_t>(csv.size() + 1, 4 * sys_.node_count()), std::byte{0});
   std::memcpy(buf.data(), csv.data(), csv.size());
   Msg m;
-  m.put<uint32_t>(0, PM_ALLOC);
-  m.put<uint32_t>(4, static_cast<uint32_t>(spec.nodes));
-  m.put<uint64_t>(8, rdc_id);
+  ServiceRequest{PM_ALLOC, spec.nodes, rdc_id}.encode(m);
   m.m_base = buf.data();
   m.m_cnt = static_cast<uint32_t>(buf.size());
   int rc = launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
   if (rc != E_OK) return rc;
-  if (m.get<uint32_t>(0) != SVC_OK) return E_NOMEM;
+  auto reply = ServiceReply::decode(m);
+  if (reply.status != SVC_OK) return E_NOMEM;
   out->nodes.clear();
-  for (uint32_t i = 0; i < m.get<uint32_t>(4) && 4 * (i + 1) <= m.m_nreply; ++i) {
+  for (uint32_t i = 0; i < static_cast<uint32_t>(reply.count) && 4 * (i + 1) <= m.m_nreply; ++i) {
     uint32_t n;
     std::memcpy(&n, buf.data() + 4 * i, sizeof n);
     out->nodes.push_back(n);
@@ -132,8 +131,7 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
 int Pool::terminate(Equus& launcher, const Launched& launched) {
   live_.erase(launched.rdc->id);
   Msg m;
-  m.put<uint32_t>(0, PM_RELEASE);
-  m.put<uint64_t>(8, launched.rdc->id);
+  ServiceRequest{PM_RELEASE, 0, launched.rdc->id}.encode(m);
   return launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
 }
 
