@@ -1,11 +1,17 @@
 #include "models/pool/pool_manager.hpp"
 
+#include <xbt/log.h>
+
 #include <map>
 #include <sstream>
 #include <string>
 
 #include "models/kernel/equus.hpp"
 #include "models/services/services.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_SUBCATEGORY(equus_pool, equus, "The pool: its manager, policies, launches and administrator");
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(pool_manager, equus_pool, "The pool manager: allocation, queueing, release");
 
 using namespace equus::kernel;
 
@@ -16,6 +22,8 @@ namespace {
 /// Allocates `chosen` to `rdc` and builds the reply: the node list as reply data.
 void allocate(Equus& eq, int handle, GlobalId rdc, const std::vector<uint32_t>& chosen,
               std::map<int, GlobalId>& owner) {
+  XBT_VERB("RDC %llx gets %zu node(s), the first %u", static_cast<unsigned long long>(rdc), chosen.size(),
+           chosen.empty() ? 0u : chosen.front());
   for (auto n : chosen) {
     eq.inc_nodeAlloc(n, rdc);
     owner[static_cast<int>(n)] = rdc;
@@ -49,6 +57,8 @@ class PoolManager {
   void alloc(int handle, const AllocRequest& req) {
     PoolView view{nodes_, owner_};
     if (view.capacity(req.groups) < req.nodes) {  // never satisfiable: refuse at once
+      XBT_VERB("RDC %llx asks %u nodes; its groups hold %u: refused",
+               static_cast<unsigned long long>(req.rdc), req.nodes, view.capacity(req.groups));
       services::reply_status(eq_, handle, SVC_REFUSED);
       return;
     }
@@ -60,9 +70,13 @@ class PoolManager {
       }
     }
     if (queue_.size() >= options_.queue_limit) {
+      XBT_VERB("RDC %llx refused: %zu launches wait already", static_cast<unsigned long long>(req.rdc),
+               queue_.size());
       services::reply_status(eq_, handle, SVC_REFUSED);
       return;
     }
+    XBT_VERB("RDC %llx waits for %u nodes (%zu before it)", static_cast<unsigned long long>(req.rdc),
+             req.nodes, queue_.size());
     queue_.push_back(req);
     handles_.push_back(handle);
     eq_.record("pool_queue_length", static_cast<double>(queue_.size()));
