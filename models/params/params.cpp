@@ -29,6 +29,7 @@ double to_si(double value, const std::string& unit, Dimension dim, const std::st
       {"us", {Dimension::Time, 1e-6}},     {"bytes", {Dimension::Bytes, 1.0}},
       {"kB", {Dimension::Bytes, 1024.0}},  {"MB", {Dimension::Bytes, 1024.0 * 1024.0}},
       {"B/s", {Dimension::Rate, 1.0}},     {"MB/s", {Dimension::Rate, 1e6}},
+      {"Mbit/s", {Dimension::Rate, 1e6 / 8}}, {"Gbit/s", {Dimension::Rate, 1e9 / 8}},
       {"Hz", {Dimension::Frequency, 1.0}}, {"count", {Dimension::Count, 1.0}},
       {"ratio", {Dimension::Ratio, 1.0}},
   };
