@@ -22,6 +22,7 @@
 #include "sim/experiments/appendix_a.hpp"
 #include "sim/experiments/rdc_experiments.hpp"
 #include "sim/experiments/reconfig_experiments.hpp"
+#include "sim/session.hpp"
 
 using nlohmann::json;
 
@@ -82,14 +83,17 @@ std::string drain(Child& c) {
 }
 
 /// Appendix A cells run as in Appendix A.1; the RDC experiments (5.5.2, 3.2.1) launch an RDC.
-/// One cell's simulation, as JSON for the parent: mean, sd and what else its table reports.
-std::string run_spec(const sim::experiments::CellSpec& s, const std::vector<platform::NodeDescriptor>& nodes,
-                     const params::ModelParams& params, const sim::experiments::RunOptions& ro) {
+/// One cell's simulation, in a session of its own, as JSON for the parent: mean, sd and what else its
+/// table reports.
+std::string run_spec(const sim::experiments::CellSpec& s, const SessionParams& sp,
+                     const sim::experiments::RunOptions& ro) {
+  Session session(sp);
+  auto testbed = session.testbed();
   auto dump = [](const sim::experiments::CellResult& r) {
     return json{{"mean", r.mean}, {"sd", r.sd}, {"retries", r.retries}, {"dropped", r.dropped}};
   };
   if (s.table == "A.5") {
-    auto r = sim::experiments::run_reconfiguration(s, nodes, params, ro);
+    auto r = sim::experiments::run_reconfiguration(s, testbed, ro);
     if (!r.violations.empty())
       throw std::runtime_error("A.5 " + s.row + ": invariant: " + r.violations.front());
     json j = dump(r.elapsed);
@@ -98,10 +102,10 @@ std::string run_spec(const sim::experiments::CellSpec& s, const std::vector<plat
     j["reconfigurations"] = r.reconfigurations;
     return j.dump();
   }
-  if (s.table == "A.4") return dump(sim::experiments::run_migration(s, nodes, params, ro)).dump();
-  if (s.table == "5.5.2") return dump(sim::experiments::run_ss_get_uncached(s, nodes, params, ro)).dump();
-  if (s.table == "3.2.1") return dump(sim::experiments::run_creation(s, nodes, params, ro)).dump();
-  return dump(sim::experiments::run_cell(s, nodes, params, ro)).dump();
+  if (s.table == "A.4") return dump(sim::experiments::run_migration(s, testbed, ro)).dump();
+  if (s.table == "5.5.2") return dump(sim::experiments::run_ss_get_uncached(s, testbed, ro)).dump();
+  if (s.table == "3.2.1") return dump(sim::experiments::run_creation(s, testbed, ro)).dump();
+  return dump(sim::experiments::run_cell(s, testbed, ro)).dump();
 }
 
 std::string unit_of(const std::string& table) {
@@ -217,7 +221,8 @@ void append_a5_derived(std::vector<Cell>& cells, const std::map<std::string, jso
         c.has_published = true;
         c.published = pub[row]["overhead_ms"].get<double>();
       }
-      c.role = is_calibration(sim::experiments::CellSpec{"A.5", row, "overhead_ms"}) ? "calibration" : "check";
+      c.role =
+          is_calibration(sim::experiments::CellSpec{"A.5", row, "overhead_ms"}) ? "calibration" : "check";
       cells.push_back(c);
     }
     Cell f;
@@ -260,6 +265,7 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   }
   const std::string dir = params::data_dir();
   auto nodes = platform::load_node_descriptors(dir + "/scenarios/pool/kathleen.nodes");
+  auto users = platform::load_pool_users(dir + "/scenarios/pool/kathleen.users");
   json published = read_json(dir + "/analysis/reference/equus-published-figures.json");
   json calibration = read_json(dir + "/analysis/calibration_cells.json");
 
@@ -329,7 +335,9 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   for (std::size_t i : order) {
     if (static_cast<int>(running.size()) >= jobs) reap_one();
     const auto& opts = options_for(specs[i]);
-    running.push_back(fork_child(i, [&, i] { return run_spec(specs[i], nodes, params, opts); }));
+    running.push_back(fork_child(i, [&, i] {
+      return run_spec(specs[i], {nodes, params, opts.seed, users}, opts);
+    }));
   }
   while (!running.empty()) reap_one();
 
