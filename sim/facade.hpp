@@ -6,20 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "sim/experiments/cell.hpp"
+
 namespace equus::sim {
 
-/// One reproduced figure cell: row/column keys follow shared/reference/equus-published-figures.json.
-struct Cell {
-  std::string table;  // "A.1", "A.2", "A.3", "8.1"
-  std::string row;
-  std::string column;
-  double simulated = 0;
-  bool has_published = false;
-  double published = 0;
-  double published_sd = -1;  // < 0 when unknown
-  std::string unit;
-  std::string role;  // "calibration", "check" or "prediction" (withheld figure)
-};
+/// One reproduced figure cell (value type, sim/experiments/cell.hpp).
+using Cell = experiments::Cell;
 
 struct ReproduceOptions {
   std::vector<std::string> only;                 // table names; empty = all
