@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,8 @@
 #include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
 #include "sim/experiments/registry.hpp"
+#include "sim/run.hpp"
+#include "sim/scenario/scenario.hpp"
 #include "sim/session.hpp"
 
 using nlohmann::json;
@@ -193,12 +196,8 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
   if (o.experiments < 1) throw std::runtime_error("experiments must be at least 1");
   if (!(o.calls_scale > 0 && o.calls_scale <= 10)) throw std::runtime_error("calls_scale must be in (0, 10]");
   if (o.a5_experiments < 1) throw std::runtime_error("a5_experiments must be at least 1");
-  params::ModelParams params;
-  try {
-    params = params::ModelParams::load(o.overrides);
-  } catch (const params::ParamError& e) {
-    throw std::runtime_error(e.what());
-  }
+  model_params(o.overrides);  // one clear error for a bad override
+  auto params = params::ModelParams::load(o.overrides);
   const std::string dir = params::data_dir();
   json published = read_json(dir + "/analysis/reference/equus-published-figures.json");
   json calibration = read_json(dir + "/analysis/calibration_cells.json");
@@ -219,6 +218,66 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
                       return false;
                     }};
   return assemble(specs, outputs, wanted, ref);
+}
+
+namespace {
+
+/// A scenario from its path or its JSON text, validated (the shipped C++ programs registered first).
+ScenarioSpec load(const std::string& scenario) {
+  register_builtin_programs();
+  auto first = scenario.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && scenario[first] == '{')
+    return parse_scenario_text(scenario, "<scenario>", params::data_dir() + "/scenarios");
+  return load_scenario(scenario);
+}
+
+ScenarioResult result_of(const ScenarioSpec& spec, const std::string& out_dir, RunSummary summary) {
+  ScenarioResult r;
+  r.name = spec.name;
+  r.seed = spec.seed;
+  r.end_time = summary.end_time;
+  r.incarnations_created = summary.incarnations_created;
+  r.records = std::move(summary.records);
+  r.migrations = summary.migrations;
+  r.reconfigurations = summary.reconfigurations;
+  r.violations = std::move(summary.violations);
+  r.blocked = std::move(summary.blocked);
+  r.out_dir = out_dir;
+  r.files = std::move(summary.files);
+  if (!out_dir.empty() && spec.outputs.results)
+    for (const auto& f : std::filesystem::directory_iterator(out_dir))
+      if (f.path().extension() == ".csv") r.tables[f.path().stem().string()] = f.path().string();
+  return r;
+}
+
+}  // namespace
+
+std::string validate_scenario(const std::string& scenario) { return load(scenario).name; }
+
+ScenarioResult run_scenario(const ScenarioOptions& o) {
+  auto spec = load(o.scenario);
+  for (const auto& [name, value] : o.overrides) spec.overrides[name] = value;
+  model_params(spec.overrides);  // a bad override stops the run before it starts
+  if (o.seed) spec.seed = *o.seed;
+  if (o.graphs_only) {
+    spec.outputs.results = false;
+    spec.outputs.trace = false;
+  }
+  std::string out_dir = !o.write_outputs ? "" : o.out_dir.empty() ? "out/" + spec.name : o.out_dir;
+  if (!out_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(out_dir, ec);
+    if (ec) throw std::runtime_error(out_dir + ": cannot create the output directory: " + ec.message());
+  }
+  return result_of(spec, out_dir, sim::run_scenario(spec, out_dir, o.graph_at));
+}
+
+std::vector<params::ParamInfo> model_params(const std::map<std::string, std::string>& overrides) {
+  try {
+    return params::ModelParams::load(overrides).infos;
+  } catch (const params::ParamError& e) {
+    throw std::runtime_error(e.what());
+  }
 }
 
 std::string cells_to_json(const std::vector<Cell>& cells) {
