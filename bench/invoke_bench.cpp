@@ -6,6 +6,7 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/system.hpp"
+#include "sim/session.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -13,12 +14,9 @@ using namespace equus::kernel;
 namespace equus::bench {
 
 BenchResult run_invoke_bench(long calls) {
-  int argc = 2;
-  const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
-  sg::Engine engine(&argc, const_cast<char**>(argv));
-  auto params = params::ModelParams::load();
-  auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
-  System sys(engine, nodes, params, 1);
+  // The Equus pool as every run builds it; the raw SimGrid baseline shares its engine and hosts.
+  sim::Session session(sim::shipped_pool(params::ModelParams::load()));
+  System& sys = session.system();
   BenchResult r;
   r.calls = calls;
 
@@ -71,7 +69,7 @@ BenchResult run_invoke_bench(long calls) {
     sys.destroy(recv);
     sys.destroy(sender);
   });
-  engine.run();
+  session.engine().run();
   return r;
 }
 

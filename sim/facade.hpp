@@ -1,25 +1,20 @@
 // The facade shared by the `equus` CLI and the Python module: thin, value-typed, no SimGrid types.
+// Reproducing the dissertation's figures and running scenarios go through here.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "models/params/params.hpp"
+#include "sim/experiments/cell.hpp"
+
 namespace equus::sim {
 
-/// One reproduced figure cell: row/column keys follow shared/reference/equus-published-figures.json.
-struct Cell {
-  std::string table;  // "A.1", "A.2", "A.3", "8.1"
-  std::string row;
-  std::string column;
-  double simulated = 0;
-  bool has_published = false;
-  double published = 0;
-  double published_sd = -1;  // < 0 when unknown
-  std::string unit;
-  std::string role;  // "calibration", "check" or "prediction" (withheld figure)
-};
+/// One reproduced figure cell (value type, sim/experiments/cell.hpp).
+using Cell = experiments::Cell;
 
 struct ReproduceOptions {
   std::vector<std::string> only;                 // table names; empty = all
@@ -42,5 +37,43 @@ std::string cells_to_json(const std::vector<Cell>& cells);
 
 /// Names of the tables `reproduce` knows, in print order.
 std::vector<std::string> known_tables();
+
+/// A scenario run: the scenario, what to change in it, and where its outputs go.
+struct ScenarioOptions {
+  std::string scenario;                          // a JSON file's path, or the JSON text itself ('{'...)
+  std::map<std::string, std::string> overrides;  // "m68030.trap_us" -> "120", over the scenario's own
+  std::optional<uint64_t> seed;                  // replaces the scenario's seed
+  bool write_outputs = true;                     // results (JSON, CSV), trace and graphs
+  std::string out_dir;                           // default "out/<scenario name>"
+  std::vector<double> graph_at;                  // configuration graphs at these times, beside the scenario's
+  bool graphs_only = false;                      // no results or trace (`equus graph`)
+};
+
+struct ScenarioResult {
+  std::string name;  // the scenario's
+  uint64_t seed = 0;
+  double end_time = 0;  // simulated seconds
+  int incarnations_created = 0;
+  std::map<std::string, int> records;   // count of each recorded key
+  int migrations = 0;                   // completed
+  int reconfigurations = 0;             // reconfiguring calls made by programs and events
+  std::vector<std::string> violations;  // of the communications invariant (Section 8.5); empty if it held
+  std::string blocked;                  // who waited on what when the run ended ("" if nothing)
+  std::string out_dir;                  // "" when nothing was written
+  std::vector<std::string> files;       // results.json, trace.json, graphs written
+  std::map<std::string, std::string> tables;  // CSV tables written: "records" -> <out_dir>/records.csv
+};
+
+/// Checks a scenario (schema rules and cross-references) and returns its name; throws
+/// std::runtime_error with one line naming the file and JSON pointer if it is bad.
+std::string validate_scenario(const std::string& scenario);
+
+/// Validates and runs a scenario, then writes its outputs. Bad input (scenario, override, output
+/// directory) throws std::runtime_error with one line before anything runs. Once per process: SimGrid
+/// allows one engine per process.
+ScenarioResult run_scenario(const ScenarioOptions& options);
+
+/// The model parameters with `overrides` applied (throws std::runtime_error on a bad one).
+std::vector<params::ParamInfo> model_params(const std::map<std::string, std::string>& overrides = {});
 
 }  // namespace equus::sim

@@ -3,22 +3,12 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <map>
+
+#include "sim/experiments/registry.hpp"
 
 namespace equus::sim {
 
 std::string format_tables(const std::vector<Cell>& cells) {
-  static const std::map<std::string, std::string> titles = {
-      {"A.1", "Table A.1: invocation times between nodes"},
-      {"8.1", "Table 8.1: request-reply call time (Equus row)"},
-      {"A.2",
-       "Table A.2: invocation times between incarnations at the same node (published figures withheld)"},
-      {"A.3", "Table A.3: inc_copyto / inc_copyfrom between nodes (published figures withheld)"},
-      {"5.5.2", "Section 5.5.2: uncached ss_get (published estimate withheld)"},
-      {"3.2.1", "Section 3.2.1: creating 100 workers: host bottleneck (no published figure)"},
-      {"A.4", "Table A.4: migration times (fits: a + b*p + c*s, p ports, s kB)"},
-      {"A.5", "Table A.5 / 8.2: 10,000 inc_send with 100 receiver changes (forwarded counts withheld)"},
-  };
   std::string out;
   std::string current;
   std::string header_unit;
@@ -26,14 +16,13 @@ std::string format_tables(const std::vector<Cell>& cells) {
   for (const auto& c : cells) {
     if (c.table != current) {
       current = c.table;
-      auto t = titles.find(c.table);
       header_unit = c.unit;
-      out += fmt::format("\n{} [{}]\n", t != titles.end() ? t->second : c.table, c.unit);
+      out += fmt::format("\n{} [{}]\n", experiments::experiment(c.table).title, c.unit);
       out += fmt::format("  {:<34} {:>11} {:>11} {:>14} {:>8}  {}\n", "row", "col", "simulated", "published",
                          "error", "role");
     }
     // Withheld by the shared copy of the dissertation, or never published (3.2.1 has no figure).
-    std::string pub = c.table == "3.2.1" ? "none" : "withheld";
+    std::string pub = experiments::experiment(c.table).unpublished;
     std::string err;
     if (c.has_published) {
       pub = c.published_sd >= 0 ? fmt::format("{:g} ({:g})", c.published, c.published_sd)

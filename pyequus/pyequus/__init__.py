@@ -1,4 +1,5 @@
-"""equus-sim from Python: reproduce the dissertation's figures as pandas DataFrames, sweep them on Dask.
+"""equus-sim from Python: reproduce the dissertation's figures as pandas DataFrames, sweep them on Dask, run
+scenarios.
 
 Each simulation runs in its own spawned process (SimGrid allows one engine per process), so scripts that
 call these functions need the usual ``if __name__ == "__main__":`` guard.
@@ -6,10 +7,11 @@ call these functions need the usual ``if __name__ == "__main__":`` guard.
 
 import pandas as pd
 
-from . import _runner
+from . import _runner, _scenario
 from ._runner import COLUMNS
+from ._scenario import ScenarioResult
 
-__all__ = ["COLUMNS", "known_tables", "reproduce", "sweep"]
+__all__ = ["COLUMNS", "ScenarioResult", "known_tables", "reproduce", "run_scenario", "sweep"]
 
 
 def known_tables():
@@ -29,6 +31,18 @@ def reproduce(only=None, overrides=None, experiments=10, calls_scale=1.0, seed=1
     """
     opts = _runner.options(only, overrides, experiments, calls_scale, seed, jobs)
     return _runner.to_frame(_runner.run_json(opts))
+
+
+def run_scenario(scenario, overrides=None, seed=None, out_dir=None):
+    """Validates and runs a scenario; returns a ScenarioResult.
+
+    scenario: a path to a scenario JSON file, a dict, or JSON text; overrides: model parameters over the
+    scenario's own ({"m68030.context_switch": "120", ...}, in each file's unit); seed: replaces the
+    scenario's; out_dir: where results (JSON, CSV), trace and graphs are written (None: nothing written,
+    and no tables). The result's `tables` are the CSVs as DataFrames ("records", "messages", ...). Raises
+    ValueError on a bad scenario or override, before anything runs.
+    """
+    return _scenario.run(scenario, overrides, seed, out_dir)
 
 
 def sweep(param, values, only=None, overrides=None, experiments=10, calls_scale=1.0, seed=1, jobs=0,

@@ -50,14 +50,20 @@ def _may_have_children():
             proc.daemon = True
 
 
-def run_json(opts):
-    """Runs _simulate(opts) in a fresh spawned process; errors re-raise here with their type and message."""
+def in_child(fn, arg):
+    """Runs fn(arg) in a fresh spawned process (the caller's __main__ is not re-imported: fn lives in this
+    package); errors re-raise here with their type and message."""
     ctx = multiprocessing.get_context("spawn")
     with _may_have_children(), concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
         try:
-            return pool.submit(_simulate, opts).result()
+            return pool.submit(fn, arg).result()
         except concurrent.futures.process.BrokenProcessPool:
             raise RuntimeError("the equus simulation process died (crash or abort); see its stderr") from None
+
+
+def run_json(opts):
+    """Runs _simulate(opts) in a fresh spawned process."""
+    return in_child(_simulate, opts)
 
 
 def _number(value):

@@ -1,12 +1,15 @@
 // pyequus._core: a thin pybind11 layer over sim/facade.hpp. Everything else lives in Python (pyequus/).
-// SimGrid allows one engine per process: call `reproduce` at most once per process (pyequus runs it in a
-// spawned child process).
+// SimGrid allows one engine per process: call `reproduce` or `run_scenario` at most once per process
+// (pyequus runs them in a spawned child process).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <exception>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "sim/facade.hpp"
 
@@ -68,4 +71,37 @@ PYBIND11_MODULE(_core, m) {
   m.def("cells_to_json", &es::cells_to_json, py::arg("cells"),
         "{\"cells\": [...]} as written by `equus reproduce --json`.");
   m.def("known_tables", &es::known_tables, "Names of the tables reproduce() knows, in print order.");
+
+  py::class_<es::ScenarioResult>(m, "ScenarioResult", "What a scenario run reports (sim/facade.hpp).")
+      .def_readonly("name", &es::ScenarioResult::name)
+      .def_readonly("seed", &es::ScenarioResult::seed)
+      .def_readonly("end_time", &es::ScenarioResult::end_time, "simulated seconds")
+      .def_readonly("incarnations_created", &es::ScenarioResult::incarnations_created)
+      .def_readonly("records", &es::ScenarioResult::records, "count of each recorded key")
+      .def_readonly("migrations", &es::ScenarioResult::migrations)
+      .def_readonly("reconfigurations", &es::ScenarioResult::reconfigurations)
+      .def_readonly("violations", &es::ScenarioResult::violations, "of the communications invariant")
+      .def_readonly("blocked", &es::ScenarioResult::blocked)
+      .def_readonly("out_dir", &es::ScenarioResult::out_dir, "'' when nothing was written")
+      .def_readonly("files", &es::ScenarioResult::files)
+      .def_readonly("tables", &es::ScenarioResult::tables, "CSV tables written: name -> path");
+
+  m.def(
+      "run_scenario",
+      [](const std::string& scenario, const std::map<std::string, std::string>& overrides,
+         std::optional<uint64_t> seed, std::optional<std::string> out_dir,
+         const std::vector<double>& graph_at) {
+        es::ScenarioOptions o;
+        o.scenario = scenario;
+        o.overrides = overrides;
+        o.seed = seed;
+        o.write_outputs = out_dir.has_value();
+        o.out_dir = out_dir.value_or("");
+        o.graph_at = graph_at;
+        return es::run_scenario(o);
+      },
+      py::arg("scenario"), py::arg("overrides") = std::map<std::string, std::string>{},
+      py::arg("seed") = py::none(), py::arg("out_dir") = py::none(),
+      py::arg("graph_at") = std::vector<double>{}, py::call_guard<py::gil_scoped_release>(),
+      "Validate and run a scenario (path or JSON text). Once per process (one SimGrid engine).");
 }

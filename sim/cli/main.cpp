@@ -1,17 +1,16 @@
-// The `equus` command line.
+// The `equus` command line: every subcommand goes through the facade (sim/facade.hpp).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
 
-#include "models/kernel/model_params.hpp"
 #include "sim/facade.hpp"
 #include "sim/report.hpp"
-#include "sim/run.hpp"
-#include "sim/scenario/scenario.hpp"
 
 namespace {
+
+namespace es = equus::sim;
 
 std::map<std::string, std::string> parse_overrides(const std::vector<std::string>& sets) {
   std::map<std::string, std::string> out;
@@ -39,6 +38,93 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
   return out;
 }
 
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+struct ReproduceArgs {
+  es::ReproduceOptions options;
+  std::vector<std::string> only, sets;
+  std::string json_file;
+};
+
+CLI::App* add_reproduce(CLI::App& app, ReproduceArgs& a) {
+  auto* rep = app.add_subcommand("reproduce",
+                                 "Run the Appendix A experiments and print the tables beside the "
+                                 "dissertation's published figures");
+  rep->add_option("--only", a.only,
+                  "Tables to run, comma-separated (" + joined(es::known_tables()) + "); default all")
+      ->delimiter(',');
+  rep->add_option("--json", a.json_file, "Also write the cells as JSON to this file");
+  rep->add_option("--a5-experiments", a.options.a5_experiments,
+                  "Experiments per Table A.5 row, at most --experiments (Appendix A.3: 10)")
+      ->capture_default_str();
+  rep->add_option("--experiments", a.options.experiments, "Experiments per cell (Appendix A: 10)")
+      ->capture_default_str();
+  rep->add_option("--calls-scale", a.options.calls_scale, "Scale the calls per experiment (1 = as published)")
+      ->capture_default_str();
+  rep->add_option("--seed", a.options.seed, "Random seed (runs are deterministic for a seed)")
+      ->capture_default_str();
+  rep->add_option("--jobs", a.options.jobs, "Simulation processes run in parallel (0 = one per core)")
+      ->capture_default_str();
+  rep->add_option("--set", a.sets, "Override a model parameter: <model>.<name>=<value> in its file's unit");
+  return rep;
+}
+
+int reproduce(ReproduceArgs& a) {
+  a.options.only = split_commas(a.only);
+  a.options.overrides = parse_overrides(a.sets);
+  auto cells = es::reproduce(a.options);
+  std::cout << es::format_tables(cells);
+  if (!a.json_file.empty()) {
+    std::ofstream out(a.json_file);
+    if (!out) throw std::runtime_error(a.json_file + ": cannot write");
+    out << es::cells_to_json(cells) << "\n";
+  }
+  return 0;
+}
+
+struct ScenarioArgs {
+  std::string file, out_dir;
+  std::vector<std::string> sets;
+  uint64_t seed = 0;
+  std::vector<double> graph_at;
+};
+
+void add_scenario_options(CLI::App* cmd, ScenarioArgs& a) {
+  cmd->add_option("file", a.file, "Scenario JSON file")->required();
+  cmd->add_option("--out", a.out_dir, "Output directory (default: out/<scenario name>)");
+  cmd->add_option("--set", a.sets,
+                  "Override a model parameter over the scenario's own: <model>.<name>=<value> (repeatable)");
+  cmd->add_option("--seed", a.seed, "Random seed, replacing the scenario's");
+}
+
+int run(const ScenarioArgs& a, bool seed_given, bool graphs_only) {
+  es::ScenarioOptions o;
+  o.scenario = a.file;
+  o.overrides = parse_overrides(a.sets);
+  if (seed_given) o.seed = a.seed;
+  o.out_dir = a.out_dir;
+  o.graph_at = a.graph_at;
+  o.graphs_only = graphs_only;
+  auto r = es::run_scenario(o);
+  std::cout << fmt::format("{}: ran to {:.3f} s simulated, {} incarnations\n", r.name, r.end_time,
+                           r.incarnations_created);
+  for (const auto& [k, n] : r.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);
+  if (r.migrations || r.reconfigurations)
+    std::cout << fmt::format("  {} reconfigurations, {} migrations\n", r.reconfigurations, r.migrations);
+  if (!r.blocked.empty()) std::cout << "still waiting at the end:\n" << r.blocked;
+  for (const auto& f : r.files) std::cout << "  wrote " << f << "\n";
+  if (!r.violations.empty()) {  // the run is wrong, whatever it wrote
+    std::cerr << "equus: error: the communications invariant was violated (" << r.violations.size() << "):\n";
+    for (const auto& v : r.violations) std::cerr << "  " << v << "\n";
+    return 3;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -46,29 +132,8 @@ int main(int argc, char** argv) {
       "equus: a discrete-event simulator of the Equus reconfigurable distributed system (Kindberg 1990)"};
   app.require_subcommand(1);
 
-  equus::sim::ReproduceOptions ro;
-  std::vector<std::string> only;
-  std::vector<std::string> sets;
-  std::string json_file;
-  auto* rep = app.add_subcommand("reproduce",
-                                 "Run the Appendix A experiments and print the tables beside the "
-                                 "dissertation's published figures");
-  rep->add_option("--only", only,
-                  "Tables to run, comma-separated (A.1, 8.1, A.2, A.3, A.4, A.5, 5.5.2, 3.2.1); default all")
-      ->delimiter(',');
-  rep->add_option("--json", json_file, "Also write the cells as JSON to this file");
-  rep->add_option("--a5-experiments", ro.a5_experiments,
-                  "Experiments per Table A.5 row, at most --experiments (Appendix A.3: 10)")
-      ->capture_default_str();
-  rep->add_option("--experiments", ro.experiments, "Experiments per cell (Appendix A: 10)")
-      ->capture_default_str();
-  rep->add_option("--calls-scale", ro.calls_scale, "Scale the calls per experiment (1 = as published)")
-      ->capture_default_str();
-  rep->add_option("--seed", ro.seed, "Random seed (runs are deterministic for a seed)")
-      ->capture_default_str();
-  rep->add_option("--jobs", ro.jobs, "Simulation processes run in parallel (0 = one per core)")
-      ->capture_default_str();
-  rep->add_option("--set", sets, "Override a model parameter: <model>.<name>=<value> in its file's unit");
+  ReproduceArgs rargs;
+  auto* rep = add_reproduce(app, rargs);
 
   std::vector<std::string> psets;
   auto* par = app.add_subcommand("params", "List the model parameters with their units and provenance");
@@ -80,67 +145,28 @@ int main(int argc, char** argv) {
                                  "line naming the JSON pointer if it is bad");
   val->add_option("file", scenario_file, "Scenario JSON file")->required();
 
-  std::string out_dir;
-  auto* run = app.add_subcommand("run",
-                                 "Validate and run a scenario; write results (JSON, CSV), a Perfetto trace "
-                                 "and configuration graphs (DOT)");
-  run->add_option("file", scenario_file, "Scenario JSON file")->required();
-  run->add_option("--out", out_dir, "Output directory (default: out/<scenario name>)");
-
-  std::vector<double> graph_at;
+  ScenarioArgs sargs;
+  auto* run_cmd =
+      app.add_subcommand("run",
+                         "Validate and run a scenario; write results (JSON, CSV), a Perfetto trace "
+                         "and configuration graphs (DOT)");
+  add_scenario_options(run_cmd, sargs);
   auto* graph =
       app.add_subcommand("graph", "Run a scenario and write its configuration graph at given times");
-  graph->add_option("file", scenario_file, "Scenario JSON file")->required();
-  graph->add_option("--at", graph_at, "Simulated times in seconds (repeatable)")->required();
-  graph->add_option("--out", out_dir, "Output directory (default: out/<scenario name>)");
+  add_scenario_options(graph, sargs);
+  graph->add_option("--at", sargs.graph_at, "Simulated times in seconds (repeatable)")->required();
 
+  CLI11_PARSE(app, argc, argv);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-
-  try {
-    if (*rep) {
-      ro.only = split_commas(only);
-      ro.overrides = parse_overrides(sets);
-      auto cells = equus::sim::reproduce(ro);
-      std::cout << equus::sim::format_tables(cells);
-      if (!json_file.empty()) {
-        std::ofstream out(json_file);
-        if (!out) throw std::runtime_error(json_file + ": cannot write");
-        out << equus::sim::cells_to_json(cells) << "\n";
-      }
-    } else if (*val || *run || *graph) {
-      equus::sim::register_builtin_programs();
-      auto spec = equus::sim::load_scenario(scenario_file);
-      if (*val) {
-        std::cout << scenario_file << ": valid\n";
-        return 0;
-      }
-      if (out_dir.empty()) out_dir = "out/" + spec.name;
-      if (*graph) {
-        spec.outputs.results = false;
-        spec.outputs.trace = false;
-      }
-      auto summary = equus::sim::run_scenario(spec, out_dir, graph_at);
-      std::cout << fmt::format("{}: ran to {:.3f} s simulated, {} incarnations\n", spec.name,
-                               summary.end_time, summary.incarnations_created);
-      for (const auto& [k, n] : summary.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);
-      if (summary.migrations || summary.reconfigurations)
-        std::cout << fmt::format("  {} reconfigurations, {} migrations\n", summary.reconfigurations,
-                                 summary.migrations);
-      if (!summary.blocked.empty()) std::cout << "still waiting at the end:\n" << summary.blocked;
-      for (const auto& f : summary.files) std::cout << "  wrote " << f << "\n";
-      if (!summary.violations.empty()) {  // the run is wrong, whatever it wrote
-        std::cerr << "equus: error: the communications invariant was violated (" << summary.violations.size()
-                  << "):\n";
-        for (const auto& v : summary.violations) std::cerr << "  " << v << "\n";
-        return 3;
-      }
+    if (*rep) return reproduce(rargs);
+    if (*val) {
+      es::validate_scenario(scenario_file);
+      std::cout << scenario_file << ": valid\n";
+    } else if (*run_cmd || *graph) {
+      auto* cmd = *run_cmd ? run_cmd : graph;
+      return run(sargs, cmd->count("--seed") > 0, cmd == graph);
     } else if (*par) {
-      auto p = equus::params::ModelParams::load(parse_overrides(psets));
-      for (const auto& i : p.infos)
+      for (const auto& i : es::model_params(parse_overrides(psets)))
         std::cout << fmt::format("{:<34} {:>10g} {:<6} {}\n", i.name, i.value, i.unit, i.provenance);
     }
   } catch (const std::exception& e) {

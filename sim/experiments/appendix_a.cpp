@@ -141,12 +141,9 @@ Program sender_program(const CellSpec& cell, int calls, SenderState* st, sg::Sem
 
 }  // namespace
 
-CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                    const params::ModelParams& params, const RunOptions& options) {
-  int argc = 2;
-  const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
-  sg::Engine engine(&argc, const_cast<char**>(argv));
-  System sys(engine, nodes, params, options.seed);
+CellResult run_cell(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
+  System& sys = testbed.sys;
+  const params::ModelParams& params = sys.params();
   if (sys.node_count() < 5) throw std::runtime_error("the Appendix A experiments need at least 5 pool nodes");
 
   CellResult result;
@@ -205,7 +202,7 @@ CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescri
       result.per_experiment.push_back(st.elapsed_ms * 1000.0 / calls);
     }
   });
-  engine.run();
+  testbed.engine.run();
   if (!error.empty()) throw std::runtime_error(error);
   if (static_cast<int>(result.per_experiment.size()) < options.experiments)
     throw std::runtime_error(cell.row + " " + cell.column + ": the simulation deadlocked; blocked:\n" +

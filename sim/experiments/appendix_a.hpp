@@ -9,6 +9,7 @@
 
 #include "models/kernel/model_params.hpp"
 #include "models/platform/pool_files.hpp"
+#include "sim/experiments/testbed.hpp"
 
 namespace equus::sim::experiments {
 
@@ -53,8 +54,7 @@ struct RunOptions {
   uint64_t seed = 1;
 };
 
-/// Runs one cell in a fresh SimGrid engine (call in its own process).
-CellResult run_cell(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                    const params::ModelParams& params, const RunOptions& options);
+/// Runs one cell in a fresh testbed (its engine has not run yet).
+CellResult run_cell(const CellSpec& cell, Testbed& testbed, const RunOptions& options);
 
 }  // namespace equus::sim::experiments

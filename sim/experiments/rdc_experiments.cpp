@@ -70,20 +70,16 @@ double elapsed_ms(const TimeBuf& t0, const TimeBuf& t1) {
 
 /// Boots the pool and runs `options.experiments` experiments, each launching a fresh RDC (so that no
 /// module text is left at a node by an earlier one) and terminating it once its outcome is in.
-CellResult run_launches(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                        const params::ModelParams& params, const RunOptions& options,
+CellResult run_launches(const CellSpec& cell, Testbed& testbed, const RunOptions& options,
                         const SpecFactory& make_spec) {
-  int argc = 2;
-  const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
-  // Deliberately leaked: after run_until actors may still wait on the pool's semaphores, which SimGrid
-  // refuses to destroy; the caller is a process of its own.
-  auto* engine = new sg::Engine(&argc, const_cast<char**>(argv));
-  auto* sys = new System(*engine, nodes, params, options.seed);
-  auto users = platform::load_pool_users(params::data_dir() + "/scenarios/pool/kathleen.users");
+  System* sys = &testbed.sys;
+  const params::ModelParams& params = sys->params();
+  auto* engine = &testbed.engine;
+  // Deliberately leaked: after run_until actors may still wait on it; the caller is a process of its own.
   auto* h = new Harness;
   Pool* pool = nullptr;
   // The system services on the last node, out of the way of the RDCs' nodes (lowest-numbered first).
-  pool = new Pool(*sys, users, sys->node_count() - 1, [&, h](Equus& eq) {
+  pool = &testbed.boot_pool(sys->node_count() - 1, [&, h](Equus& eq) {
     std::mt19937_64 rng(options.seed * 7919 + 17);
     for (int e = 0; e < options.experiments && h->error.empty(); ++e) {
       // Experiments start out of step with the clock and the time daemons (Appendix A's variance).
@@ -92,7 +88,8 @@ CellResult run_launches(const CellSpec& cell, const std::vector<platform::NodeDe
       auto out = std::make_shared<Outcome>();
       auto launched = std::make_shared<Launched>();
       LaunchSpec spec = make_spec(out, launched);
-      spec.name += fmt::format("#{}", e);  // not "#" + to_string: GCC 12 warns falsely (-Wrestrict, PR 105329)
+      spec.name +=
+          fmt::format("#{}", e);  // not "#" + to_string: GCC 12 warns falsely (-Wrestrict, PR 105329)
       int rc = pool->launch(eq, spec, launched.get());
       if (rc != E_OK) {
         h->error = cell.row + ": launch failed (" + std::to_string(rc) + ")";
@@ -167,10 +164,9 @@ void time_gets(Equus& eq, int calls, Outcome& out) {
 
 }  // namespace
 
-CellResult run_ss_get_uncached(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                               const params::ModelParams& params, const RunOptions& options) {
+CellResult run_ss_get_uncached(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
   const int calls = scaled(cell.calls, options.calls_scale);
-  return run_launches(cell, nodes, params, options, [calls](OutcomePtr out, LaunchedPtr launched) {
+  return run_launches(cell, testbed, options, [calls](OutcomePtr out, LaunchedPtr launched) {
     LaunchSpec spec;
     spec.name = "ss_get";
     spec.user = "tim";
@@ -214,80 +210,78 @@ CellResult run_ss_get_uncached(const CellSpec& cell, const std::vector<platform:
   });
 }
 
-CellResult run_creation(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                        const params::ModelParams& params, const RunOptions& options) {
+CellResult run_creation(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
   const int workers = scaled(cell.calls, options.calls_scale);
   const bool from_inchoate = cell.row.find("from_inchoate") != std::string::npos;
   if (!from_inchoate && cell.row.find("from_module") == std::string::npos)
     throw std::runtime_error(cell.row + ": neither from_module nor from_inchoate");
-  return run_launches(
-      cell, nodes, params, options, [workers, from_inchoate](OutcomePtr out, LaunchedPtr launched) {
-        LaunchSpec spec;
-        spec.name = "workers";
-        spec.user = "equus";
-        spec.groups = {"all"};
-        // Enough nodes for the workers' memory; a launch reports at most six (the pool manager's reply
-        // lists them in its 32-byte header).
-        spec.nodes = 6;
-        // Illustrative segment sizes of a realistic worker: text 64 kB, data 16 kB, heap 32 kB, stack 8 kB.
-        spec.modules = {
-            Module{"primary", 16 * 1024, 4 * 1024, 16 * 1024, 8 * 1024,
-                   [out, launched, workers, from_inchoate](Equus& eq) {
-                     auto fail = [&](const std::string& why) {
-                       out->error = why;
-                       out->done->release();
-                     };
-                     int stream = 0;
-                     int port = 0;
-                     if (eq.ss_createChan(announce_label, &stream, &port, ChanType::Unicast) != E_OK)
-                       return fail("ss_createChan failed");
-                     const auto& where = launched->nodes;
-                     const int module = eq.inc_moduleId("worker");
-                     std::vector<int> blueprint(where.size(), module);
-                     TimeBuf t0;
-                     TimeBuf t1;
-                     eq.inc_time(&t0);
-                     if (from_inchoate) {
-                       // One INCHOATE copy per node from the disc; the workers' text and data then come
-                       // from memory. Its set-up is part of the measurement.
-                       IncCreateParams cp;
-                       cp.inchoate = true;
-                       for (std::size_t n = 0; n < where.size(); ++n) {
-                         int s = 0;
-                         if (eq.inc_create(module, where[n], &blueprint[n], &s, &cp) != E_OK)
-                           return fail("creating an INCHOATE copy failed");
-                       }
-                     }
-                     // inc_create returns once creation is initiated: the loads overlap, limited by
-                     // whatever serves the text and data.
-                     for (int i = 0; i < workers; ++i) {
-                       std::size_t n = static_cast<std::size_t>(i) % where.size();
-                       int h = 0;
-                       int s = 0;
-                       int rc = eq.inc_create(blueprint[n], where[n], &h, &s, nullptr);
-                       if (rc != E_OK)
-                         return fail("creating worker " + std::to_string(i) + " failed (" +
-                                     std::to_string(rc) + ")");
-                     }
-                     for (int i = 0; i < workers; ++i) {
-                       Msg m;
-                       eq.inc_receive(port, &m, 0, 0, -1);
-                     }
-                     eq.inc_time(&t1);
-                     out->value = elapsed_ms(t0, t1) / 1000.0;
-                     out->done->release();
-                   }},
-            Module{"worker", 64 * 1024, 16 * 1024, 32 * 1024, 8 * 1024,
-                   [](Equus& eq) {
-                     // Started: fetch the primary's port from stream space and announce.
-                     RefDescrip r;
-                     if (eq.ss_get(announce_label, &r) != E_OK) return;
-                     Msg m;
-                     eq.inc_send(r.rd_obj, &m);
-                   }},
-        };
-        return spec;
-      });
+  return run_launches(cell, testbed, options, [workers, from_inchoate](OutcomePtr out, LaunchedPtr launched) {
+    LaunchSpec spec;
+    spec.name = "workers";
+    spec.user = "equus";
+    spec.groups = {"all"};
+    // Enough nodes for the workers' memory; a launch reports at most six (the pool manager's reply
+    // lists them in its 32-byte header).
+    spec.nodes = 6;
+    // Illustrative segment sizes of a realistic worker: text 64 kB, data 16 kB, heap 32 kB, stack 8 kB.
+    spec.modules = {
+        Module{"primary", 16 * 1024, 4 * 1024, 16 * 1024, 8 * 1024,
+               [out, launched, workers, from_inchoate](Equus& eq) {
+                 auto fail = [&](const std::string& why) {
+                   out->error = why;
+                   out->done->release();
+                 };
+                 int stream = 0;
+                 int port = 0;
+                 if (eq.ss_createChan(announce_label, &stream, &port, ChanType::Unicast) != E_OK)
+                   return fail("ss_createChan failed");
+                 const auto& where = launched->nodes;
+                 const int module = eq.inc_moduleId("worker");
+                 std::vector<int> blueprint(where.size(), module);
+                 TimeBuf t0;
+                 TimeBuf t1;
+                 eq.inc_time(&t0);
+                 if (from_inchoate) {
+                   // One INCHOATE copy per node from the disc; the workers' text and data then come
+                   // from memory. Its set-up is part of the measurement.
+                   IncCreateParams cp;
+                   cp.inchoate = true;
+                   for (std::size_t n = 0; n < where.size(); ++n) {
+                     int s = 0;
+                     if (eq.inc_create(module, where[n], &blueprint[n], &s, &cp) != E_OK)
+                       return fail("creating an INCHOATE copy failed");
+                   }
+                 }
+                 // inc_create returns once creation is initiated: the loads overlap, limited by
+                 // whatever serves the text and data.
+                 for (int i = 0; i < workers; ++i) {
+                   std::size_t n = static_cast<std::size_t>(i) % where.size();
+                   int h = 0;
+                   int s = 0;
+                   int rc = eq.inc_create(blueprint[n], where[n], &h, &s, nullptr);
+                   if (rc != E_OK)
+                     return fail("creating worker " + std::to_string(i) + " failed (" + std::to_string(rc) +
+                                 ")");
+                 }
+                 for (int i = 0; i < workers; ++i) {
+                   Msg m;
+                   eq.inc_receive(port, &m, 0, 0, -1);
+                 }
+                 eq.inc_time(&t1);
+                 out->value = elapsed_ms(t0, t1) / 1000.0;
+                 out->done->release();
+               }},
+        Module{"worker", 64 * 1024, 16 * 1024, 32 * 1024, 8 * 1024,
+               [](Equus& eq) {
+                 // Started: fetch the primary's port from stream space and announce.
+                 RefDescrip r;
+                 if (eq.ss_get(announce_label, &r) != E_OK) return;
+                 Msg m;
+                 eq.inc_send(r.rd_obj, &m);
+               }},
+    };
+    return spec;
+  });
 }
 
 }  // namespace equus::sim::experiments

@@ -41,14 +41,6 @@ void summarise(CellResult& r) {
   r.sd = v.size() > 1 ? std::sqrt(ss / static_cast<double>(v.size() - 1)) : 0;
 }
 
-sg::Engine* new_engine() {
-  int argc = 2;
-  const char* argv[] = {"equus", "--log=root.thres:critical", nullptr};
-  // Deliberately leaked with the System: incarnations blocked for ever still wait on its semaphores,
-  // which SimGrid refuses to destroy; the caller is a process of its own.
-  return new sg::Engine(&argc, const_cast<char**>(argv));
-}
-
 }  // namespace
 
 std::vector<CellSpec> reconfig_experiment_cells() {
@@ -65,10 +57,10 @@ std::vector<CellSpec> reconfig_experiment_cells() {
 
 // ---------------------------------------------------------------- Table A.4
 
-CellResult run_migration(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                         const params::ModelParams& params, const RunOptions& options) {
-  auto* engine = new_engine();
-  auto* sys = new System(*engine, nodes, params, options.seed);
+CellResult run_migration(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
+  auto* engine = &testbed.engine;
+  auto* sys = &testbed.sys;
+  const params::ModelParams& params = sys->params();
   if (sys->node_count() < manager_node + 1) throw std::runtime_error("Table A.4 needs 11 pool nodes");
   CellResult result;
   result.spec = cell;
@@ -233,10 +225,10 @@ Program manager_program(Rig* rig, bool attach, double pause_s, int reconfigs) {
 
 }  // namespace
 
-ReconfigResult run_reconfiguration(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                                   const params::ModelParams& params, const RunOptions& options) {
-  auto* engine = new_engine();
-  auto* sys = new System(*engine, nodes, params, options.seed);
+ReconfigResult run_reconfiguration(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
+  auto* engine = &testbed.engine;
+  auto* sys = &testbed.sys;
+  const params::ModelParams& params = sys->params();
   ReconfigResult out;
   out.elapsed.spec = cell;
   int calls = scaled(cell.calls, options.calls_scale);

@@ -1,6 +1,5 @@
 // The experiments of Appendices A.2 and A.3: migration times (Table A.4) and the overhead to a sender
-// of changing its receiver (Table A.5 / 8.2). Each runs in a fresh SimGrid engine: call in its own
-// process.
+// of changing its receiver (Table A.5 / 8.2). Each runs in a fresh testbed.
 #pragma once
 
 #include <vector>
@@ -20,8 +19,7 @@ std::vector<CellSpec> reconfig_experiment_cells();
 /// Appendix A.2: an incarnation of `row` kB (text + heap + stack + pincdata, in pages) with 1 or 9
 /// ports, blocked in inc_receive, migrated `calls` (scaled) times round ten nodes by a manager on an
 /// eleventh; each time from EV_INC_MIGRATEDONE. Values in ms per migration (mean and sd over all).
-CellResult run_migration(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                         const params::ModelParams& params, const RunOptions& options);
+CellResult run_migration(const CellSpec& cell, Testbed& testbed, const RunOptions& options);
 
 /// What one Table A.5 configuration measures, per experiment.
 struct ReconfigResult {
@@ -34,7 +32,6 @@ struct ReconfigResult {
 
 /// Appendix A.3: a sender makes `calls` (scaled) inc_send calls to two receivers that alternate by the
 /// row's mechanism every ~100 messages (100 reconfigurations at full scale).
-ReconfigResult run_reconfiguration(const CellSpec& cell, const std::vector<platform::NodeDescriptor>& nodes,
-                                   const params::ModelParams& params, const RunOptions& options);
+ReconfigResult run_reconfiguration(const CellSpec& cell, Testbed& testbed, const RunOptions& options);
 
 }  // namespace equus::sim::experiments

@@ -1095,13 +1095,17 @@ ScenarioSpec parse_scenario(const json& doc, const std::string& file, const std:
   return Checker(file, base_dir).run(doc);
 }
 
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file, const std::string& base_dir) {
+  return parse_scenario(parse_json(text, file), file, base_dir);
+}
+
 ScenarioSpec load_scenario(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in || fs::is_directory(path)) throw ScenarioError(path + ": cannot open");
   std::ostringstream text;
   text << in.rdbuf();
   auto base = fs::path(path).parent_path().string();
-  return parse_scenario(parse_json(text.str(), path), path, base.empty() ? "." : base);
+  return parse_scenario_text(text.str(), path, base.empty() ? "." : base);
 }
 
 }  // namespace equus::sim

@@ -62,6 +62,11 @@ bool is_cpp_program_name(const std::string& name);
 /// `<data_dir>/scenarios`. Throws ScenarioError.
 ScenarioSpec load_scenario(const std::string& path);
 
+/// Parses (rejecting duplicate keys) and validates scenario JSON text; `file` names it in errors,
+/// `base_dir` anchors relative pool paths.
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file,
+                                 const std::string& base_dir);
+
 /// Validates an already parsed document; `file` names it in errors, `base_dir` anchors relative pool paths.
 ScenarioSpec parse_scenario(const nlohmann::json& doc, const std::string& file, const std::string& base_dir);
 

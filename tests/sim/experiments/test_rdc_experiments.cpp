@@ -6,6 +6,7 @@
 #include "models/params/params.hpp"
 #include "sim/experiments/rdc_experiments.hpp"
 #include "sim/facade.hpp"
+#include "sim/session.hpp"
 
 namespace equus::test {
 
@@ -33,10 +34,10 @@ std::map<std::string, double> creation_times(double calls_scale) {
 }  // namespace
 
 TEST(RdcExperiments, UncachedSsGetCostsSlightlyMoreThanAnInvocation) {
-  auto params = params::ModelParams::load({});
-  auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
+  sim::Session session(sim::shipped_pool(params::ModelParams::load({})));
+  auto testbed = session.testbed();
   sim::experiments::RunOptions o{2, 0.2, 1};
-  auto r = sim::experiments::run_ss_get_uncached(cell_of("5.5.2", "ss_get_uncached"), nodes, params, o);
+  auto r = sim::experiments::run_ss_get_uncached(cell_of("5.5.2", "ss_get_uncached"), testbed, o);
   ASSERT_EQ(r.per_experiment.size(), 2u);
   EXPECT_GE(r.mean, 2.0);  // at least one inc_invoke's worth (Table A.1: 2.3-2.9 ms)
   EXPECT_LT(r.mean, 10.0);

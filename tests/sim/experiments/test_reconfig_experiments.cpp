@@ -4,6 +4,7 @@
 
 #include "models/platform/pool_files.hpp"
 #include "sim/experiments/reconfig_experiments.hpp"
+#include "sim/session.hpp"
 
 namespace equus::test {
 
@@ -14,8 +15,12 @@ sim::experiments::CellSpec cell(const std::string& table, const std::string& row
   ADD_FAILURE() << "no cell " << table << " " << row << " " << column;
   return {};
 }
-std::vector<platform::NodeDescriptor> nodes() {
-  return platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
+/// Runs `run` on a testbed of the shipped pool with the default parameters (one per test process).
+template <class Run>
+auto in_testbed(Run run) {
+  sim::Session session(sim::shipped_pool(params::ModelParams::load({})));
+  auto testbed = session.testbed();
+  return run(testbed);
 }
 }  // namespace
 
@@ -27,9 +32,9 @@ TEST(ReconfigExperiments, CellsFollowThePublishedKeys) {
 }
 
 TEST(ReconfigExperiments, MigrationTimeGrowsWithSizeAndPorts) {
-  auto params = params::ModelParams::load({});
   sim::experiments::RunOptions ro{1, 0.1, 1};  // 10 migrations
-  auto r = sim::experiments::run_migration(cell("A.4", "390", "9_ports"), nodes(), params, ro);
+  auto r = in_testbed(
+      [&](auto& tb) { return sim::experiments::run_migration(cell("A.4", "390", "9_ports"), tb, ro); });
   ASSERT_EQ(r.per_experiment.size(), 10u);
   // 19 + 1.2 * 9 + 0.39 * 390 = 182 ms by the published formula.
   EXPECT_GT(r.mean, 140);
@@ -38,9 +43,10 @@ TEST(ReconfigExperiments, MigrationTimeGrowsWithSizeAndPorts) {
 }
 
 TEST(ReconfigExperiments, PortPropagationAlternatesReceiversWithoutLoss) {
-  auto params = params::ModelParams::load({});
   sim::experiments::RunOptions ro{1, 0.1, 1};  // 1000 inc_send, 10 turns of 100
-  auto r = sim::experiments::run_reconfiguration(cell("A.5", "port_propagation", "elapsed"), nodes(), params, ro);
+  auto r = in_testbed([&](auto& tb) {
+    return sim::experiments::run_reconfiguration(cell("A.5", "port_propagation", "elapsed"), tb, ro);
+  });
   EXPECT_TRUE(r.violations.empty()) << r.violations.front();
   // The receivers' sequence gaps count the changes of receiver: one per turn of 100 after the first.
   EXPECT_GE(r.reconfigurations, 8);
@@ -49,9 +55,10 @@ TEST(ReconfigExperiments, PortPropagationAlternatesReceiversWithoutLoss) {
 }
 
 TEST(ReconfigExperiments, StreamRebindingByAManager) {
-  auto params = params::ModelParams::load({});
   sim::experiments::RunOptions ro{1, 0.1, 1};
-  auto r = sim::experiments::run_reconfiguration(cell("A.5", "stream_rebinding", "elapsed"), nodes(), params, ro);
+  auto r = in_testbed([&](auto& tb) {
+    return sim::experiments::run_reconfiguration(cell("A.5", "stream_rebinding", "elapsed"), tb, ro);
+  });
   EXPECT_TRUE(r.violations.empty()) << r.violations.front();
   EXPECT_GE(r.reconfigurations, 7);
   EXPECT_LE(r.reconfigurations, 10);
@@ -59,9 +66,10 @@ TEST(ReconfigExperiments, StreamRebindingByAManager) {
 }
 
 TEST(ReconfigExperiments, NoReconfigurationMeansNoGapsAndNothingForwarded) {
-  auto params = params::ModelParams::load({});
   sim::experiments::RunOptions ro{1, 0.1, 1};
-  auto r = sim::experiments::run_reconfiguration(cell("A.5", "no_reconfigurations", "elapsed"), nodes(), params, ro);
+  auto r = in_testbed([&](auto& tb) {
+    return sim::experiments::run_reconfiguration(cell("A.5", "no_reconfigurations", "elapsed"), tb, ro);
+  });
   EXPECT_EQ(r.reconfigurations, 0);
   EXPECT_EQ(r.forwarded, 0);
 }

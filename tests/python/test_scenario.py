@@ -1,0 +1,74 @@
+"""pyequus.run_scenario: a scenario run from Python (each run in its own spawned process)."""
+
+import json
+import pathlib
+
+import pandas as pd
+import pytest
+
+import pyequus
+
+PRINTER = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "printer_server.json"
+JOBS = 24  # clients 1 and 2 print 10 jobs each, client 3 four
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    return pyequus.run_scenario(PRINTER, out_dir=tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture(scope="module")
+def changed_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("changed")
+    return pyequus.run_scenario(str(PRINTER), overrides={"m68030.context_switch": 500}, seed=7, out_dir=out)
+
+
+def test_result_and_tables(default_run):
+    r = default_run
+    assert isinstance(r, pyequus.ScenarioResult)
+    assert r.name == "printer_server"
+    assert r.seed == 1
+    assert 2.5 <= r.end_time < 5.0
+    assert r.records["printed"] == JOBS
+    assert r.reconfigurations == 1
+    assert r.violations == []
+    assert {"records", "messages", "calls", "incarnations"} <= set(r.tables)
+    records = r.tables["records"]
+    assert isinstance(records, pd.DataFrame)
+    assert (records["key"] == "printed").sum() == JOBS
+    assert sorted(records.loc[records["key"] == "printed", "value"]) == sorted(
+        [100 * c + j for c in (1, 2) for j in range(1, 11)] + [300 + j for j in range(1, 5)])
+    assert str(pathlib.Path(r.out_dir) / "results.json") in r.files
+
+
+def test_override_and_seed_change_the_run(default_run, changed_run):
+    r = changed_run
+    assert r.seed == 7
+    assert json.loads((pathlib.Path(r.out_dir) / "results.json").read_text())["seed"] == 7
+    assert r.records["printed"] == JOBS  # the same work, done at another speed
+    # Slower context switches: the same calls, taking longer.
+    calls, calls0 = r.tables["calls"], default_run.tables["calls"]
+    assert calls["count"].sum() > 0
+    assert not calls["mean_ms"].equals(calls0["mean_ms"])
+    printed = r.tables["records"].query("key == 'printed'")["time_s"]
+    printed0 = default_run.tables["records"].query("key == 'printed'")["time_s"]
+    assert printed.mean() > printed0.mean()
+
+
+def test_dict_and_text_scenarios_without_outputs(default_run):
+    doc = json.loads(PRINTER.read_text())
+    r = pyequus.run_scenario(doc)
+    assert r.out_dir == "" and r.tables == {} and r.files == []
+    assert r.end_time == default_run.end_time
+    assert r.records == default_run.records
+
+
+def test_bad_override_is_value_error(tmp_path):
+    with pytest.raises(ValueError, match="m68030.no_such_param"):
+        pyequus.run_scenario(PRINTER, overrides={"m68030.no_such_param": "1"}, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_bad_scenario_is_value_error():
+    with pytest.raises(ValueError, match="modules"):
+        pyequus.run_scenario('{"name": "x", "duration_s": 1}')
