@@ -15,6 +15,7 @@
 #include "models/programs/example_programs.hpp"
 #include "models/pool/launch.hpp"
 #include "models/programs/op_program.hpp"
+#include "models/programs/registry.hpp"
 #include "sim/output/graph.hpp"
 #include "sim/output/recorder.hpp"
 #include "sim/output/results.hpp"
@@ -316,7 +317,6 @@ class Administrator {
 
 void register_builtin_programs() {
   programs::register_example_programs();
-  for (const auto& name : programs::program_names()) register_cpp_program_name(name);
 }
 
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, std::vector<double> graph_times,
