@@ -13,6 +13,7 @@
 #include "models/pool/launch.hpp"
 #include "models/programs/example_programs.hpp"
 #include "models/programs/op_program.hpp"
+#include "models/programs/registry.hpp"
 #include "sim/output/graph.hpp"
 #include "sim/output/recorder.hpp"
 #include "sim/output/results.hpp"
@@ -101,7 +102,6 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
 
 void register_builtin_programs() {
   programs::register_example_programs();
-  for (const auto& name : programs::program_names()) register_cpp_program_name(name);
 }
 
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, std::vector<double> graph_times,

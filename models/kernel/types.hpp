@@ -115,6 +115,16 @@ enum Status : int {
 /// Event types delivered by inc_eventWait (the subset needed by communications).
 /// EV_INC_MIGRATEDONE and EV_INC_MADE carry the elapsed time in microseconds in ed_info2 (7.2.3).
 enum class EvType : uint32_t { AsinvokeDone = 1, IncDead = 2, StreamClosed = 3, MigrateDone = 4, Made = 5 };
+/// Every event type with its name in the op language (docs/scenarios.md): add a type to both.
+struct EvTypeName {
+  EvType type;
+  const char* name;
+};
+inline constexpr EvTypeName ev_type_names[] = {{EvType::AsinvokeDone, "asinvoke_done"},
+                                               {EvType::IncDead, "inc_dead"},
+                                               {EvType::StreamClosed, "stream_closed"},
+                                               {EvType::MigrateDone, "migrate_done"},
+                                               {EvType::Made, "inc_made"}};
 
 /// inc_makeDependent types (Section 7.3).
 enum DepType : int { DEP_NONE = 0, DEP_ABSOLUTE = 1, DEP_GROUP = 2 };

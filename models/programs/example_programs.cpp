@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "models/kernel/equus.hpp"
-#include "models/programs/op_program.hpp"
+#include "models/programs/registry.hpp"
 
 using namespace equus::kernel;
 

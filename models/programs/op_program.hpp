@@ -1,15 +1,15 @@
-// Module programs written in the scenario op language (docs/scenarios.md), and C++ module programs
-// registered by name. An op program is interpreted by the system incarnation that runs it: each op
-// is the Equus call it names, so its costs are the kernel's.
+// Module programs written in the scenario op language (docs/scenarios.md, typed in ops.hpp). An op
+// program is interpreted by the system incarnation that runs it: each op is the Equus call it names,
+// so its costs are the kernel's.
 #pragma once
 
 #include <cstdint>
 #include <functional>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <string>
-#include <vector>
 
 #include "models/kernel/rdc.hpp"
+#include "models/programs/ops.hpp"
 
 namespace equus::programs {
 
@@ -32,13 +32,7 @@ struct OpHooks {
   std::function<void(kernel::GlobalId inc, const std::string& name)> named;
 };
 
-/// The program of a module whose `program` is {"ops": [...]} (already validated).
-kernel::Program op_program(const nlohmann::json& ops, OpHooks hooks = {});
-
-/// C++ programs for scenarios' {"cpp": name}: a factory per name.
-void register_program(const std::string& name, std::function<kernel::Program()> factory);
-/// Throws std::runtime_error naming `name` if it is not registered.
-kernel::Program find_program(const std::string& name);
-std::vector<std::string> program_names();
+/// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops.
+kernel::Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks = {});
 
 }  // namespace equus::programs

@@ -6,15 +6,14 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <limits>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
 
 #include "models/kernel/model_params.hpp"
 #include "models/params/params.hpp"
+#include "models/programs/registry.hpp"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -22,13 +21,6 @@ namespace fs = std::filesystem;
 namespace equus::sim {
 
 namespace {
-
-std::mutex registry_mutex;
-
-std::set<std::string>& registry() {
-  static std::set<std::string> names;
-  return names;
-}
 
 // ---- JSON pointers (RFC 6901) and message text -------------------------------------------------
 
@@ -71,12 +63,6 @@ std::optional<int64_t> as_int64(const json& j) {
   return std::nullopt;
 }
 
-bool is_identifier(const std::string& s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_'; });
-}
-
 bool is_hex_id(const std::string& s) {
   return !s.empty() && s.size() <= 8 && std::all_of(s.begin(), s.end(), [](char ch) {
     return std::isxdigit(static_cast<unsigned char>(ch));
@@ -95,67 +81,6 @@ bool node_exists(const std::vector<platform::NodeDescriptor>& nodes, const std::
 
 using Keys = std::vector<std::string>;
 
-// ---- Op language shapes: required and optional keys per op; each key has one meaning everywhere ----
-
-struct OpShape {
-  Keys required, optional;
-};
-
-const std::map<std::string, OpShape>& op_shapes() {
-  static const std::map<std::string, OpShape> shapes = {
-      {"set", {{"var", "value"}, {}}},
-      {"loop", {{"count", "body"}, {"var"}}},
-      {"while", {{"cond", "body"}, {}}},
-      {"if", {{"cond", "then"}, {"else"}}},
-      {"compute", {{"ms"}, {}}},
-      {"sleep", {{"ms"}, {}}},
-      {"invoke", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing", "msg", "as"}}},
-      {"asinvoke", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
-      {"send", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
-      {"dgram", {{"stream"}, {"head", "bytes", "ref", "keep", "keep_queuing"}}},
-      {"receive", {{"port", "msg"}, {"block_invoker", "timeout_ms", "status", "as"}}},
-      {"reply", {{"msg"}, {"head", "bytes"}}},
-      {"ss_put", {{"label", "ref"}, {"copies"}}},
-      {"ss_get", {{"label", "as"}, {}}},
-      {"register", {{"service", "ref"}, {}}},
-      {"lookup", {{"service", "as"}, {"status"}}},
-      {"chan_create", {{"type", "stream", "port"}, {}}},
-      {"record", {{"key", "value"}, {}}},
-      {"event_wait", {{}, {"timeout_ms", "types", "status", "event", "info"}}},
-      {"exit", {{}, {}}},
-      {"rdc_exit", {{}, {}}},
-      {"han_create", {{"ref", "as"}, {"status"}}},
-      {"attach_port", {{"port", "stream"}, {"detach", "move_queue", "status"}}},
-      {"rebind_stream", {{"handle", "stream"}, {"port", "status"}}},
-      {"freeze_stream", {{"handle"}, {"status"}}},
-      {"unfreeze_stream", {{"handle"}, {"status"}}},
-      {"migrate", {{"incarnation", "node"}, {"status"}}},
-      {"create", {{"module", "node", "as"}, {"args", "interfaces", "stream", "status"}}},
-      {"destroy", {{"incarnation"}, {"status"}}},
-  };
-  return shapes;
-}
-
-enum class OpKey { Var, Value, Ops, Cond, Name, Head, Bool, Copies, ChanType, Node, Values, Interfaces };
-
-OpKey op_key_kind(const std::string& key) {
-  static const std::map<std::string, OpKey> kinds = {
-      {"var", OpKey::Var},       {"status", OpKey::Var},        {"event", OpKey::Var},
-      {"info", OpKey::Var},      {"value", OpKey::Value},       {"count", OpKey::Value},
-      {"ms", OpKey::Value},      {"bytes", OpKey::Value},       {"timeout_ms", OpKey::Value},
-      {"body", OpKey::Ops},      {"then", OpKey::Ops},          {"else", OpKey::Ops},
-      {"cond", OpKey::Cond},     {"head", OpKey::Head},         {"block_invoker", OpKey::Bool},
-      {"keep", OpKey::Bool},     {"keep_queuing", OpKey::Bool}, {"move_queue", OpKey::Bool},
-      {"node", OpKey::Node},     {"args", OpKey::Values},       {"interfaces", OpKey::Interfaces},
-      {"copies", OpKey::Copies}, {"type", OpKey::ChanType},     {"types", OpKey::Values},
-  };
-  auto it = kinds.find(key);
-  // stream, ref, port, msg, label, as, service, key, handle, detach, incarnation, module
-  return it == kinds.end() ? OpKey::Name : it->second;
-}
-
-const Keys value_exprs = {"add", "sub", "mul", "mod", "arg", "head", "now_ms"};
-const Keys comparisons = {"lt", "le", "eq", "ne", "gt", "ge"};
 const Keys event_types = {"launch",      "allocate_node", "withdraw_node", "destroy",
                           "freeze",      "unfreeze",      "graph",         "migrate",
                           "attach_port", "rebind_stream", "freeze_stream", "unfreeze_stream"};
@@ -250,11 +175,6 @@ class Checker {
   // Structure (what the schema expresses).
   void platform(const json& j, const std::string& ptr, ScenarioSpec& s);
   ModuleSpec module(const std::string& name, const json& j, const std::string& ptr) const;
-  void ops(const json& j, const std::string& ptr) const;
-  void op(const json& j, const std::string& ptr) const;
-  void value(const json& j, const std::string& ptr) const;
-  void operands(const json& j, const std::string& ptr) const;
-  void condition(const json& j, const std::string& ptr) const;
   RdcSpec rdc(const json& j, const std::string& ptr) const;
   IncarnationSpec incarnation(const json& j, const std::string& ptr, bool primary) const;
   InterfaceSpec interface(const json& j, const std::string& ptr) const;
@@ -270,9 +190,6 @@ class Checker {
   void check_events(const ScenarioSpec& s) const;
   struct Labels;
   Labels labels_of(const ScenarioSpec& s, const RdcSpec& r) const;
-  /// Calls `fn(op, pointer)` for every op of `ops` (at `ptr`), nested ones included.
-  static void walk_ops(const json& ops, const std::string& ptr,
-                       const std::function<void(const json&, const std::string&)>& fn);
   std::string resolve(const std::string& path) const;
 
   std::string file_, base_dir_;
@@ -354,127 +271,13 @@ ModuleSpec Checker::module(const std::string& module_name, const json& j, const 
   if (auto* c = find(p, "cpp")) {
     m.cpp = name(*c, at(pp, "cpp"));
   } else {
-    ops(p["ops"], at(pp, "ops"));
-    m.ops = p["ops"];
-  }
-  return m;
-}
-
-void Checker::ops(const json& j, const std::string& ptr) const {
-  std::size_t i = 0;
-  for (const auto& item : array(j, ptr)) op(item, at(ptr, i++));
-}
-
-void Checker::op(const json& j, const std::string& ptr) const {
-  if (!j.is_object()) fail(ptr, "must be an object");
-  auto* o = find(j, "op");
-  if (!o) fail(ptr, "missing required key 'op'");
-  auto kind = str(*o, at(ptr, "op"));
-  auto shape = op_shapes().find(kind);
-  if (shape == op_shapes().end()) fail(at(ptr, "op"), "unknown op '" + kind + "'");
-  Keys allowed = {"op"};
-  allowed.insert(allowed.end(), shape->second.required.begin(), shape->second.required.end());
-  allowed.insert(allowed.end(), shape->second.optional.begin(), shape->second.optional.end());
-  object(j, ptr, allowed, shape->second.required);
-  for (std::size_t k = 1; k < allowed.size(); ++k) {
-    const auto& key = allowed[k];
-    auto* v = find(j, key);
-    if (!v) continue;
-    auto p = at(ptr, key);
-    switch (op_key_kind(key)) {
-      case OpKey::Var:
-        if (!v->is_string() || !is_identifier(v->get<std::string>()))
-          fail(p, "must be a variable name (letters, digits and '_', not starting with a digit)");
-        break;
-      case OpKey::Value:
-        value(*v, p);
-        break;
-      case OpKey::Ops:
-        ops(*v, p);
-        break;
-      case OpKey::Cond:
-        condition(*v, p);
-        break;
-      case OpKey::Name:
-        name(*v, p);
-        break;
-      case OpKey::Head: {
-        if (!v->is_array() || v->size() > 8) fail(p, "must be an array of at most 8 values");
-        std::size_t i = 0;
-        for (const auto& item : *v) value(item, at(p, i++));
-        break;
-      }
-      case OpKey::Bool:
-        boolean(*v, p);
-        break;
-      case OpKey::Copies:
-        integer(*v, p, 1);
-        break;
-      case OpKey::ChanType:
-        choice(*v, p, {"unicast", "multicast"});
-        break;
-      case OpKey::Node:  // a node name or hex id (checked against the pool later), or a pool index
-        if (v->is_string() && !v->get<std::string>().empty() && v->get<std::string>()[0] != '$')
-          name(*v, p);
-        else
-          value(*v, p);
-        break;
-      case OpKey::Values: {
-        std::size_t i = 0;
-        for (const auto& item : array(*v, p)) value(item, at(p, i++));
-        break;
-      }
-      case OpKey::Interfaces: {
-        std::set<std::string> seen;
-        std::size_t i = 0;
-        for (const auto& item : array(*v, p)) {
-          auto ip = at(p, i++);
-          auto f = interface(item, ip);
-          if (!seen.insert(f.name).second) fail(at(ip, "name"), "duplicate interface name '" + f.name + "'");
-        }
-        break;
-      }
+    try {  // the op language's own parser: the same definitions run the program
+      m.ops = std::make_shared<const programs::ops::Block>(programs::ops::parse_ops(p["ops"]));
+    } catch (const programs::ops::OpError& e) {
+      fail(at(pp, "ops") + e.pointer(), e.message());
     }
   }
-}
-
-void Checker::value(const json& j, const std::string& ptr) const {
-  if (as_int64(j)) return;
-  if (j.is_string()) {
-    auto s = j.get<std::string>();
-    if (s.size() < 2 || s[0] != '$' || !is_identifier(s.substr(1)))
-      fail(ptr, "'" + s + "' is not a variable reference \"$name\"");
-    return;
-  }
-  if (!j.is_object()) fail(ptr, "must be an integer, \"$var\" or an expression object");
-  object(j, ptr, value_exprs);
-  if (j.size() != 1) fail(ptr, "must have exactly one of " + join(value_exprs, ", ", ""));
-  const auto& [key, arg] = *j.items().begin();
-  auto p = at(ptr, key);
-  if (key == "arg") {
-    integer(arg, p, 0);
-  } else if (key == "head") {
-    if (!arg.is_array() || arg.size() != 2) fail(p, "must be [\"<msg>\", word 0-7]");
-    name(arg[0], at(p, 0));
-    auto w = as_int64(arg[1]);
-    if (!w || *w < 0 || *w > 7) fail(at(p, 1), "must be an integer 0-7");
-  } else if (key == "now_ms") {
-    if (arg != json(true)) fail(p, "must be true");
-  } else {
-    operands(arg, p);
-  }
-}
-
-void Checker::operands(const json& j, const std::string& ptr) const {
-  if (!j.is_array() || j.size() != 2) fail(ptr, "must be an array of 2 values");
-  value(j[0], at(ptr, 0));
-  value(j[1], at(ptr, 1));
-}
-
-void Checker::condition(const json& j, const std::string& ptr) const {
-  object(j, ptr, comparisons);
-  if (j.size() != 1) fail(ptr, "must have exactly one of " + join(comparisons, ", ", ""));
-  operands(j.begin().value(), at(ptr, j.begin().key()));
+  return m;
 }
 
 RdcSpec Checker::rdc(const json& j, const std::string& ptr) const {
@@ -709,7 +512,7 @@ void Checker::check_modules(const ScenarioSpec& s) const {
   for (const auto& n : s.nodes) memory_kb = std::max(memory_kb, n.memory_bytes / 1024);
   for (const auto& [module_name, m] : s.modules) {
     auto p = at("/modules", module_name);
-    if (!m.cpp.empty() && !is_cpp_program_name(m.cpp))
+    if (!m.cpp.empty() && !programs::has_program(m.cpp))
       fail(at(at(p, "program"), "cpp"), "unknown cpp program '" + m.cpp + "' (not registered)");
     double size = m.text_kb + m.data_kb + m.heap_kb + m.stack_kb;
     if (memory_kb > 0 && size > memory_kb)
@@ -835,44 +638,36 @@ Checker::Labels Checker::labels_of(const ScenarioSpec& s, const RdcSpec& r) cons
   while (!todo.empty()) {
     auto it = s.modules.find(todo.back());
     todo.pop_back();
-    if (it == s.modules.end() || !it->second.ops.is_array()) continue;
-    walk_ops(it->second.ops, "", [&](const json& op, const std::string&) {
-      const auto& kind = op["op"];
-      if (kind == "ss_put") out.put.insert(op["label"].get<std::string>());
-      if (kind != "create") return;
-      auto module = op["module"].get<std::string>();
-      if (modules.insert(module).second) todo.push_back(module);
-      for (const auto& f : op.value("interfaces", json::array())) {
-        bool port = f["kind"] == "port";
-        add(f["label"], port, port && f.value("chan", std::string("new")) == "new", f.value("handle", ""));
+    if (it == s.modules.end() || !it->second.ops) continue;
+    programs::ops::for_each_op(*it->second.ops, [&](const programs::ops::Op& op, const std::string&) {
+      if (const auto* put = std::get_if<programs::ops::SsPut>(&op.v)) out.put.insert(put->label);
+      const auto* create = std::get_if<programs::ops::Create>(&op.v);
+      if (!create) return;
+      if (modules.insert(create->module).second) todo.push_back(create->module);
+      for (const auto& f : create->interfaces.list) {
+        bool port = f.kind == kernel::IncInterface::Kind::Port;
+        add(f.chan_label, port, f.chan_new, f.handle_label);
       }
     });
   }
   return out;
 }
 
-void Checker::walk_ops(const json& ops, const std::string& ptr,
-                       const std::function<void(const json&, const std::string&)>& fn) {
-  std::size_t i = 0;
-  for (const auto& op : ops) {
-    auto p = at(ptr, i++);
-    fn(op, p);
-    for (const char* key : {"body", "then", "else"})
-      if (op.contains(key)) walk_ops(op[key], at(p, key), fn);
-  }
-}
-
 void Checker::check_ops(const ScenarioSpec& s) const {
+  namespace ops = programs::ops;
   for (const auto& [module_name, m] : s.modules) {
-    if (!m.ops.is_array()) continue;
-    walk_ops(m.ops, at(at(at("/modules", module_name), "program"), "ops"),
-             [&](const json& op, const std::string& p) {
-               if (auto* n = find(op, "node"); n && n->is_string() && n->get<std::string>()[0] != '$' &&
-                                               !node_exists(s.nodes, n->get<std::string>()))
-                 fail(at(p, "node"), "unknown node '" + n->get<std::string>() + "'");
-               if (op["op"] == "create" && !s.modules.count(op["module"].get<std::string>()))
-                 fail(at(p, "module"), "unknown module '" + op["module"].get<std::string>() + "'");
-             });
+    if (!m.ops) continue;
+    auto check = [&](const ops::Op& op, const std::string& p) {
+      const ops::NodeRef* node = nullptr;
+      if (const auto* migrate = std::get_if<ops::Migrate>(&op.v)) node = &migrate->node;
+      const auto* create = std::get_if<ops::Create>(&op.v);
+      if (create) node = &create->node;
+      const auto* name = node ? std::get_if<std::string>(&node->v) : nullptr;
+      if (name && !node_exists(s.nodes, *name)) fail(at(p, "node"), "unknown node '" + *name + "'");
+      if (create && !s.modules.count(create->module))
+        fail(at(p, "module"), "unknown module '" + create->module + "'");
+    };
+    ops::for_each_op(*m.ops, check, at(at(at("/modules", module_name), "program"), "ops"));
   }
 }
 
@@ -1080,16 +875,6 @@ json parse_json(const std::string& text, const std::string& file) {
 }
 
 }  // namespace
-
-void register_cpp_program_name(const std::string& name) {
-  std::lock_guard lock(registry_mutex);
-  registry().insert(name);
-}
-
-bool is_cpp_program_name(const std::string& name) {
-  std::lock_guard lock(registry_mutex);
-  return registry().count(name) > 0;
-}
 
 ScenarioSpec parse_scenario(const json& doc, const std::string& file, const std::string& base_dir) {
   return Checker(file, base_dir).run(doc);

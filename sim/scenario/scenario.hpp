@@ -11,6 +11,7 @@
 
 #include "models/platform/pool_files.hpp"
 #include "models/pool/administrator.hpp"
+#include "models/programs/ops.hpp"
 
 namespace equus::sim {
 
@@ -32,8 +33,8 @@ struct ModuleSpec {
   std::string name;
   double text_kb = 0, data_kb = 0, heap_kb = 16, stack_kb = 8;
   bool service = false;  // a server: waiting for requests, it does not keep the run going
-  std::string cpp;       // registered program name; empty if ops
-  nlohmann::json ops;    // the op array; null if cpp
+  std::string cpp;       // registered program name (programs::has_program); empty if ops
+  std::shared_ptr<const programs::ops::Block> ops;  // the op program; null if cpp
 };
 
 struct OutputSpec {
@@ -53,10 +54,6 @@ struct ScenarioSpec {
   std::vector<EventSpec> events;
   OutputSpec outputs;
 };
-
-/// Names that `{"cpp": name}` programs may use; nothing is registered by default.
-void register_cpp_program_name(const std::string& name);
-bool is_cpp_program_name(const std::string& name);
 
 /// Reads, parses and validates `path`; pool files are looked up next to it, then under
 /// `<data_dir>/scenarios`. Throws ScenarioError.

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "models/params/params.hpp"
+#include "models/programs/example_programs.hpp"
+#include "models/programs/registry.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace fs = std::filesystem;
@@ -23,7 +25,7 @@ namespace {
 const std::string corpus = params::data_dir() + "/tests/sim/scenarios";
 
 /// The C++ programs the valid corpus names; the real ones are registered by the simulator at startup.
-void register_test_programs() { sim::register_cpp_program_name("scheduler"); }  // a built-in program
+void register_test_programs() { programs::register_example_programs(); }  // "scheduler", a built-in program
 
 std::vector<std::string> files_in(const std::string& dir, const std::string& ext) {
   std::vector<std::string> out;
@@ -102,7 +104,8 @@ TEST_P(ValidScenario, Loads) {
       for (const auto& [name, m] : doc["modules"].items())
         if (m.is_object() && m.contains("program") && m["program"].is_object() &&
             m["program"].contains("cpp") && m["program"]["cpp"].is_string())
-          sim::register_cpp_program_name(m["program"]["cpp"].get<std::string>());
+          programs::register_program(m["program"]["cpp"].get<std::string>(),
+                                     [] { return kernel::Program(); });
   }
   auto s = sim::load_scenario(GetParam());
   EXPECT_FALSE(s.name.empty());
@@ -139,8 +142,8 @@ TEST(Scenario, SmallHasDefaults) {
   EXPECT_EQ(m.heap_kb, 16);
   EXPECT_EQ(m.stack_kb, 8);
   EXPECT_TRUE(m.cpp.empty());
-  ASSERT_TRUE(m.ops.is_array());
-  EXPECT_EQ(m.ops.size(), 2u);
+  ASSERT_TRUE(m.ops);
+  EXPECT_EQ(m.ops->size(), 2u);
   ASSERT_EQ(s.rdcs.size(), 1u);
   const auto& r = s.rdcs[0];
   EXPECT_EQ(r.nodes, 1);
@@ -167,7 +170,7 @@ TEST(Scenario, FullHasEveryField) {
   ASSERT_EQ(s.users.size(), 2u);
   EXPECT_EQ(s.overrides.at("m68030.syscall_entry"), "300");
   EXPECT_EQ(s.modules.at("printer").cpp, "scheduler");
-  EXPECT_TRUE(s.modules.at("printer").ops.is_null());
+  EXPECT_FALSE(s.modules.at("printer").ops);
   EXPECT_EQ(s.modules.at("printer").heap_kb, 0);
 
   const auto& farm = s.rdcs.at(0);
@@ -248,9 +251,9 @@ TEST(Scenario, ReconfigurationEventsAreTyped) {
 }
 
 TEST(Scenario, CppProgramRegistry) {
-  EXPECT_FALSE(sim::is_cpp_program_name("test_registry_probe"));
-  sim::register_cpp_program_name("test_registry_probe");
-  EXPECT_TRUE(sim::is_cpp_program_name("test_registry_probe"));
+  EXPECT_FALSE(programs::has_program("test_registry_probe"));
+  programs::register_program("test_registry_probe", [] { return kernel::Program(); });
+  EXPECT_TRUE(programs::has_program("test_registry_probe"));
   auto doc = minimal();
   doc["modules"]["m"]["program"] = {{"cpp", "test_registry_probe"}};
   EXPECT_NO_THROW(sim::parse_scenario(doc, "t.json", params::data_dir() + "/scenarios"));
