@@ -223,6 +223,46 @@ Program manager_program(Rig* rig, bool attach, double pause_s, int reconfigs) {
   };
 }
 
+/// Which mechanism changes the sender's receiver (none for the no-reconfiguration row).
+struct Mechanism {
+  bool propagation = false, attachment = false, rebinding = false;
+};
+
+/// One experiment's configuration: the receivers, the sender and (attachment, rebinding) the manager,
+/// with the references their programs use in `rig`. Returns them unstarted.
+std::vector<Incarnation*> set_up(System& sys, Rig& rig, Mechanism m, int calls, double pause_s,
+                                 int reconfigs) {
+  auto& r1 = m.propagation ? sys.create(r1_node, "receiver1",
+                                        propagating_receiver(&rig, true, &rig.p1, &rig.swap1, &rig.to_r2))
+                           : sys.create(r1_node, "receiver1", plain_receiver(&rig, &rig.p1));
+  auto& r2 = m.propagation ? sys.create(r2_node, "receiver2",
+                                        propagating_receiver(&rig, false, &rig.p2, &rig.swap2, &rig.to_r1))
+                           : sys.create(r2_node, "receiver2", plain_receiver(&rig, &rig.p2));
+  GlobalId c1 = sys.bootstrap_channel(r1, ChanType::Unicast, &rig.p1);
+  GlobalId c2 = sys.bootstrap_channel(r2, ChanType::Unicast, &rig.p2);
+  std::vector<Incarnation*> incs = {&r1, &r2};
+  if (m.propagation) {
+    GlobalId cs1 = sys.bootstrap_channel(r1, ChanType::Unicast, &rig.swap1);
+    GlobalId cs2 = sys.bootstrap_channel(r2, ChanType::Unicast, &rig.swap2);
+    rig.to_r2 = sys.bootstrap_stream(r1, cs2, ChanType::Unicast);
+    rig.to_r1 = sys.bootstrap_stream(r2, cs1, ChanType::Unicast);
+  }
+  auto& sender = sys.create(sender_node, "sender", sender_program(&rig, calls));
+  rig.stream = sys.bootstrap_stream(sender, c1, ChanType::Unicast);
+  incs.push_back(&sender);
+  if (m.attachment || m.rebinding) {
+    auto& mgr =
+        sys.create(reconf_manager_node, "manager", manager_program(&rig, m.attachment, pause_s, reconfigs));
+    rig.h1 = sys.bootstrap_handle(mgr, r1, rig.p1);
+    rig.h2 = sys.bootstrap_handle(mgr, r2, rig.p2);
+    rig.hs = sys.bootstrap_handle(mgr, sender, rig.stream);
+    rig.ms1 = sys.bootstrap_stream(mgr, c1, ChanType::Unicast);
+    rig.ms2 = sys.bootstrap_stream(mgr, c2, ChanType::Unicast);
+    incs.push_back(&mgr);
+  }
+  return incs;
+}
+
 }  // namespace
 
 ReconfigResult run_reconfiguration(const CellSpec& cell, Testbed& testbed, const RunOptions& options) {
@@ -254,35 +294,7 @@ ReconfigResult run_reconfiguration(const CellSpec& cell, Testbed& testbed, const
         pend0 += sys->kernel(n).stats().forwarded_pending;
       }
       Rig rig;
-      std::vector<Incarnation*> incs;
-      auto& r1 = propagation ? sys->create(r1_node, "receiver1",
-                                           propagating_receiver(&rig, true, &rig.p1, &rig.swap1, &rig.to_r2))
-                             : sys->create(r1_node, "receiver1", plain_receiver(&rig, &rig.p1));
-      auto& r2 = propagation ? sys->create(r2_node, "receiver2",
-                                           propagating_receiver(&rig, false, &rig.p2, &rig.swap2, &rig.to_r1))
-                             : sys->create(r2_node, "receiver2", plain_receiver(&rig, &rig.p2));
-      GlobalId c1 = sys->bootstrap_channel(r1, ChanType::Unicast, &rig.p1);
-      GlobalId c2 = sys->bootstrap_channel(r2, ChanType::Unicast, &rig.p2);
-      incs = {&r1, &r2};
-      if (propagation) {
-        GlobalId cs1 = sys->bootstrap_channel(r1, ChanType::Unicast, &rig.swap1);
-        GlobalId cs2 = sys->bootstrap_channel(r2, ChanType::Unicast, &rig.swap2);
-        rig.to_r2 = sys->bootstrap_stream(r1, cs2, ChanType::Unicast);
-        rig.to_r1 = sys->bootstrap_stream(r2, cs1, ChanType::Unicast);
-      }
-      auto& sender = sys->create(sender_node, "sender", sender_program(&rig, calls));
-      rig.stream = sys->bootstrap_stream(sender, c1, ChanType::Unicast);
-      incs.push_back(&sender);
-      if (attachment || rebinding) {
-        auto& mgr = sys->create(reconf_manager_node, "manager",
-                                manager_program(&rig, attachment, pause_s, reconfigs));
-        rig.h1 = sys->bootstrap_handle(mgr, r1, rig.p1);
-        rig.h2 = sys->bootstrap_handle(mgr, r2, rig.p2);
-        rig.hs = sys->bootstrap_handle(mgr, sender, rig.stream);
-        rig.ms1 = sys->bootstrap_stream(mgr, c1, ChanType::Unicast);
-        rig.ms2 = sys->bootstrap_stream(mgr, c2, ChanType::Unicast);
-        incs.push_back(&mgr);
-      }
+      auto incs = set_up(*sys, rig, {propagation, attachment, rebinding}, calls, pause_s, reconfigs);
       for (auto* inc : incs) sys->start(*inc);
       while (rig.finished < static_cast<int>(incs.size())) rig.done->acquire();
       if (rig.failures > 0) {
