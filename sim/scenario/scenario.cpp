@@ -189,6 +189,9 @@ class Checker {
   void check_ops(const ScenarioSpec& s) const;
   void check_events(const ScenarioSpec& s) const;
   struct Labels;
+  /// One event's cross-references within its RDC `r`; `launched` and `labels` carry across events.
+  void check_event(const ScenarioSpec& s, const EventSpec& e, const std::string& p, const RdcSpec& r,
+                   std::map<std::string, std::string>& launched, std::map<std::string, Labels>& labels) const;
   Labels labels_of(const ScenarioSpec& s, const RdcSpec& r) const;
   std::string resolve(const std::string& path) const;
 
@@ -690,75 +693,80 @@ void Checker::check_events(const ScenarioSpec& s) const {
     if (e.as<event::Graph>()) continue;
     auto r = std::find_if(s.rdcs.begin(), s.rdcs.end(), [&](const auto& x) { return x.name == e.rdc; });
     if (r == s.rdcs.end()) fail(at(p, "rdc"), "unknown rdc '" + e.rdc + "'");
-    auto node = [&](const std::string& key, const std::string& ref) {
-      if (!ref.empty() && !node_exists(s.nodes, ref)) fail(at(p, key), "unknown node '" + ref + "'");
-    };
-    auto incarnation = [&](const std::string& name) {
-      if (name != "primary" && std::none_of(r->incarnations.begin(), r->incarnations.end(),
-                                            [&](const auto& x) { return x.name == name; }))
-        fail(at(p, "incarnation"), "unknown incarnation '" + name + "' in rdc '" + e.rdc + "'");
-    };
-    // A label of the given kind: declared by an interface of the RDC (or of an incarnation its
-    // programs create), or deposited by one of its programs' ss_put.
-    enum Kind { Channel, PortHandle, StreamHandle };
-    auto label = [&](const std::string& key, const std::string& value, Kind kind) {
-      if (value.empty()) return;
-      auto [it, fresh] = labels.try_emplace(r->name);
-      if (fresh) it->second = labels_of(s, *r);
-      const auto& l = it->second;
-      static const char* const what[] = {"channel", "port handle", "stream handle"};
-      static const char* const who[] = {"port or channel creates it",
-                                        "port interface declares it as its handle",
-                                        "stream interface declares it as its handle"};
-      const auto& set = kind == Channel ? l.channels : kind == PortHandle ? l.port_handles : l.stream_handles;
-      if (!set.count(value) && !l.put.count(value))
-        fail(at(p, key),
-             fmt::format("unknown {} label '{}' in rdc '{}': no {}", what[kind], value, e.rdc, who[kind]));
-    };
-    std::visit(Overloaded{
-                   [&](const event::Launch&) {
-                     auto [it, fresh] = launched.emplace(e.rdc, p);
-                     if (!fresh) fail(p, "rdc '" + e.rdc + "' is already launched by " + it->second);
-                   },
-                   [&](const event::AllocateNode& a) { node("node", a.node); },
-                   [&](const event::WithdrawNode& w) {
-                     node("node", w.node);
-                     node("migrate_to", w.migrate_to);
-                     if (!w.migrate_to.empty() &&
-                         platform::find_node(s.nodes, w.migrate_to) == platform::find_node(s.nodes, w.node))
-                       fail(at(p, "migrate_to"), "'" + w.migrate_to + "' is the node being withdrawn");
-                     label("notify", w.notify, Channel);
-                   },
-                   [&](const event::Destroy& d) { incarnation(d.incarnation); },
-                   [&](const event::Freeze& f) { incarnation(f.incarnation); },
-                   [&](const event::Unfreeze& u) { incarnation(u.incarnation); },
-                   [&](const event::Graph&) {},
-                   [&](const event::Migrate& m) {
-                     incarnation(m.incarnation);
-                     node("node", m.node);
-                   },
-                   [&](const event::AttachPort& a) {
-                     label("port", a.port, PortHandle);
-                     label("channel", a.channel, Channel);
-                     label("detach", a.detach, PortHandle);
-                     if (a.port == a.detach)
-                       fail(at(p, "detach"), "the port to detach is the port to attach");
-                   },
-                   [&](const event::RebindStream& b) {
-                     label("stream", b.stream, StreamHandle);
-                     label("channel", b.channel, Channel);
-                     label("forward_from", b.forward_from, PortHandle);
-                   },
-                   [&](const event::FreezeStream& f) { label("stream", f.stream, StreamHandle); },
-                   [&](const event::UnfreezeStream& u) { label("stream", u.stream, StreamHandle); },
-               },
-               e.action);
+    check_event(s, e, p, *r, launched, labels);
   }
   for (std::size_t i = 0; i < s.outputs.graph_at.size(); ++i)
     if (s.outputs.graph_at[i] > s.duration_s)
       fail(at("/outputs/graph_at", i), num_text(s.outputs.graph_at[i]) +
                                            " is after the end of the run (duration_s " +
                                            num_text(s.duration_s) + ")");
+}
+
+void Checker::check_event(const ScenarioSpec& s, const EventSpec& e, const std::string& p, const RdcSpec& r,
+                          std::map<std::string, std::string>& launched,
+                          std::map<std::string, Labels>& labels) const {
+  auto node = [&](const std::string& key, const std::string& ref) {
+    if (!ref.empty() && !node_exists(s.nodes, ref)) fail(at(p, key), "unknown node '" + ref + "'");
+  };
+  auto incarnation = [&](const std::string& name) {
+    if (name != "primary" && std::none_of(r.incarnations.begin(), r.incarnations.end(),
+                                          [&](const auto& x) { return x.name == name; }))
+      fail(at(p, "incarnation"), "unknown incarnation '" + name + "' in rdc '" + e.rdc + "'");
+  };
+  // A label of the given kind: declared by an interface of the RDC (or of an incarnation its
+  // programs create), or deposited by one of its programs' ss_put.
+  enum Kind { Channel, PortHandle, StreamHandle };
+  auto label = [&](const std::string& key, const std::string& value, Kind kind) {
+    if (value.empty()) return;
+    auto [it, fresh] = labels.try_emplace(r.name);
+    if (fresh) it->second = labels_of(s, r);
+    const auto& l = it->second;
+    static const char* const what[] = {"channel", "port handle", "stream handle"};
+    static const char* const who[] = {"port or channel creates it",
+                                      "port interface declares it as its handle",
+                                      "stream interface declares it as its handle"};
+    const auto& set = kind == Channel ? l.channels : kind == PortHandle ? l.port_handles : l.stream_handles;
+    if (!set.count(value) && !l.put.count(value))
+      fail(at(p, key),
+           fmt::format("unknown {} label '{}' in rdc '{}': no {}", what[kind], value, e.rdc, who[kind]));
+  };
+  std::visit(Overloaded{
+                 [&](const event::Launch&) {
+                   auto [it, fresh] = launched.emplace(e.rdc, p);
+                   if (!fresh) fail(p, "rdc '" + e.rdc + "' is already launched by " + it->second);
+                 },
+                 [&](const event::AllocateNode& a) { node("node", a.node); },
+                 [&](const event::WithdrawNode& w) {
+                   node("node", w.node);
+                   node("migrate_to", w.migrate_to);
+                   if (!w.migrate_to.empty() &&
+                       platform::find_node(s.nodes, w.migrate_to) == platform::find_node(s.nodes, w.node))
+                     fail(at(p, "migrate_to"), "'" + w.migrate_to + "' is the node being withdrawn");
+                   label("notify", w.notify, Channel);
+                 },
+                 [&](const event::Destroy& d) { incarnation(d.incarnation); },
+                 [&](const event::Freeze& f) { incarnation(f.incarnation); },
+                 [&](const event::Unfreeze& u) { incarnation(u.incarnation); },
+                 [&](const event::Graph&) {},
+                 [&](const event::Migrate& m) {
+                   incarnation(m.incarnation);
+                   node("node", m.node);
+                 },
+                 [&](const event::AttachPort& a) {
+                   label("port", a.port, PortHandle);
+                   label("channel", a.channel, Channel);
+                   label("detach", a.detach, PortHandle);
+                   if (a.port == a.detach) fail(at(p, "detach"), "the port to detach is the port to attach");
+                 },
+                 [&](const event::RebindStream& b) {
+                   label("stream", b.stream, StreamHandle);
+                   label("channel", b.channel, Channel);
+                   label("forward_from", b.forward_from, PortHandle);
+                 },
+                 [&](const event::FreezeStream& f) { label("stream", f.stream, StreamHandle); },
+                 [&](const event::UnfreezeStream& u) { label("stream", u.stream, StreamHandle); },
+             },
+             e.action);
 }
 
 ScenarioSpec Checker::run(const json& doc) {
@@ -880,7 +888,8 @@ ScenarioSpec parse_scenario(const json& doc, const std::string& file, const std:
   return Checker(file, base_dir).run(doc);
 }
 
-ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file, const std::string& base_dir) {
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file,
+                                 const std::string& base_dir) {
   return parse_scenario(parse_json(text, file), file, base_dir);
 }
 
