@@ -2,21 +2,14 @@
 
 #include <xbt/log.h>
 
+#include "models/support/overloaded.hpp"
+
 XBT_LOG_EXTERNAL_CATEGORY(equus);
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_platform, equus, "The platform: cards, hosts and the interconnect");
 
 namespace sg = simgrid::s4u;
 
 namespace equus::platform {
-
-namespace {
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
-}  // namespace
 
 Platform::Platform(sg::Engine& engine, std::vector<NodeDescriptor> nodes, const m68030::CpuParams& cpu,
                    const vme::VmeParams& vme, const InterconnectSpec& interconnect)

@@ -9,6 +9,7 @@
 #include "models/params/params.hpp"
 #include "models/platform/network_interconnect.hpp"
 #include "models/platform/vme_interconnect.hpp"
+#include "models/support/overloaded.hpp"
 
 using json = nlohmann::json;
 
@@ -106,13 +107,6 @@ class ProfileReader {
  private:
   std::string file_;
 };
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 }  // namespace
 

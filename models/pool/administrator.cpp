@@ -6,6 +6,7 @@
 
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/system_incarnation.hpp"
+#include "models/support/overloaded.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -13,11 +14,6 @@ using namespace equus::kernel;
 namespace equus::pool {
 
 namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
 
 IncParams to_params(const IncarnationSpec& inc, const std::vector<ChannelSpec>& channels = {}) {
   IncParams p;

@@ -10,18 +10,13 @@
 #include <set>
 #include <sstream>
 
+#include "models/support/overloaded.hpp"
+
 using json = nlohmann::json;
 
 namespace equus::pool {
 
 namespace {
-
-template <class... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <class... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 /// Reads one JSON object, naming the pointer of whatever is wrong, and rejects keys it was not asked
 /// about (a misspelt option must not silently take its default).

@@ -6,6 +6,7 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/incarnation.hpp"
+#include "models/support/overloaded.hpp"
 
 using namespace equus::kernel;
 
@@ -17,11 +18,6 @@ namespace {
 /// most the kernel copies in one kernel message (vme.max_copy_per_message), is the size the scenarios
 /// were written for: a longer message is cut to it, and so costs the copy of 64 kB.
 constexpr std::size_t receive_buffer_bytes = 64 * 1024;
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
 
 /// One running op program: its variables, named references and received messages. Each op has its
 /// handler `exec`; values and conditions are computed when the op runs.

@@ -14,6 +14,7 @@
 #include "models/kernel/model_params.hpp"
 #include "models/params/params.hpp"
 #include "models/programs/registry.hpp"
+#include "models/support/overloaded.hpp"
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -673,13 +674,6 @@ void Checker::check_ops(const ScenarioSpec& s) const {
     ops::for_each_op(*m.ops, check, at(at(at("/modules", module_name), "program"), "ops"));
   }
 }
-
-namespace {
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-}  // namespace
 
 void Checker::check_events(const ScenarioSpec& s) const {
   std::map<std::string, std::string> launched;
