@@ -272,6 +272,10 @@ ScenarioResult run_scenario(const ScenarioOptions& o) {
   return result_of(spec, out_dir, sim::run_scenario(spec, out_dir, o.graph_at));
 }
 
+void set_simgrid_options(const std::vector<std::string>& options) {
+  for (const auto& o : options) Session::add_engine_option(o);
+}
+
 std::vector<params::ParamInfo> model_params(const std::map<std::string, std::string>& overrides) {
   try {
     return params::ModelParams::load(overrides).infos;

@@ -74,6 +74,11 @@ std::string validate_scenario(const std::string& scenario);
 ScenarioResult run_scenario(const ScenarioOptions& options);
 
 /// The model parameters with `overrides` applied (throws std::runtime_error on a bad one).
+/// SimGrid's own options for every simulation this process runs from now on: "--log=<category>.thres:debug"
+/// (e.g. equus_kernel, equus_pool: one layer's work), "--cfg=<name>:<value>" (e.g. contexts/stack-size).
+/// Throws std::invalid_argument on anything else.
+void set_simgrid_options(const std::vector<std::string>& options);
+
 std::vector<params::ParamInfo> model_params(const std::map<std::string, std::string>& overrides = {});
 
 }  // namespace equus::sim

@@ -30,6 +30,11 @@ SessionParams shipped_pool(params::ModelParams params, uint64_t seed = 1);
 /// refuses to destroy; the process ends with the run.
 class Session {
  public:
+  /// SimGrid options for every engine this process builds from now on, as SimGrid's own command line
+  /// takes them: "--log=equus_kernel.thres:debug", "--cfg=contexts/factory:thread". Set them before
+  /// building a Session (a run forks its cells after, so they inherit them).
+  static void add_engine_option(const std::string& option);
+
   explicit Session(SessionParams params);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;

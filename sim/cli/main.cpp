@@ -131,6 +131,14 @@ int main(int argc, char** argv) {
   CLI::App app{
       "equus: a discrete-event simulator of the Equus reconfigurable distributed system (Kindberg 1990)"};
   app.require_subcommand(1);
+  std::vector<std::string> logs, cfgs;
+  app.add_option("--log", logs,
+                 "SimGrid log control, repeatable: <category>.thres:<level>, e.g. equus.thres:verbose (every "
+                 "layer), equus_kernel.thres:debug (one layer); see docs/architecture.md")
+      ->type_name("CONTROL");
+  app.add_option("--cfg", cfgs,
+                 "SimGrid configuration, repeatable: <name>:<value>, e.g. contexts/stack-size:256")
+      ->type_name("NAME:VALUE");
 
   ReproduceArgs rargs;
   auto* rep = add_reproduce(app, rargs);
@@ -158,6 +166,10 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
+    std::vector<std::string> engine_options;
+    for (const auto& l : logs) engine_options.push_back("--log=" + l);
+    for (const auto& c : cfgs) engine_options.push_back("--cfg=" + c);
+    es::set_simgrid_options(engine_options);
     if (*rep) return reproduce(rargs);
     if (*val) {
       es::validate_scenario(scenario_file);
@@ -170,7 +182,9 @@ int main(int argc, char** argv) {
         std::cout << fmt::format("{:<34} {:>10g} {:<6} {}\n", i.name, i.value, i.unit, i.provenance);
     }
   } catch (const std::exception& e) {
-    std::cerr << "equus: error: " << e.what() << "\n";
+    // One line: some library messages (SimGrid's for a bad --cfg key) append pages of context.
+    std::string what = e.what();
+    std::cerr << "equus: error: " << what.substr(0, what.find('\n')) << "\n";
     return 2;
   }
   return 0;

@@ -95,4 +95,25 @@ TEST(Cli, BadSetIsOneClearErrorAndNothingRuns) {
   }
 }
 
+TEST(Cli, LogShowsOneLayersWork) {
+  auto dir = fresh("log");
+  auto quiet = equus("run " + printer_server() + " --out " + dir.string());
+  ASSERT_EQ(quiet.status, 0) << quiet.err;
+  EXPECT_EQ(quiet.err.find("pool_manager/VERBOSE"), std::string::npos);
+  auto e = equus("--log=equus_pool.thres:verbose run " + printer_server() + " --out " + dir.string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_NE(e.err.find("[pool_manager/VERBOSE] RDC"), std::string::npos) << e.err;
+  EXPECT_EQ(e.err.find("[equus_services/"), std::string::npos);  // another layer stays quiet
+}
+
+TEST(Cli, CfgReachesSimGridAndABadKeyIsOneLine) {
+  auto dir = fresh("cfg");
+  auto ok = equus("--cfg=contexts/stack-size:256 run " + printer_server() + " --out " + dir.string());
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  auto bad = equus("--cfg=no/such-key:1 run " + printer_server() + " --out " + dir.string());
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  EXPECT_NE(bad.err.find("no/such-key"), std::string::npos) << bad.err;
+}
+
 }  // namespace equus::test
