@@ -1,10 +1,10 @@
-"""Runs one simulation in a fresh spawned process (SimGrid allows one engine per process)."""
+"""Runs one simulation in a fresh process (SimGrid allows one engine per process)."""
 
-import concurrent.futures
-import contextlib
 import json
 import math
-import multiprocessing
+import os
+import subprocess
+import sys
 
 import pandas as pd
 
@@ -36,33 +36,38 @@ def _simulate(opts):
     return _core.cells_to_json(_core.reproduce(o))
 
 
-@contextlib.contextmanager
-def _may_have_children():
-    """Dask workers are daemonic by default, and daemonic processes may not start children."""
-    proc = multiprocessing.current_process()
-    was_daemon = proc.daemon
-    if was_daemon:
-        proc.daemon = False
-    try:
-        yield
-    finally:
-        if was_daemon:
-            proc.daemon = True
+_ERRORS = {"ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError, "RuntimeError": RuntimeError,
+           "FileNotFoundError": FileNotFoundError, "OSError": OSError}
 
 
 def in_child(fn, arg):
-    """Runs fn(arg) in a fresh spawned process (the caller's __main__ is not re-imported: fn lives in this
-    package); errors re-raise here with their type and message."""
-    ctx = multiprocessing.get_context("spawn")
-    with _may_have_children(), concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-        try:
-            return pool.submit(fn, arg).result()
-        except concurrent.futures.process.BrokenProcessPool:
-            raise RuntimeError("the equus simulation process died (crash or abort); see its stderr") from None
+    """Runs fn(arg) in a fresh process, `python -m pyequus._child`, speaking JSON over pipes: the caller's
+    __main__ is never re-imported, so this works from scripts with or without a main guard, standard
+    input, -c, notebooks and Dask workers. fn must be a module-level function of pyequus and arg and its
+    result plain JSON data. An error in the child re-raises here with its type and message; a crash says
+    so, with the child's last stderr lines."""
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = package_parent + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    request = json.dumps({"target": f"{fn.__module__}:{fn.__qualname__}", "arg": arg})
+    proc = subprocess.run([sys.executable, "-m", "pyequus._child"], input=request.encode(),
+                          capture_output=True, env=env, check=False)
+    err = proc.stderr.decode(errors="replace")
+    if err:
+        sys.stderr.write(err)  # the simulation's own messages (logs, warnings), as the CLI shows them
+    try:
+        reply = json.loads(proc.stdout.decode())
+    except ValueError:
+        tail = "\n".join(err.strip().splitlines()[-10:])
+        how = f"signal {-proc.returncode}" if proc.returncode < 0 else f"exit status {proc.returncode}"
+        raise RuntimeError(f"the equus simulation process crashed ({how}); its last messages:\n{tail}") from None
+    if reply["ok"]:
+        return reply["result"]
+    raise _ERRORS.get(reply["type"], RuntimeError)(reply["message"])
 
 
 def run_json(opts):
-    """Runs _simulate(opts) in a fresh spawned process."""
+    """Runs _simulate(opts) in a fresh process."""
     return in_child(_simulate, opts)
 
 

@@ -1,4 +1,4 @@
-"""Scenario runs from Python: one run in a fresh spawned process (SimGrid allows one engine per process)."""
+"""Scenario runs from Python: one run in a fresh process (SimGrid allows one engine per process)."""
 
 import dataclasses
 import json
