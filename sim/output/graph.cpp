@@ -49,7 +49,8 @@ class VertexWriter {
                          p.multicast ? "doubleoctagon" : "diamond");
     } else {
       const char* fill = palette[static_cast<size_t>(std::max(p.node_index, 0)) % palette.size()];
-      out << fmt::format("[label={}, shape=box, style=filled, fillcolor=\"{}\", node={}]",
+      // "node" is a DOT keyword: as an attribute name it must be quoted, or Graphviz refuses the file.
+      out << fmt::format("[label={}, shape=box, style=filled, fillcolor=\"{}\", \"node\"={}]",
                          dot_string(p.label), fill, dot_string(p.node));
     }
   }
@@ -102,7 +103,7 @@ ConfigGraph configuration_graph(const Recorder& rec, double t) {
     v.id = fmt::format("i{}", s.id);
     v.node = rec.node_name(s.node);
     v.node_index = s.node;
-    v.label = s.name + "@" + v.node;
+    v.label = (s.rdc.empty() ? s.name : s.rdc + "/" + s.name) + "@" + v.node;  // names are per RDC
     incs[s.id] = boost::add_vertex(std::move(v), g);
   }
 
