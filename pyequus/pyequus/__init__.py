@@ -1,17 +1,32 @@
-"""equus-sim from Python: reproduce the dissertation's figures as pandas DataFrames, sweep them on Dask, run
-scenarios.
+"""equus-sim from Python: reproduce the dissertation's figures as pandas DataFrames, run scenarios, sweep
+either on Dask.
 
-Each simulation runs in its own spawned process (SimGrid allows one engine per process), so scripts that
-call these functions need the usual ``if __name__ == "__main__":`` guard.
+Each simulation runs in its own process, ``python -m pyequus._child`` (SimGrid allows one engine per
+process), which never re-imports the caller's ``__main__``: scripts with or without a main guard, standard
+input, ``-c``, notebooks and Dask workers all work.
 """
 
 import pandas as pd
 
-from . import _runner, _scenario
+from . import _runner, _scenario, _sweep
 from ._runner import COLUMNS
 from ._scenario import ScenarioResult
+from ._version import __commit__, __version__
 
-__all__ = ["COLUMNS", "ScenarioResult", "known_tables", "reproduce", "run_scenario", "sweep"]
+__all__ = ["COLUMNS", "ScenarioResult", "__version__", "known_tables", "params", "reproduce", "run_scenario",
+           "sweep", "sweep_scenario"]
+
+
+def params(overrides=None):
+    """Every model parameter as a DataFrame (name, value, unit, value_si, provenance, description), with
+    `overrides` applied ({"m68030.context_switch": 120}); a bad name or value raises ValueError."""
+    from . import _core
+
+    rows = _core.model_params({str(k): str(v) for k, v in (overrides or {}).items()})
+    return pd.DataFrame(rows, columns=["name", "value", "unit", "value_si", "provenance", "description"])
+
+
+sweep_scenario = _sweep.sweep_scenario
 
 
 def known_tables():
@@ -56,6 +71,8 @@ def sweep(param, values, only=None, overrides=None, experiments=10, calls_scale=
     if param in COLUMNS:
         raise ValueError(f"sweep parameter {param!r} clashes with a result column")
     values = list(values)
+    if param not in _runner.OPTION_NAMES:
+        _sweep.validate_overrides([{**(overrides or {}), param: v} for v in values])  # before any cluster
     tasks = []
     for value in values:
         kwargs = dict(only=only, overrides=dict(overrides or {}), experiments=experiments,

@@ -41,6 +41,14 @@ def scenario_text(scenario):
     return str(pathlib.Path(scenario).resolve())
 
 
+def validate(text):
+    """Raises ValueError (with the file and JSON pointer) if the scenario is bad: in this process, before
+    any simulation process or cluster starts."""
+    from . import _core
+
+    _core.validate_scenario(text)
+
+
 def _simulate(args):
     """Child side: one engine, one run; returns the result's fields as a dict."""
     from . import _core

@@ -104,4 +104,24 @@ PYBIND11_MODULE(_core, m) {
       py::arg("seed") = py::none(), py::arg("out_dir") = py::none(),
       py::arg("graph_at") = std::vector<double>{}, py::call_guard<py::gil_scoped_release>(),
       "Validate and run a scenario (path or JSON text). Once per process (one SimGrid engine).");
+
+  m.def(
+      "model_params",
+      [](const std::map<std::string, std::string>& overrides) {
+        std::vector<std::map<std::string, py::object>> rows;
+        for (const auto& i : es::model_params(overrides))
+          rows.push_back({{"name", py::str(i.name)},
+                          {"value", py::float_(i.value)},
+                          {"unit", py::str(i.unit)},
+                          {"value_si", py::float_(i.value_si)},
+                          {"provenance", py::str(i.provenance)},
+                          {"description", py::str(i.description)}});
+        return rows;
+      },
+      py::arg("overrides") = std::map<std::string, std::string>{},
+      "Every model parameter as loaded, with overrides applied; a bad override raises ValueError. No engine.");
+  m.def("validate_scenario", &es::validate_scenario, py::arg("scenario"),
+        "Check a scenario (path or JSON text); returns its name, or raises ValueError naming the JSON pointer.");
+  m.def("set_simgrid_options", &es::set_simgrid_options, py::arg("options"),
+        "SimGrid --log=/--cfg= options for the simulations of this process.");
 }
