@@ -8,7 +8,8 @@ import sys
 
 import pandas as pd
 
-COLUMNS = ["table", "row", "column", "simulated", "published", "published_sd", "unit", "role", "rel_error"]
+COLUMNS = ["table", "row", "column", "simulated", "published", "published_sd", "unit", "role", "rel_error",
+           "size_bytes"]
 OPTION_NAMES = ("experiments", "calls_scale", "seed", "jobs")
 
 
@@ -91,9 +92,24 @@ def to_frame(text):
             "unit": c.get("unit", ""),
             "role": c.get("role", ""),
         })
-    df = pd.DataFrame(rows, columns=COLUMNS[:-1])
+    df = pd.DataFrame(rows, columns=COLUMNS[:-2])
     df["rel_error"] = df["simulated"] / df["published"] - 1.0
+    df["size_bytes"] = [size_bytes(t, r, c) for t, r, c in zip(df["table"], df["row"], df["column"])]
     return df
+
+
+def size_bytes(table, row, column):
+    """The cell's message or address-space size as a number (Table A.1's columns "0", "1k", "64k"; Table
+    A.4's rows in kB), so that sizes sort and plot as numbers; NaN where a cell has none."""
+    text = column if table == "A.1" else row if table == "A.4" else ""
+    text = text.strip().lower()
+    scale = 1024 if table == "A.4" else 1
+    if text.endswith("k"):
+        text, scale = text[:-1], 1024
+    try:
+        return float(text) * scale
+    except ValueError:
+        return math.nan
 
 
 def sweep_task(opts):

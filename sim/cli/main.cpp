@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
@@ -38,6 +40,13 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
   return out;
 }
 
+/// `s` as one word for /bin/sh.
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
@@ -48,6 +57,7 @@ struct ReproduceArgs {
   es::ReproduceOptions options;
   std::vector<std::string> only, sets;
   std::string json_file;
+  std::string plots_dir;
 };
 
 CLI::App* add_reproduce(CLI::App& app, ReproduceArgs& a) {
@@ -58,6 +68,10 @@ CLI::App* add_reproduce(CLI::App& app, ReproduceArgs& a) {
                   "Tables to run, comma-separated (" + joined(es::known_tables()) + "); default all")
       ->delimiter(',');
   rep->add_option("--json", a.json_file, "Also write the cells as JSON to this file");
+  rep->add_option(
+      "--plots", a.plots_dir,
+      "Also draw Figures A.1-A.3 (from Tables A.1 and A.4) beside the published points, as PNG files "
+      "in this directory (matplotlib, through the pyequus package)");
   rep->add_option("--a5-experiments", a.options.a5_experiments,
                   "Experiments per Table A.5 row, at most --experiments (Appendix A.3: 10)")
       ->capture_default_str();
@@ -78,10 +92,21 @@ int reproduce(ReproduceArgs& a) {
   a.options.overrides = parse_overrides(a.sets);
   auto cells = es::reproduce(a.options);
   std::cout << es::format_tables(cells);
-  if (!a.json_file.empty()) {
-    std::ofstream out(a.json_file);
-    if (!out) throw std::runtime_error(a.json_file + ": cannot write");
+  auto write_json = [&](const std::string& path) {
+    std::ofstream out(path);
+    if (!out) throw std::runtime_error(path + ": cannot write");
     out << es::cells_to_json(cells) << "\n";
+  };
+  if (!a.json_file.empty()) write_json(a.json_file);
+  if (!a.plots_dir.empty()) {
+    std::filesystem::create_directories(a.plots_dir);
+    std::string cells_json = (std::filesystem::path(a.plots_dir) / "cells.json").string();
+    write_json(cells_json);
+    std::cout.flush();  // the tables before the drawing program's lines
+    // Figures are drawn by matplotlib: Debian's interpreter, with the pyequus package built beside us.
+    std::string cmd = "PYTHONPATH=" + shell_quote(EQUUS_PYTHON_DIR) + " /usr/bin/python3 -m pyequus.plots " +
+                      shell_quote(cells_json) + " " + shell_quote(a.plots_dir);
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("drawing the figures failed (see above)");
   }
   return 0;
 }
