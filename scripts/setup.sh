@@ -15,7 +15,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev librapidcheck-dev
   python3-dev python3-numpy python3-pandas python3-matplotlib python3-pytest
   python3-dask python3-distributed python3-jsonschema
-  graphviz
+  graphviz python3-tqdm python3-nbconvert python3-nbformat python3-ipykernel jupyter-nbconvert
 )
 
 do_deps=1

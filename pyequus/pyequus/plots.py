@@ -15,13 +15,10 @@ import math
 import pathlib
 import sys
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # no pyplot: no backend chosen for the caller, no display needed
 
-matplotlib.use("Agg")  # files, not windows: works without a display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from . import _runner  # noqa: E402
+from . import _runner
 
 # Figure A.3's published regressions (Appendix A.2), in ms against s kB.
 PUBLISHED_A3 = {"1_port": (20.27, 0.388), "9_ports": (30.17, 0.387)}
@@ -45,7 +42,8 @@ def _invocations(df, max_bytes, title):
     a1 = df[(df["table"] == "A.1") & (df["size_bytes"] <= max_bytes)]
     if a1.empty:
         raise ValueError("no Table A.1 cells: reproduce(only=['A.1']) first")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for i, (row, label) in enumerate(LABELS.items()):
         cells = a1[a1["row"] == row].sort_values("size_bytes")
         if cells.empty:
@@ -81,7 +79,8 @@ def figure_a3(df):
     a4 = df[df["table"] == "A.4"].dropna(subset=["size_bytes"])
     if a4.empty:
         raise ValueError("no Table A.4 cells: reproduce(only=['A.4']) first")
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     s = np.linspace(0, a4["size_bytes"].max() / 1024 * 1.05, 50)
     for i, (column, (a, b)) in enumerate(PUBLISHED_A3.items()):
         cells = a4[a4["column"] == column].sort_values("size_bytes")
@@ -119,7 +118,6 @@ def write_figures(df, out_dir):
             continue  # its table was not reproduced
         path = out / f"{name}.png"
         fig.savefig(path, dpi=120)
-        plt.close(fig)
         written.append(str(path))
     return written
 
