@@ -13,7 +13,7 @@ from ._runner import COLUMNS
 from ._scenario import ScenarioResult
 from ._version import __commit__, __version__
 
-__all__ = ["COLUMNS", "ScenarioResult", "__version__", "known_tables", "params", "reproduce", "run_scenario",
+__all__ = ["COLUMNS", "ScenarioResult", "__version__", "known_tables", "params", "reproduce", "run", "run_scenario",
            "sweep", "sweep_scenario"]
 
 
@@ -27,6 +27,17 @@ def params(overrides=None):
 
 
 sweep_scenario = _sweep.sweep_scenario
+
+
+def run(scenario, overrides=None, seed=None, out=None):
+    """Runs a scenario and returns its ScenarioResult: the summary, `tables` (one DataFrame per output
+    table: incarnations, calls, records, node_load, messages, migrations with their phases and freeze
+    times, reconfigurations with forwarded counts), and `files` (results.json, the Perfetto trace, the
+    configuration graphs). `out`: where the outputs go (default: a fresh temporary directory, so that the
+    tables are always there). Same arguments otherwise as run_scenario()."""
+    import tempfile
+
+    return run_scenario(scenario, overrides, seed, out if out is not None else tempfile.mkdtemp(prefix="equus-run-"))
 
 
 def known_tables():
