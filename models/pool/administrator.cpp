@@ -1,5 +1,7 @@
 #include "models/pool/administrator.hpp"
 
+#include <xbt/log.h>
+
 #include <algorithm>
 #include <cmath>
 #include <utility>
@@ -7,6 +9,10 @@
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/system_incarnation.hpp"
 #include "models/support/overloaded.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus_pool);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(pool_admin, equus_pool,
+                                "The scenario's administrator: launches and timed events");
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -87,9 +93,11 @@ void Administrator::perform(Equus& eq, const Step& step) {
   }
   auto it = rdcs_.find(e.rdc);
   if (it == rdcs_.end()) {  // not (yet, or successfully) launched
+    XBT_VERB("%s on rdc '%s' skipped: it is not running", e.type.c_str(), e.rdc.c_str());
     eq.record("event_skipped:" + e.type, 0);
     return;
   }
+  XBT_VERB("%s on rdc '%s'", e.type.c_str(), e.rdc.c_str());
   perform_on(eq, step, it->second);
 }
 

@@ -1,5 +1,7 @@
 #include "models/pool/launch.hpp"
 
+#include <xbt/log.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -8,6 +10,10 @@
 #include "models/kernel/system_incarnation.hpp"
 #include "models/pool/pool_manager.hpp"
 #include "models/services/services.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus_pool);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(pool_launch, equus_pool,
+                                "The launch program: authentication, nodes, stream space, primary");
 
 namespace sg = simgrid::s4u;
 
@@ -125,6 +131,8 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
     node = static_cast<unsigned>(spec.primary_node_hint);
   IncCreateParams cp;
   cp.params = spec.primary_params;
+  XBT_VERB("launching '%s' for %s on %zu node(s), its primary at node %u", spec.name.c_str(),
+           spec.user.c_str(), out->nodes.size(), node);
   return launcher.launch_create(rdc, spec.primary_module, node, &out->primary, nullptr, &cp);
 }
 
