@@ -1,6 +1,7 @@
 #include "sim/run.hpp"
 
 #include <fmt/format.h>
+#include <xbt/log.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -19,6 +20,10 @@
 #include "sim/output/results.hpp"
 #include "sim/output/trace.hpp"
 #include "sim/session.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_SUBCATEGORY(equus_sim, equus, "Simulations: sessions, scenario runs, experiments");
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(sim_run, equus_sim, "A scenario run: start, end, what was left waiting");
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -100,9 +105,7 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
 
 }  // namespace
 
-void register_builtin_programs() {
-  programs::register_example_programs();
-}
+void register_builtin_programs() { programs::register_example_programs(); }
 
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, std::vector<double> graph_times,
                         const std::function<void(kernel::System&)>& on_pool) {
@@ -123,7 +126,10 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   pool::Pool& pool = session.boot_pool(0, [admin](Equus& eq) { admin->run(eq); });
   admin->set_pool(pool);
   start_watchdog(session.system(), pool, spec.duration_s, summary);
+  XBT_VERB("scenario '%s': %zu cards, seed %llu, until %g s", spec.name.c_str(), spec.nodes.size(),
+           static_cast<unsigned long long>(spec.seed), spec.duration_s);
   session.engine().run_until(spec.duration_s);
+  XBT_VERB("scenario '%s' stopped at %g s", spec.name.c_str(), sg::Engine::get_clock());
   if (summary.end_time == 0) {
     summary.end_time = sg::Engine::get_clock();
     summary.blocked = session.system().blocked_report(false);

@@ -1,12 +1,18 @@
 #include "models/programs/op_program.hpp"
 
 #include <fmt/format.h>
+#include <xbt/log.h>
 
 #include <map>
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/support/overloaded.hpp"
+
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_SUBCATEGORY(equus_programs, equus,
+                        "What simulated modules run: the op language and C++ programs");
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(programs_ops, equus_programs, "The op language's interpreter: each op run");
 
 using namespace equus::kernel;
 
@@ -31,7 +37,12 @@ class Interpreter {
   void run(const ops::Block& ops) {
     for (const auto& op : ops) {
       if (stop_) return;
-      std::visit([this](const auto& o) { exec(o); }, op.v);
+      std::visit(
+          [this](const auto& o) {
+            XBT_DEBUG("%s: %s", eq_.incarnation().name().c_str(), std::decay_t<decltype(o)>::name.data());
+            exec(o);
+          },
+          op.v);
     }
   }
 
