@@ -139,7 +139,7 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   GlobalId stream = h->stream;
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
-  km.body = GhostControl{ControlOp::WatchStream, nullptr, k().address_of(*inc_.ghost_port), stream, 1};
+  km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
   leave();
@@ -195,108 +195,111 @@ void Equus::compute(double seconds) {
 
 bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
   const RefDescrip& rd = msg.m_ref;
-  if (rd.rd_type != RefType::None && inc_.no_propagate.count(rd.rd_obj)) return false;  // rights removed
-  switch (rd.rd_type) {
-    case RefType::None:
-      return true;
-    case RefType::Stream: {
-      auto* s = inc_.ref<StreamRef>(rd.rd_obj);
-      if (!s) return false;
-      out = PackedRef{RefType::Stream, s->channel, s->type, s->dest, 0, {}, {}, false};
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::StreamHandle: {
-      auto* h = inc_.ref<StreamHandleRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::StreamHandle;
-      out.channel = h->stream;
-      out.chan_type = h->type;
-      out.owner_ghost = h->owner_ghost;
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Buffer:
-      out = PackedRef{RefType::Buffer,   0,
-                      ChanType::Unicast, {},
-                      inc_.gid(),        k().address_of(*inc_.ghost_port),
-                      rd.rd_buf,         (rd.rd_flags & RD_WRITABLE) != 0};
-      break;
-    case RefType::AlienBuffer: {
-      auto* b = inc_.ref<AlienBufRef>(rd.rd_obj);
-      if (!b) return false;
-      out = PackedRef{RefType::AlienBuffer,
-                      0,
-                      ChanType::Unicast,
-                      {},
-                      b->owner,
-                      b->owner_ghost,
-                      b->region,
-                      b->writable && (rd.rd_flags & RD_WRITABLE) != 0};
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Incarnation: {
-      auto* h = inc_.ref<IncRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::Incarnation;
-      out.owner = h->inc;
-      out.owner_ghost = h->ghost;
-      out.node = h->node;
-      out.rights = h->rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Port: {
-      // What is propagated is its attachments once its ghost's operations on them are over (an
-      // attachment answers before it has detached the old port).
-      while (inc_.port_ops > 0) {
-        inc_.port_op_waiter = &self_;
-        self_.set_waiting("its ghost's operation on its ports");
-        self_.block();
-      }
-      inc_.port_op_waiter = nullptr;
-      self_.clear_waiting();
-      // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
-      auto* pr = inc_.ref<PortRef>(rd.rd_obj);
-      if (!pr) return false;
-      out = PackedRef{};
-      out.type = RefType::Port;
-      out.port = rd.rd_obj;
-      out.owner_ghost = k().address_of(*inc_.ghost_port);
-      out.retained = rd.rd_keep;
-      for (const auto* proxy : pr->proxies) {
-        if (proxy->chan_type != pr->type()) return false;
-        out.channels.emplace_back(proxy->channel, proxy->chan_type);
-      }
-      if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
-        inc_.port_handlers.erase(rd.rd_obj);
-        inc_.propagating[rd.rd_obj] = std::move(*pr);
-        inc_.erase_ref(rd.rd_obj);
-      } else if (pr->type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
-        // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
-        // multicast port kept stays a member of its group, its messages queuing as before.
-        pr->kport->moving = true;
-      }
-      break;
-    }
-    case RefType::PortHandle: {
-      auto* h = inc_.ref<PortHandleRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::PortHandle;
-      out.port = h->port;
-      out.owner_ghost = h->owner_ghost;
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    default:
-      return false;
+  if (rd.rd_type == RefType::None) return true;
+  if (inc_.no_propagate.count(rd.rd_obj)) return false;  // rights removed
+  if (rd.rd_type == RefType::Buffer) {  // a region of the caller's own space, not a reference
+    out = PackedRef{};
+    out.type = RefType::Buffer;
+    out.owner = inc_.gid();
+    out.owner_ghost = k().address_of(*inc_.ghost_port);
+    out.buf = rd.rd_buf;
+    out.writable = (rd.rd_flags & RD_WRITABLE) != 0;
+  } else {
+    // What is propagated of a port is its attachments once its ghost's operations on them are over
+    // (an attachment answers before it has detached the old port).
+    if (rd.rd_type == RefType::Port) wait_port_ops();
+    auto it = inc_.refs().find(rd.rd_obj);
+    if (it == inc_.refs().end()) return false;
+    bool packed =
+        std::visit([&](auto& r) { return rd.rd_type == type_of(r) && pack(r, rd, out); }, it->second);
+    if (!packed) return false;
   }
   out.domain = rd.rd_domain;
   cost += k().params().cpu.ref_propagate;
+  return true;
+}
+
+void Equus::wait_port_ops() {
+  while (inc_.port_ops > 0) {
+    inc_.port_op_waiter = &self_;
+    self_.set_waiting("its ghost's operation on its ports");
+    self_.block();
+  }
+  inc_.port_op_waiter = nullptr;
+  self_.clear_waiting();
+}
+
+bool Equus::pack(StreamRef& s, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Stream;
+  out.channel = s.channel;
+  out.chan_type = s.type;
+  out.dest = s.dest;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(StreamHandleRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::StreamHandle;
+  out.channel = h.stream;
+  out.chan_type = h.type;
+  out.owner_ghost = h.owner_ghost;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(AlienBufRef& b, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::AlienBuffer;
+  out.owner = b.owner;
+  out.owner_ghost = b.owner_ghost;
+  out.buf = b.region;
+  out.writable = b.writable && (rd.rd_flags & RD_WRITABLE) != 0;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(IncRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Incarnation;
+  out.owner = h.inc;
+  out.owner_ghost = h.ghost;
+  out.node = h.node;
+  out.rights = h.rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Port;
+  out.port = rd.rd_obj;
+  out.owner_ghost = k().address_of(*inc_.ghost_port);
+  out.retained = rd.rd_keep;
+  // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
+  for (const auto* proxy : pr.proxies) {
+    if (proxy->chan_type != pr.type()) return false;
+    out.channels.emplace_back(proxy->channel, proxy->chan_type);
+  }
+  if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
+    inc_.port_handlers.erase(rd.rd_obj);
+    inc_.propagating[rd.rd_obj] = std::move(pr);
+    inc_.erase_ref(rd.rd_obj);
+  } else if (pr.type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
+    // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
+    // multicast port kept stays a member of its group, its messages queuing as before.
+    pr.kport->moving = true;
+  }
+  return true;
+}
+
+bool Equus::pack(PortHandleRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::PortHandle;
+  out.port = h.port;
+  out.owner_ghost = h.owner_ghost;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
@@ -590,15 +593,11 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
         if (!remote) {
           cost += k().cpu().local_bulk_copy_time(n);
         } else {
-          double left = n;
-          while (left > 0) {
-            double chunk = std::min(left, p.vme.max_copy_per_message);
-            self_.compute(cost + p.kernel.bulk_pull_setup);
-            cost = 0;
-            k().network().interconnect().copy(k().network().kernel(inv.sender_node).host(), k().host(), chunk,
-                                     p.vme.read_copy_rate);
-            left -= chunk;
-          }
+          k().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n, p.vme.read_copy_rate,
+                        [&](double, bool) {
+                          self_.compute(cost + p.kernel.bulk_pull_setup);
+                          cost = 0;
+                        });
         }
         std::memcpy(msg->m_base, inv.sender_data, n);
         break;
@@ -630,15 +629,8 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       result = inc_.add_reply_handle(ReplyHandle{q.src_node, q.xid, q.inv, resolved});
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
-      KernelMessage r;
-      r.service = Service::Reply;
-      r.xid = q.xid;
-      r.dest = KernelPortAddr{q.src_node, 0};
       // The final address tells the invoker where its stream now leads; not so for a forwarded call.
-      r.resolved = resolved;
-      r.body = ReplyBody{};
-      k().cache_reply(q.src_node, q.xid, r);
-      k().transmit(self_, r, cost + p.cpu.kmsg_prepare);
+      k().reply(self_, q.src_node, q.xid, ReplyBody{}, cost + p.cpu.kmsg_prepare, resolved);
       cost = 0;
     }
   }
@@ -676,19 +668,13 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
     } else {
       self_.compute(cost + p.kernel.bulk_push_setup);
       cost = 0;
-      k().network().interconnect().copy(k().host(), k().network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
+      k().network().interconnect().copy(k().host(), k().network().kernel(h.src_node).host(), n,
+                                        p.vme.write_copy_rate);
     }
     std::memcpy(h.inv->reply_buffer, msg->m_base, n);
   }
   rb.extra_bytes = n;
-  KernelMessage r;
-  r.service = Service::Reply;
-  r.xid = h.xid;
-  r.dest = KernelPortAddr{h.src_node, 0};
-  r.resolved = h.port;  // any reply carries the final address (Section 8.4.3)
-  r.body = rb;
-  k().cache_reply(h.src_node, h.xid, r);
-  k().transmit(self_, r, cost);
+  k().reply(self_, h.src_node, h.xid, rb, cost, h.port);  // any reply carries the final address (8.4.3)
   leave();
   return E_OK;
 }

@@ -21,9 +21,13 @@ class Kernel;
 struct Invocation;
 struct PackedRef;
 struct StreamRef;
+struct StreamHandleRef;
+struct AlienBufRef;
+struct IncRef;
+struct PortRef;
+struct PortHandleRef;
 struct KernelMessage;
 enum class InvokeKind : uint8_t;
-enum class ControlOp : uint8_t;
 struct GhostControl;
 
 /// inc_status result (Appendix B.1 IncState, the fields the model keeps).
@@ -219,6 +223,15 @@ class Equus {
   /// rebound away from `sent_on` meanwhile (Section 8.5.3).
   void follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans);
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
+  // One packing per reference type; false when the reference may not propagate.
+  bool pack(StreamRef& s, const RefDescrip& rd, PackedRef& out);
+  bool pack(StreamHandleRef& h, const RefDescrip& rd, PackedRef& out);
+  bool pack(AlienBufRef& b, const RefDescrip& rd, PackedRef& out);
+  bool pack(IncRef& h, const RefDescrip& rd, PackedRef& out);
+  bool pack(PortRef& pr, const RefDescrip& rd, PackedRef& out);
+  bool pack(PortHandleRef& h, const RefDescrip& rd, PackedRef& out);
+  /// Waits until the ghost's operations on the incarnation's ports are over.
+  void wait_port_ops();
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
   /// Blocks while the stream is frozen (inc_freezeStream); false if the stream went meanwhile.

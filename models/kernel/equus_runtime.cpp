@@ -128,7 +128,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
 
 int Equus::inc_start(int child, const IncParams* params) {
   return control(child,
-                 GhostControl{ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{})},
+                 GhostControl{control::Start{std::make_shared<IncParams>(params ? *params : IncParams{})}},
                  nullptr);
 }
 
@@ -184,10 +184,14 @@ void Equus::run_preamble() {
 int Equus::control(int child, GhostControl c, IncStatus* out) {
   const auto& p = k().params();
   auto* h = inc_.ref<IncRef>(child);
-  uint32_t needed = c.op == ControlOp::Destroy                                 ? INC_RIGHT_DESTROY
-                    : c.op == ControlOp::Status                                ? INC_RIGHT_STATUS
-                    : c.op == ControlOp::Depend || c.op == ControlOp::Interest ? INC_RIGHT_DEPEND
-                                                                               : INC_RIGHT_FREEZE;
+  uint32_t needed = std::visit(Overloaded{
+                                   [](const control::Destroy&) { return INC_RIGHT_DESTROY; },
+                                   [](const control::Status&) { return INC_RIGHT_STATUS; },
+                                   [](const control::Depend&) { return INC_RIGHT_DEPEND; },
+                                   [](const control::Interest&) { return INC_RIGHT_DEPEND; },
+                                   [](const auto&) { return INC_RIGHT_FREEZE; },  // freeze, unfreeze, start
+                               },
+                               c.op);
   if (!h || (h->rights & needed) == 0) {
     self_.compute(entry());
     leave();
@@ -208,13 +212,13 @@ int Equus::control(int child, GhostControl c, IncStatus* out) {
   return r.status;
 }
 
-int Equus::inc_destroy(int child) { return control(child, GhostControl{ControlOp::Destroy}, nullptr); }
-int Equus::inc_freeze(int child) { return control(child, GhostControl{ControlOp::Freeze}, nullptr); }
+int Equus::inc_destroy(int child) { return control(child, GhostControl{control::Destroy{}}, nullptr); }
+int Equus::inc_freeze(int child) { return control(child, GhostControl{control::Freeze{}}, nullptr); }
 int Equus::inc_unfreeze(int child, int /*priority: one timeslicing level in the model*/) {
-  return control(child, GhostControl{ControlOp::Unfreeze}, nullptr);
+  return control(child, GhostControl{control::Unfreeze{}}, nullptr);
 }
 int Equus::inc_status(int child, IncStatus* statep) {
-  return control(child, GhostControl{ControlOp::Status}, statep);
+  return control(child, GhostControl{control::Status{}}, statep);
 }
 
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
@@ -245,15 +249,12 @@ GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {
   if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
-  return control(child, GhostControl{ControlOp::Depend, nullptr, k().address_of(*inc_.ghost_port), 0, type},
-                 nullptr);
+  return control(child, GhostControl{control::Depend{k().address_of(*inc_.ghost_port), type}}, nullptr);
 }
 
 int Equus::inc_setInterest(int child, EvType event_type, int set) {
   if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
-  return control(child,
-                 GhostControl{ControlOp::Interest, nullptr, k().address_of(*inc_.ghost_port), 0, set ? 1 : 0},
-                 nullptr);
+  return control(child, GhostControl{control::Interest{k().address_of(*inc_.ghost_port), set != 0}}, nullptr);
 }
 
 int Equus::inc_rdcExit() {
@@ -293,12 +294,7 @@ int Equus::inc_testReference(int reference) const {
   auto& refs = inc_.refs();
   auto it = refs.find(reference);
   if (it == refs.end()) return RT_NONE;
-  if (std::holds_alternative<StreamRef>(it->second)) return static_cast<int>(RefType::Stream);
-  if (std::holds_alternative<PortRef>(it->second)) return static_cast<int>(RefType::Port);
-  if (std::holds_alternative<AlienBufRef>(it->second)) return static_cast<int>(RefType::AlienBuffer);
-  if (std::holds_alternative<IncRef>(it->second)) return static_cast<int>(RefType::Incarnation);
-  if (std::holds_alternative<PortHandleRef>(it->second)) return static_cast<int>(RefType::PortHandle);
-  return static_cast<int>(RefType::StreamHandle);
+  return static_cast<int>(type_of(it->second));
 }
 
 // ---------------------------------------------------------------- stream space and name service

@@ -9,15 +9,10 @@ namespace equus::kernel {
 
 void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
   Kernel& k = kernel();
-  KernelMessage reply;
-  reply.service = Service::Reply;
-  reply.xid = m.xid;
-  reply.dest = KernelPortAddr{m.origin(), 0};
-  if (inc_.ghost_port) reply.resolved = k.address_of(*inc_.ghost_port);  // handles follow migrations
   r.node = k.node();
-  reply.body = std::move(r);
-  k.cache_reply(m.origin(), m.xid, reply);
-  k.transmit(*this, reply, cpu + k.params().cpu.kmsg_prepare);
+  // The ghost's address: incarnation handles follow migrations.
+  k.reply(*this, m.origin(), m.xid, std::move(r), cpu + k.params().cpu.kmsg_prepare,
+          inc_.ghost_port ? k.address_of(*inc_.ghost_port) : KernelPortAddr{});
 }
 
 template <class Op, class Local>
@@ -50,7 +45,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
   if (!pr) {
     auto it = inc_.propagating.find(a.port);
     if (it == inc_.propagating.end()) {
-      answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+      answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
       return;
     }
     pr = &it->second;
@@ -101,7 +96,7 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
   const auto& p = k.params();
   auto* pr = inc_.ref<PortRef>(a.port);
   if (!pr) {
-    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
     return;
   }
   compute(p.kernel.reconfig_op);
@@ -113,7 +108,7 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
   }
   compute(p.kernel.port_setup);  // as Figure 8.4 lines 10-13: the database entry
   k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
-  answer(m, ControlReply{status}, 0);
+  answer(m, ControlReply{.status = status}, 0);
 }
 
 // At the owner of the port being detached: what arrived over the channel goes to the new port first.
@@ -125,7 +120,7 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   KernelPort* proxy = pr ? pr->proxy(d.channel) : nullptr;
   if (!proxy) {
     int status = pr ? E_INVAL : E_BADREF;
-    if (request) answer(*request, ControlReply{status}, 0);
+    if (request) answer(*request, ControlReply{.status = status}, 0);
     return status;
   }
   uint64_t rc = reconfiguration(k, fmt::format("port attachment: {} detached", inc_.name()));
@@ -168,7 +163,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   const auto& p = k.params();
   auto* pr = inc_.ref<PortRef>(r.port);
   if (!pr) {
-    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
     return;
   }
   uint64_t rc = reconfiguration(k, fmt::format("stream rebinding away from {}", inc_.name()));
@@ -191,7 +186,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
       if (KernelPort* proxy = pr->proxy(r.channel); proxy && status == E_OK)
         pr->kport->rebound[r.stream] = {binding, Destination{k.address_of(*proxy), r.channel}};
     }
-    answer(m, ControlReply{status}, 0);
+    answer(m, ControlReply{.status = status}, 0);
     return;
   }
   KernelPort& main = *pr->kport;
@@ -215,7 +210,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   main.moving_stream = 0;
   main.receive_locked = false;
   Kernel::wake_receiver(main);
-  answer(m, ControlReply{status}, 0);
+  answer(m, ControlReply{.status = status}, 0);
 }
 
 // At the stream's holder: only the channel and the cached destination change.

@@ -27,9 +27,9 @@ struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
   GlobalId channel = 0;
   ChanType type = ChanType::Unicast;
-  KernelPortAddr dest;               // cached destination kernel port (unicast), learnt from acks and replies
+  KernelPortAddr dest{};             // cached destination kernel port (unicast), learnt from acks and replies
   int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
-  std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
+  std::deque<uint64_t> outstanding{};  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
   bool frozen = false;   // inc_freezeStream: senders block before sending
   uint32_t binding = 0;  // rebindings so far: messages carry it (see KernelPort::rebound)
@@ -48,30 +48,41 @@ struct PortRef {
 
 struct PortHandleRef {         // names another incarnation's port (inc_attachPort, inc_rebindStream)
   int port = 0;                // its identifier at the owner
-  KernelPortAddr owner_ghost;  // the owner's ghost
+  KernelPortAddr owner_ghost{};  // the owner's ghost
 };
 
 struct AlienBufRef {  // buffer handle on another incarnation's buffer
   GlobalId owner = 0;
-  KernelPortAddr owner_ghost;
-  Buf region;
+  KernelPortAddr owner_ghost{};
+  Buf region{};
   bool writable = false;
 };
 
 struct IncRef {  // incarnation handle
   GlobalId inc = 0;
-  KernelPortAddr ghost;
+  KernelPortAddr ghost{};
   int node = -1;
   uint32_t rights = INC_RIGHTS_ALL;
 };
 
 struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
   GlobalId stream = 0;
-  KernelPortAddr owner_ghost;         // the ghost of the incarnation holding the stream
+  KernelPortAddr owner_ghost{};       // the ghost of the incarnation holding the stream
   ChanType type = ChanType::Unicast;  // its channel's: only unicast streams can be rebound (6.2.3)
 };
 
 using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef, PortHandleRef>;
+
+/// The reference type a reference is named by in reference descriptors.
+constexpr RefType type_of(const StreamRef&) { return RefType::Stream; }
+constexpr RefType type_of(const PortRef&) { return RefType::Port; }
+constexpr RefType type_of(const AlienBufRef&) { return RefType::AlienBuffer; }
+constexpr RefType type_of(const IncRef&) { return RefType::Incarnation; }
+constexpr RefType type_of(const StreamHandleRef&) { return RefType::StreamHandle; }
+constexpr RefType type_of(const PortHandleRef&) { return RefType::PortHandle; }
+inline RefType type_of(const Reference& r) {
+  return std::visit([](const auto& x) { return type_of(x); }, r);
+}
 
 struct ReplyHandle {
   int src_node = -1;

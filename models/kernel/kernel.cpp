@@ -1,6 +1,7 @@
 #include "models/kernel/kernel.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "models/kernel/comm_manager.hpp"
 #include "models/kernel/ghost.hpp"
@@ -153,7 +154,7 @@ void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
   n.xid = new_xid();
   n.src_node = node_;
   n.dest = ghost;
-  n.body = GhostControl{ControlOp::Notify, nullptr, {}, about, static_cast<int>(type)};
+  n.body = GhostControl{control::Notify{.about = about, .type = type}};
   hand_to_comm_manager(std::move(n));
 }
 
@@ -163,12 +164,7 @@ void Kernel::notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about,
   n.service = Service::Datagram;
   n.xid = new_xid();
   n.dest = ghost;
-  n.body = GhostControl{ControlOp::Notify,
-                        nullptr,
-                        {},
-                        about,
-                        static_cast<int>(type),
-                        static_cast<uint32_t>(std::lround(elapsed_s * 1e6))};
+  n.body = GhostControl{control::Notify{about, type, static_cast<uint32_t>(std::lround(elapsed_s * 1e6))}};
   transmit(from, n, params_.cpu.kmsg_prepare);
 }
 
@@ -439,6 +435,36 @@ KernelPort* Kernel::kernel_port(uint32_t index) {
 }
 
 // ---------------------------------------------------------------- sending
+
+void Kernel::reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
+                   KernelPortAddr resolved) {
+  KernelMessage r;
+  r.service = Service::Reply;
+  r.xid = xid;
+  r.dest = KernelPortAddr{to_node, 0};
+  r.resolved = resolved;
+  r.body = std::move(body);
+  cache_reply(to_node, xid, r);
+  transmit(from, r, cpu_before);
+}
+
+void Kernel::bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
+                       const std::function<void(double chunk, bool first)>& before_chunk) {
+  double left = bytes;
+  bool first = true;
+  while (left > 0) {
+    double chunk = std::min(left, params_.vme.max_copy_per_message);
+    if (before_chunk) before_chunk(chunk, first);
+    net_.interconnect().copy(from, to, chunk, rate);
+    left -= chunk;
+    first = false;
+  }
+}
+
+double Kernel::round_to_pages(double bytes) const {
+  double page = params_.cpu.page_bytes;
+  return page > 0 ? std::ceil(bytes / page) * page : bytes;
+}
 
 void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   m.src_node = node_;

@@ -169,6 +169,16 @@ class Kernel {
   std::optional<KernelMessage> request(Process& from, KernelMessage m, double cpu_before);
   /// Asynchronous send with acknowledgement and retry; nullopt when no acknowledgement came.
   std::optional<KernelMessage> send_acked(Process& from, KernelMessage m, double cpu_before);
+  /// Replies to request `xid` from `to_node` with `body` (and the final address `resolved`, if any):
+  /// cached first, so that a retry of the request gets the same reply (at-most-once, 8.4.1).
+  void reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
+             KernelPortAddr resolved = {});
+  /// Copies `bytes` from `from` to `to` over the interconnect, at most max_copy_per_message per kernel
+  /// message; `before_chunk(chunk, first)` runs before each chunk's copy (its message's work).
+  void bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
+                 const std::function<void(double chunk, bool first)>& before_chunk = {});
+  /// `bytes` rounded up to whole pages (memory is allocated by the page).
+  double round_to_pages(double bytes) const;
 
   // ---- arrival
   /// A packet posted by `src` for this node: queued for the interrupt handler.

@@ -11,6 +11,7 @@ struct KernelMessage;
 struct KernelPort;
 struct HostRequest;
 struct MigrateHost;
+struct LoaderAccess;
 
 /// A process serving requests sent to a well-known global identifier of its node (DLVR_NODE_SERVICE).
 class NodeService : public Process {
@@ -40,6 +41,9 @@ class Loader : public NodeService {
   void fork(KernelMessage& m, const HostRequest& r, double memory, double text);
   /// M1 at the destination: validates and commits memory, then a Migrator does M3 and M4.
   void migrate_host(KernelMessage& m, const MigrateHost& h);
+  /// inc_nodeAlloc / inc_nodeWithdraw.
+  void access(const KernelMessage& m, const LoaderAccess& a);
+  void status(const KernelMessage& m);
 };
 
 /// The file service of the launch program on the UNIX host: one disc, one request at a time.
