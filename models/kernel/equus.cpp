@@ -53,6 +53,8 @@ void Equus::follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans
 
 double Equus::entry() const { return k().params().cpu.syscall_entry; }
 
+void Equus::charge_entry() { self_.compute(entry()); }
+
 void Equus::leave() {
   self_.owe(k().params().cpu.syscall_exit);
   if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) deliver_interrupts();
@@ -102,7 +104,7 @@ bool Equus::deliver_interrupts() {
 }
 
 int Equus::inc_setPortHandler(int port, Handler handler, int priority) {
-  self_.compute(entry());
+  auto call = enter();
   auto* pr = inc_.ref<PortRef>(port);
   int rc = E_OK;
   if (!pr || priority <= 0) {
@@ -115,7 +117,6 @@ int Equus::inc_setPortHandler(int port, Handler handler, int priority) {
     pr->kport->interrupts = true;
     if (!pr->kport->arrived.empty()) ++inc_.pending_interrupts;  // the current messages too
   }
-  leave();
   return rc;
 }
 
@@ -131,9 +132,8 @@ int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
 int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority) {
   const auto& p = k().params();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
-  self_.compute(entry());
+  auto call = enter();
   if (!h || !h->owner_ghost.valid() || priority <= 0) {
-    leave();
     return h ? E_INVAL : E_BADREF;
   }
   GlobalId stream = h->stream;
@@ -142,25 +142,22 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
-  leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_setInterruptPriority(int priority) {
-  self_.compute(entry());
+  auto call = enter();
   int old = inc_.interrupt_priority;
   inc_.interrupt_priority = priority;
   if (priority < old && inc_.pending_interrupts == 0) inc_.pending_interrupts = 1;  // re-examine held ones
-  leave();
   return old;
 }
 
 int Equus::inc_pause() {
-  self_.compute(entry());
+  auto call = enter();
   self_.set_waiting("inc_pause (a software interrupt)");
   while (!deliver_interrupts()) self_.block();
   self_.clear_waiting();
-  leave();
   return E_OK;
 }
 
@@ -355,16 +352,12 @@ std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s,
 
 int Equus::inc_invoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_invoke");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
   double cost = entry() + p.cpu.kmsg_prepare;
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
-    leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   auto inv = new_invocation(InvokeKind::Invoke, *s, *msg);
@@ -372,7 +365,6 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   inv->reply_room = msg->m_cnt;
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
@@ -387,7 +379,6 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   }
   if (!ans) {
     if (checker) checker->failed(*inv);
-    leave();
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
@@ -400,21 +391,16 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   } else {
     msg->m_nreply = 0;
   }
-  leave();
   return E_OK;
 }
 
 int Equus::send_async(int stream, Msg* msg, bool reliable) {
   auto call_trace = trace(reliable ? "inc_send" : "inc_dgram");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
   if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
-    leave();
     return !s ? E_BADREF : msg->m_cnt > p.vme.max_packet_data ? E_TOOBIG : E_INVAL;
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
@@ -424,7 +410,6 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
@@ -436,19 +421,16 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     km.service = Service::Datagram;
     km.xid = k().new_xid();
     k().transmit(self_, km, cost);
-    leave();
     return E_OK;
   }
   auto* checker = k().network().checker();
   auto ans = k().send_acked(self_, std::move(km), cost);
   if (!ans) {
     if (checker) checker->failed(*inv);
-    leave();
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
   follow_answer(stream, sent_on, *ans);
-  leave();
   return E_OK;
 }
 
@@ -459,14 +441,9 @@ int Equus::inc_dgram(int stream, Msg* msg) { return send_async(stream, msg, fals
 int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_asinvoke");
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
-  self_.compute(entry());
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
+  auto call = enter();
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
-    leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   // Blocked while `buffer_limit` calls are uncompleted (Section 4.4.2).
@@ -475,7 +452,6 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     self_.block();
     self_.clear_waiting();
     if (!(s = inc_.ref<StreamRef>(stream))) {
-      leave();
       return E_BADREF;
     }
   }
@@ -484,7 +460,6 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   inv->sender_ghost = k().address_of(*inc_.ghost_port);
   inv->asinvoke_id = k().new_xid();
   if (!pack_ref(*msg, inv->ref, cost)) {
-    leave();
     return E_BADREF;
   }
   s->outstanding.push_back(inv->asinvoke_id);
@@ -500,11 +475,9 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     if (s)
       s->outstanding.erase(std::remove(s->outstanding.begin(), s->outstanding.end(), inv->asinvoke_id),
                            s->outstanding.end());
-    leave();
     return E_TIMEOUT;
   }
   follow_answer(stream, sent_on, *ans);
-  leave();
   return E_OK;
 }
 
@@ -512,25 +485,22 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   auto call_trace = trace("inc_receive");
   const auto& p = k().params();
   auto* pr = inc_.ref<PortRef>(port);
-  self_.compute(entry());
+  auto call = enter();
   GlobalId sel = 0;
   if (selector > 0) {
     auto* h = inc_.ref<StreamHandleRef>(selector);
     if (!h) {
-      leave();
       return E_BADREF;
     }
     sel = h->stream;
   }
   if (!pr) {
-    leave();
     return E_BADREF;
   }
   KernelPort* kpp = pr->kport;
   auto it = Kernel::find_message(*kpp, sel);
   if (it == kpp->arrived.end()) {
     if (timeout == 0) {
-      leave();
       return 0;
     }
     double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
@@ -556,12 +526,10 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     if (pr) pr->kport->waiter = nullptr;
     self_.clear_waiting();
     if (!pr) {
-      leave();
       return E_BADREF;
     }
     kpp = pr->kport;
     if ((it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end()) {
-      leave();
       return 0;
     }
   }
@@ -636,18 +604,17 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   }
   // What is left is work on the way back to user mode: charged with the next kernel entry.
   self_.owe(cost);
-  leave();
   return result;
 }
 
 int Equus::inc_reply(int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_reply");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   if (it == handles.end()) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   ReplyHandle h = std::move(it->second);
@@ -658,7 +625,6 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   rb.head = msg->m_head;
   if (!pack_ref(*msg, rb.ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   uint32_t n = std::min(msg->m_cnt, h.inv->reply_room);
@@ -675,19 +641,18 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   }
   rb.extra_bytes = n;
   k().reply(self_, h.src_node, h.xid, rb, cost, h.port);  // any reply carries the final address (8.4.3)
-  leave();
   return E_OK;
 }
 
 int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_forward");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   auto* s = inc_.ref<StreamRef>(stream);
   if (it == handles.end() || !s || s->type != ChanType::Unicast) {
     self_.compute(entry());
-    leave();
     return it == handles.end() || !s ? E_BADREF : E_NOTUNICAST;
   }
   ReplyHandle h = std::move(it->second);
@@ -703,7 +668,6 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.reply_node = h.src_node;
   km.body = InvocationBody{inv};
   k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
-  leave();
   return E_OK;
 }
 
@@ -711,11 +675,11 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
 
 int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyto");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || !b->writable || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
-    leave();
     return b ? E_RANGE : E_BADREF;
   }
   KernelMessage km;
@@ -724,17 +688,16 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
                       k().node()};
   SyncCall sync(inc_);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
-  leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyfrom");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
-    leave();
     return b ? E_RANGE : E_BADREF;
   }
   KernelMessage km;
@@ -742,7 +705,6 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
   km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k().node()};
   SyncCall sync(inc_);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
-  leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
@@ -750,10 +712,9 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
 
 int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nselect,
                         SelectMessages* select_array) {
-  self_.compute(entry());
+  auto call = enter();
   auto* pr = inc_.ref<PortRef>(port);
   if (!pr) {
-    leave();
     return E_BADREF;
   }
   const auto& arrived = pr->kport->arrived;
@@ -770,12 +731,12 @@ int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nsel
                                        [h](const QueuedMessage& q) { return q.inv->stream == h->stream; }))
                                  : 0;
   }
-  leave();
+  call.leave();  // software interrupts may take messages: counted after them
   return static_cast<int>(arrived.size());
 }
 
 int Equus::inc_setBufferLimit(int stream, int limit) {
-  self_.compute(entry());
+  auto call = enter();
   auto* s = inc_.ref<StreamRef>(stream);
   int rc = E_OK;
   if (!s)
@@ -784,14 +745,13 @@ int Equus::inc_setBufferLimit(int stream, int limit) {
     rc = E_INVAL;
   else
     s->buffer_limit = limit;
-  leave();
   return rc;
 }
 
 // ---------------------------------------------------------------- B.5
 
 int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
-  self_.compute(entry());
+  auto call = enter();
   GlobalId chan = k().network().new_gid();
   PortRef port = k().open_port(inc_, chan, chantype);
   KernelPortAddr dest =
@@ -800,12 +760,11 @@ int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
   *stream_p = inc_.add_ref(StreamRef{k().network().new_gid(), chan, chantype, dest});
   attached(*port_p, "");
   attached(*stream_p, "");
-  leave();
   return E_OK;
 }
 
 int Equus::inc_portCreate(int stream) {
-  self_.compute(entry());
+  auto call = enter();
   auto* s = inc_.ref<StreamRef>(stream);
   int rc = E_BADREF;
   if (s && s->type != ChanType::Multicast) {
@@ -814,23 +773,21 @@ int Equus::inc_portCreate(int stream) {
     rc = inc_.add_ref(k().open_port(inc_, s->channel, s->type));
     attached(rc, "");
   }
-  leave();
   return rc;
 }
 
 int Equus::inc_hanCreate(int stream_or_port) {
-  self_.compute(entry());
+  auto call = enter();
   int rc = E_BADREF;
   if (auto* s = inc_.ref<StreamRef>(stream_or_port))
     rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port), s->type});
   else if (inc_.ref<PortRef>(stream_or_port))
     rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port)});
-  leave();
   return rc;
 }
 
 int Equus::inc_close(int reference) {
-  self_.compute(entry());
+  auto call = enter();
   int rc = E_OK;
   if (auto* sr = inc_.ref<StreamRef>(reference)) k().notify_stream_closed(inc_, sr->gid);
   if (auto* o = k().network().observer()) {
@@ -846,7 +803,6 @@ int Equus::inc_close(int reference) {
   } else {
     rc = E_BADREF;
   }
-  leave();
   return rc;
 }
 
@@ -854,7 +810,7 @@ int Equus::inc_close(int reference) {
 
 int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& types) {
   auto call_trace = trace("inc_eventWait");
-  self_.compute(entry());
+  auto call = enter();
   auto wanted = [&](const EvDesc& e) {
     return types.empty() || std::find(types.begin(), types.end(), e.ed_evtype) != types.end();
   };
@@ -887,31 +843,28 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& typ
           break;
         }
   }
-  leave();
   return rc;
 }
 
 // ---------------------------------------------------------------- B.10
 
 int Equus::inc_time(TimeBuf* time_buf) {
-  self_.compute(entry());
+  auto call = enter();
   // The kernel's clock advances only at timer interrupts.
   double hz = k().params().cpu.clock_hz;
   double ticks = std::floor(sg::Engine::get_clock() * hz + 1e-9);
   time_buf->tb_elapsed = static_cast<uint32_t>(std::llround(ticks * 1000.0 / hz));
   time_buf->tb_sys = 0;
   time_buf->tb_user = 0;
-  leave();
   return E_OK;
 }
 
 int Equus::inc_sleep(int nmillisecs) {
   auto call_trace = trace("inc_sleep");
-  self_.compute(entry());
+  auto call = enter();
   self_.set_waiting("inc_sleep");
   sg::this_actor::sleep_for(std::max(0, nmillisecs) / 1000.0);
   self_.clear_waiting();
-  leave();
   return E_OK;
 }
 

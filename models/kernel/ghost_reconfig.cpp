@@ -76,8 +76,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     Destination to = dest_for(chan);
     compute(p.kernel.port_setup);  // lines 12-16: the attachment's database entry, kernel port go
     k.forward_pending(
-        *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
-        [&](const PendingMessage&) { return to; }, rc);
+        *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
     k.detach(*pr, proxy, to.port);
   }
   main.moving = false;
@@ -139,8 +138,7 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   if (request) answer(*request, ControlReply{}, 0);
   compute(k.params().kernel.port_setup);  // as Figure 8.5 lines 12-16: database entry, kernel port go
   k.forward_pending(
-      *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
-      [&](const PendingMessage&) { return to; }, rc);
+      *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
   k.detach(*pr, proxy, d.to);
   main.receive_locked = false;
   Kernel::wake_receiver(main);
@@ -206,7 +204,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
       [stream](const PendingMessage& pm) {
         return std::get<InvocationBody>(pm.msg.body).inv->stream == stream;
       },
-      [&](const PendingMessage&) { return to; }, rc);
+      to, rc);
   main.moving_stream = 0;
   main.receive_locked = false;
   Kernel::wake_receiver(main);

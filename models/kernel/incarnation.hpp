@@ -27,8 +27,8 @@ struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
   GlobalId channel = 0;
   ChanType type = ChanType::Unicast;
-  KernelPortAddr dest{};             // cached destination kernel port (unicast), learnt from acks and replies
-  int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
+  KernelPortAddr dest{};  // cached destination kernel port (unicast), learnt from acks and replies
+  int buffer_limit = 0;   // inc_asinvoke blocks when this many are outstanding (0 = no limit)
   std::deque<uint64_t> outstanding{};  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
   bool frozen = false;   // inc_freezeStream: senders block before sending
@@ -46,8 +46,8 @@ struct PortRef {
   KernelPort* proxy(GlobalId chan) const;
 };
 
-struct PortHandleRef {         // names another incarnation's port (inc_attachPort, inc_rebindStream)
-  int port = 0;                // its identifier at the owner
+struct PortHandleRef {           // names another incarnation's port (inc_attachPort, inc_rebindStream)
+  int port = 0;                  // its identifier at the owner
   KernelPortAddr owner_ghost{};  // the owner's ghost
 };
 

@@ -317,38 +317,29 @@ int Kernel::forward_arrived(Process& by, KernelPort& main,
                             const std::function<bool(const QueuedMessage&)>& pick,
                             const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig) {
   int n = 0;
-  for (;;) {
+  for (;; ++n) {
     auto it = std::find_if(main.arrived.begin(), main.arrived.end(), pick);
     if (it == main.arrived.end()) return n;
     QueuedMessage q = std::move(*it);
     main.arrived.erase(it);
     release_buffer(*main.owner, q);
-    q.inv->reconfig = reconfig;
-    if (auto* c = net_.checker()) c->forwarded(*q.inv);
     KernelMessage f;
-    Destination d = to(q);
-    f.dest = address(d);
-    f.locate = d.channel;
     f.inline_bytes = static_cast<uint32_t>(q.inv->inline_data.size());
     f.orig_node = q.src_node;
     f.orig_xid = q.xid;
     f.orig_service = q.service;
     f.body = InvocationBody{q.inv};
     ++stats_.forwarded;
-    ++n;
-    if (net_.skip_forwarding) continue;  // fault injection: the message is lost
-    // Already acknowledged: forwarded reliably, one at a time so that the order is kept.
-    in_flight_.push_back(q.inv);
-    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
-    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), q.inv));
+    // Already acknowledged: the fault injection's loss applies here.
+    forward(by, std::move(f), to(q), reconfig, net_.skip_forwarding);
   }
 }
 
 int Kernel::forward_pending(Process& by, KernelPort& main,
-                            const std::function<bool(const PendingMessage&)>& pick,
-                            const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig) {
+                            const std::function<bool(const PendingMessage&)>& pick, Destination to,
+                            uint64_t reconfig) {
   int n = 0;
-  for (;;) {
+  for (;; ++n) {
     auto it = std::find_if(main.pending.begin(), main.pending.end(), pick);
     if (it == main.pending.end()) return n;
     PendingMessage pm = std::move(*it);
@@ -361,20 +352,24 @@ int Kernel::forward_pending(Process& by, KernelPort& main,
     f.orig_service = relay ? o.orig_service : o.service;
     f.ack_origin = relay ? o.ack_origin : true;  // never acknowledged: the new destination tells the sender
     seen_.erase(SeenKey{f.orig_node, f.orig_xid});  // its retries now belong to the new destination
-    std::get<InvocationBody>(o.body).inv->reconfig = reconfig;
-    if (auto* c = net_.checker()) c->forwarded(*std::get<InvocationBody>(o.body).inv);
-    Destination d = to(pm);
-    f.dest = address(d);
-    f.locate = d.channel;
     f.inline_bytes = o.inline_bytes;
     f.body = std::move(o.body);
     ++stats_.forwarded_pending;
-    ++n;
-    auto inv = std::get<InvocationBody>(f.body).inv;
-    in_flight_.push_back(inv);
-    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
-    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
+    forward(by, std::move(f), to, reconfig, false);
   }
+}
+
+void Kernel::forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose) {
+  auto inv = std::get<InvocationBody>(f.body).inv;
+  inv->reconfig = reconfig;
+  if (auto* c = net_.checker()) c->forwarded(*inv);
+  if (lose) return;
+  f.dest = address(to);
+  f.locate = to.channel;
+  // Reliably, one at a time so that the order is kept.
+  in_flight_.push_back(inv);
+  send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
+  in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
 }
 
 void Kernel::redirect(uint32_t old_index, KernelPortAddr to) {

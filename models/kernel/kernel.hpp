@@ -13,10 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/kernel/model_params.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/invariant_checker.hpp"
 #include "models/kernel/messages.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/kernel/observer.hpp"
 #include "models/kernel/process.hpp"
 #include "models/m68030/cpu.hpp"
@@ -141,9 +141,10 @@ class Kernel {
   /// Section 8.5.1), marking `proxies` moving first; returns the number forwarded.
   int forward_arrived(Process& by, KernelPort& main, const std::function<bool(const QueuedMessage&)>& pick,
                       const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig);
-  /// Forwards the pending messages `pick` selects (they are acknowledged by their new destination).
+  /// Forwards the pending messages `pick` selects to `to` (they are acknowledged by their new
+  /// destination).
   int forward_pending(Process& by, KernelPort& main, const std::function<bool(const PendingMessage&)>& pick,
-                      const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig);
+                      Destination to, uint64_t reconfig);
   /// Redirection entries (Section 8.5.1): arrivals for a deleted kernel port follow them; chains are
   /// followed node to node; the oldest is dropped when the table is full.
   void redirect(uint32_t old_index, KernelPortAddr to);
@@ -260,6 +261,8 @@ class Kernel {
   };
 
   std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
+  /// Sends one forwarded invocation message to `to` (unless the fault injection would `lose` it).
+  void forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose);
   /// Re-routes an arrival for a deleted kernel port along its redirection entry; false if none.
   bool follow_redirection(KernelMessage& m, uint32_t index);
   void answer_transaction(KernelMessage& m);

@@ -23,10 +23,10 @@ struct PackedRef {
   RefType type = RefType::None;
   GlobalId channel = 0;  // streams and ports: the channel
   ChanType chan_type = ChanType::Unicast;
-  KernelPortAddr dest{};       // streams: the cached destination kernel port
-  GlobalId owner = 0;          // buffers: the owning incarnation
+  KernelPortAddr dest{};         // streams: the cached destination kernel port
+  GlobalId owner = 0;            // buffers: the owning incarnation
   KernelPortAddr owner_ghost{};  // buffers: its ghost port
-  Buf buf{};                   // buffers: the region in the owner's address space
+  Buf buf{};                     // buffers: the region in the owner's address space
   bool writable = false;
   uint8_t domain = 0;   // propagation restriction: non-zero, the recipient may not propagate it further
   int node = -1;        // incarnation handles: where the incarnation is
@@ -167,11 +167,11 @@ struct Unfreeze {};
 struct Start {
   std::shared_ptr<IncParams> params;
 };
-struct Depend {  // inc_makeDependent
+struct Depend {           // inc_makeDependent
   KernelPortAddr parent;  // the parent's ghost
   int type = DEP_NONE;    // DepType
 };
-struct Interest {  // inc_setInterest
+struct Interest {        // inc_setInterest
   KernelPortAddr party;  // the interested ghost
   bool set = true;
 };
@@ -185,9 +185,9 @@ struct Notify {  // an event about another incarnation; nobody waits for an answ
   uint32_t info = 0;  // ed_info2 (microseconds a migration or creation took)
 };
 }  // namespace control
-using ControlOp = std::variant<control::Status, control::Destroy, control::Freeze, control::Unfreeze,
-                               control::Start, control::Depend, control::Interest, control::WatchStream,
-                               control::Notify>;
+using ControlOp =
+    std::variant<control::Status, control::Destroy, control::Freeze, control::Unfreeze, control::Start,
+                 control::Depend, control::Interest, control::WatchStream, control::Notify>;
 struct GhostControl {
   ControlOp op;
 };
