@@ -53,7 +53,7 @@ int Equus::receive_port(const PackedRef& ref) {
   // Lines 10-13: the attachments' database entries (port_setup is charged at the database operation).
   self_.compute(static_cast<double>(port.proxies.size()) * p.kernel.port_setup);
   for (KernelPort* proxy : port.proxies)
-    k().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
+    k().ports().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
   int id = inc_.add_ref(std::move(port));
   if (--inc_.sync_calls == 0 && inc_.migrator) inc_.migrator->wake();
   return id;

@@ -271,10 +271,10 @@ int Equus::inc_brk(double new_bytes) {
   int rc = E_OK;
   if (new_bytes < 0) {
     rc = E_INVAL;
-  } else if (k().memory_used() + (want - inc_.heap) > k().memory_size()) {
+  } else if (k().memory().used() + (want - inc_.heap) > k().memory().size()) {
     rc = E_NOMEM;
   } else {
-    k().charge_memory(want - inc_.heap);
+    k().memory().charge(want - inc_.heap);
     inc_.memory += want - inc_.heap;
     inc_.heap = want;
   }

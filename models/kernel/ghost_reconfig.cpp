@@ -106,7 +106,7 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
     status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op, nullptr); });
   }
   compute(p.kernel.port_setup);  // as Figure 8.4 lines 10-13: the database entry
-  k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
+  k.ports().db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
   answer(m, ControlReply{.status = status}, 0);
 }
 

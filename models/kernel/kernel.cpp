@@ -22,7 +22,7 @@ bool Network::lose_packet() {
 }
 
 Kernel::Kernel(Network& net, int node, sg::Host* host, const params::ModelParams& params)
-    : net_(net), node_(node), cpu_(host, params.cpu), params_(params) {}
+    : net_(net), node_(node), cpu_(host, params.cpu), params_(params), ports_(params), memory_(params) {}
 
 Kernel::~Kernel() = default;
 
@@ -48,9 +48,9 @@ Incarnation& Kernel::host(RdcPtr rdc, int module, const std::string& name, Progr
   h.inc = std::make_unique<Incarnation>(*this, net_.new_gid(), name);
   h.inc->rdc = std::move(rdc);
   h.inc->module = module;
-  KernelPort& gp = create_kernel_port(h.inc.get(), true);
+  KernelPort& gp = ports_.create(h.inc.get(), true);
   h.inc->ghost_port = &gp;
-  db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
+  ports_.db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
   h.ghost = std::make_unique<Ghost>(*this, *h.inc);
   h.system = std::make_unique<SystemIncarnation>(*this, *h.inc, std::move(program));
   h.inc->ghost = h.ghost.get();
@@ -80,12 +80,12 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     for (auto& [id, pr] : inc.propagating) close_port(inc, pr);
     inc.propagating.clear();
     inc.refs().clear();
-    db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+    ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
     // Its ghost port goes too: later operations on it find no port and fail after their retries.
-    delete_kernel_port(inc.ghost_port->index);
+    ports_.erase(inc.ghost_port->index);
     inc.ghost_port = nullptr;
-    memory_used_ -= inc.memory;
-    if (inc.rdc && inc.module >= 0 && counts_text) text_add(inc.rdc->id, inc.module, -1, 0);
+    memory_.charge(-inc.memory);
+    if (inc.rdc && inc.module >= 0 && counts_text) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
     // Those that registered interest learn of the death (EV_INC_DEAD), and watchers of its streams of
     // their closure, sent by the communications manager like any response nobody here waits for.
@@ -112,24 +112,24 @@ void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
   // Kernel ports move with their queues; the old addresses redirect to the new ones.
   auto move_port = [&](KernelPort* kp) {
     uint32_t old = kp->index;
-    KernelPort& moved = to.adopt_kernel_port(release_kernel_port(old));
-    redirect(old, to.address_of(moved));
+    KernelPort& moved = to.ports().adopt(ports_.release(old));
+    ports_.redirect(old, to.address_of(moved));
     return &moved;
   };
   auto move_ref = [&](PortRef& pr) {
     for (KernelPort* proxy : pr.proxies) {
-      db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+      ports_.db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
       move_port(proxy);
-      to.db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
+      to.ports().db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
     }
     move_port(pr.kport);
   };
   for (auto& [id, r] : inc.refs())
     if (auto* pr = std::get_if<PortRef>(&r)) move_ref(*pr);
   for (auto& [id, pr] : inc.propagating) move_ref(pr);
-  db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+  ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
   move_port(inc.ghost_port);
-  to.db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
+  to.ports().db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
   // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
   // the redirections to the destination and must be recognised there. Entries do not say whose they
   // are, so all go: another incarnation's never match there.
@@ -137,8 +137,8 @@ void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
     if (auto s = seen_.find(key); s != seen_.end() && to.seen_.emplace(key, s->second).second)
       to.seen_order_.push_back(key);
   // Memory and text here are freed (the destination committed its own).
-  memory_used_ -= inc.memory;
-  if (inc.rdc && inc.module >= 0) text_add(inc.rdc->id, inc.module, -1, 0);
+  memory_.charge(-inc.memory);
+  if (inc.rdc && inc.module >= 0) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
   // Its processes now run on the destination card.
   inc.set_kernel(to);
   h.ghost->move_to(to);
@@ -174,30 +174,6 @@ void Kernel::notify_stream_closed(Incarnation& inc, GlobalId stream) {
   inc.stream_watchers.erase(stream);
 }
 
-void Kernel::set_access(GlobalId rdc, bool allow) {
-  if (allow)
-    acl_.insert(rdc);
-  else
-    acl_.erase(rdc);
-}
-
-double Kernel::memory_size() const { return params_.cpu.memory_bytes; }
-
-bool Kernel::text_present(GlobalId rdc, int module) const {
-  auto it = texts_.find({rdc, module});
-  return it != texts_.end() && it->second.first > 0;
-}
-
-void Kernel::text_add(GlobalId rdc, int module, int delta, double text_bytes) {
-  auto& [users, bytes] = texts_[{rdc, module}];
-  if (users == 0 && delta > 0) {
-    bytes = text_bytes;
-    memory_used_ += bytes;
-  }
-  users += delta;
-  if (users == 0 && delta < 0) memory_used_ -= bytes;
-}
-
 std::vector<Incarnation*> Kernel::hosted(GlobalId rdc) const {
   std::vector<Incarnation*> out;
   for (const auto& h : hosted_)
@@ -219,39 +195,14 @@ Incarnation* Kernel::find_incarnation(GlobalId gid) const {
 }
 
 void Kernel::for_each_queued(const std::function<void(const Invocation&)>& f) const {
-  for (const auto& [i, kp] : kports_) {
-    for (const auto& q : kp->arrived) f(*q.inv);
-    for (const auto& pm : kp->pending) f(*std::get<InvocationBody>(pm.msg.body).inv);
-  }
+  ports_.for_each([&f](const KernelPort& kp) {
+    for (const auto& q : kp.arrived) f(*q.inv);
+    for (const auto& pm : kp.pending) f(*std::get<InvocationBody>(pm.msg.body).inv);
+  });
   for (const auto& inv : in_flight_) f(*inv);
 }
 
 // ---------------------------------------------------------------- database
-
-void Kernel::db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port) {
-  db_.emplace(gid, std::make_pair(type, port));
-}
-
-void Kernel::db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port) {
-  auto [b, e] = db_.equal_range(gid);
-  for (auto it = b; it != e; ++it)
-    if (it->second.first == type && it->second.second == port) {
-      db_.erase(it);
-      return;
-    }
-}
-
-std::vector<KernelPortAddr> Kernel::db_lookup(GlobalId gid, DeliveryType type) const {
-  std::vector<KernelPortAddr> out;
-  auto [b, e] = db_.equal_range(gid);
-  for (auto it = b; it != e; ++it)
-    if (it->second.first == type) out.push_back(it->second.second);
-  return out;
-}
-
-double Kernel::db_search_cost() const {
-  return params_.cpu.db_search_per_entry * static_cast<double>(db_.size());
-}
 
 // ---------------------------------------------------------------- incarnation ports
 
@@ -265,27 +216,27 @@ KernelPort* PortRef::proxy(GlobalId chan) const {
 
 PortRef Kernel::open_port(Incarnation& inc, GlobalId chan, ChanType type) {
   PortRef p;
-  p.kport = &create_kernel_port(&inc, false);
+  p.kport = &ports_.create(&inc, false);
   if (chan) attach(p, chan, type);
   return p;
 }
 
 KernelPort& Kernel::attach(PortRef& port, GlobalId chan, ChanType type, bool enter) {
-  KernelPort& proxy = create_kernel_port(port.kport->owner, false);
+  KernelPort& proxy = ports_.create(port.kport->owner, false);
   proxy.main = port.kport;
   proxy.channel = chan;
   proxy.chan_type = type;
   port.proxies.push_back(&proxy);
-  if (enter) db_enter(chan, DeliveryType::Channel, address_of(proxy));
+  if (enter) ports_.db_enter(chan, DeliveryType::Channel, address_of(proxy));
   return proxy;
 }
 
 void Kernel::detach(PortRef& port, KernelPort* proxy, KernelPortAddr to) {
   auto& ps = port.proxies;
   ps.erase(std::remove(ps.begin(), ps.end(), proxy), ps.end());
-  db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
-  if (to.valid()) redirect(proxy->index, to);
-  delete_kernel_port(proxy->index);
+  ports_.db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+  if (to.valid()) ports_.redirect(proxy->index, to);
+  ports_.erase(proxy->index);
 }
 
 void Kernel::close_port(Incarnation& inc, PortRef& port) {
@@ -298,7 +249,7 @@ void Kernel::close_port(Incarnation& inc, PortRef& port) {
   for (auto& pm : port.kport->pending) {
     if (auto* c = net_.checker()) c->discarded(*std::get<InvocationBody>(pm.msg.body).inv);
   }
-  delete_kernel_port(port.kport->index);
+  ports_.erase(port.kport->index);
   port.kport = nullptr;
 }
 
@@ -372,20 +323,8 @@ void Kernel::forward(Process& by, KernelMessage f, Destination to, uint64_t reco
   in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
 }
 
-void Kernel::redirect(uint32_t old_index, KernelPortAddr to) {
-  auto limit = static_cast<std::size_t>(std::max(1, params_.kernel.redirection_entries));
-  while (redirections_.size() >= limit) redirections_.pop_front();  // the oldest goes
-  redirections_.emplace_back(old_index, to);
-}
-
-std::optional<KernelPortAddr> Kernel::redirection(uint32_t index) const {
-  for (auto it = redirections_.rbegin(); it != redirections_.rend(); ++it)
-    if (it->first == index) return it->second;
-  return std::nullopt;
-}
-
 bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
-  auto to = redirection(index);
+  auto to = ports_.redirection(index);
   if (!to) return false;
   ++stats_.redirected;
   KernelMessage f = m;
@@ -395,39 +334,7 @@ bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
   return true;
 }
 
-KernelPort& Kernel::adopt_kernel_port(std::unique_ptr<KernelPort> kp) {
-  kp->index = next_kport_++;
-  auto& ref = *kp;
-  kports_.emplace(ref.index, std::move(kp));
-  return ref;
-}
-
-std::unique_ptr<KernelPort> Kernel::release_kernel_port(uint32_t index) {
-  auto it = kports_.find(index);
-  if (it == kports_.end()) return nullptr;
-  auto kp = std::move(it->second);
-  kports_.erase(it);
-  return kp;
-}
-
 // ---------------------------------------------------------------- kernel ports
-
-KernelPort& Kernel::create_kernel_port(Incarnation* owner, bool ghost) {
-  auto kp = std::make_unique<KernelPort>();
-  kp->index = next_kport_++;
-  kp->owner = owner;
-  kp->ghost = ghost;
-  auto& ref = *kp;
-  kports_.emplace(ref.index, std::move(kp));
-  return ref;
-}
-
-void Kernel::delete_kernel_port(uint32_t index) { kports_.erase(index); }
-
-KernelPort* Kernel::kernel_port(uint32_t index) {
-  auto it = kports_.find(index);
-  return it == kports_.end() ? nullptr : it->second.get();
-}
 
 // ---------------------------------------------------------------- sending
 
@@ -484,7 +391,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   if (dest == node_) {
     // Same card: the kernel delivers directly, no bus and no interrupt.
     bool logical = std::holds_alternative<LogicalAddr>(m.dest);
-    from.compute(cpu_before + cpu.packet_accept + (logical ? db_search_cost() : 0));
+    from.compute(cpu_before + cpu.packet_accept + (logical ? ports_.db_search_cost() : 0));
     deliver(m);
     return;
   }
@@ -495,7 +402,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   }
   // No hardware broadcast: a point-to-point packet to every other kernel, in turn, each destination
   // pulling its copy while the next is posted (Section 8.4.4); the local database is searched too.
-  double first = cpu_before + db_search_cost();
+  double first = cpu_before + ports_.db_search_cost();
   int pool = net_.pool_size();
   for (int i = 1; i <= pool; ++i) {
     int n = (node_ + i) % (pool + 1);  // the host slot (pool) is skipped: it runs no Equus RDC
@@ -504,7 +411,8 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
     first = 0;
     net_.kernel(n).post_packet(m);
   }
-  if (!db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty()) deliver(m);
+  if (!ports_.db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty())
+    deliver(m);
 }
 
 std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, double cpu_before) {
@@ -657,22 +565,22 @@ void Kernel::expire_reply_cache(double older_than) {
 
 bool Kernel::has_target(const KernelMessage& m) const {
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
-    return kports_.count(ka->index) != 0 || redirection(ka->index).has_value();
+    return ports_.contains(ka->index) || ports_.redirection(ka->index).has_value();
   const auto& la = std::get<LogicalAddr>(m.dest);
-  return !db_lookup(la.gid, la.type).empty();
+  return !ports_.db_lookup(la.gid, la.type).empty();
 }
 
 bool Kernel::cancels_timer(const KernelMessage& m) const {
   if (!std::holds_alternative<InvocationBody>(m.body)) return false;
   auto timed = [this](uint32_t index) {
-    auto it = kports_.find(index);
-    if (it == kports_.end()) return false;
-    const KernelPort* kp = it->second->main ? it->second->main : it->second.get();
+    const KernelPort* kp = ports_.find(index);
+    if (!kp) return false;
+    if (kp->main) kp = kp->main;
     return kp->waiter != nullptr && kp->timed_wait;
   };
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) return timed(ka->index);
   const auto& la = std::get<LogicalAddr>(m.dest);
-  for (const auto& a : db_lookup(la.gid, la.type))
+  for (const auto& a : ports_.db_lookup(la.gid, la.type))
     if (timed(a.index)) return true;
   return false;
 }
@@ -685,14 +593,14 @@ void Kernel::deliver(KernelMessage& m) {
   }
   std::vector<KernelPort*> targets;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) {
-    if (auto* kp = kernel_port(ka->index))
+    if (auto* kp = ports_.find(ka->index))
       targets.push_back(kp);
     else if (follow_redirection(m, ka->index))
       return;
   } else {
     const auto& la = std::get<LogicalAddr>(m.dest);
-    for (const auto& a : db_lookup(la.gid, la.type))
-      if (auto* kp = kernel_port(a.index)) targets.push_back(kp);
+    for (const auto& a : ports_.db_lookup(la.gid, la.type))
+      if (auto* kp = ports_.find(a.index)) targets.push_back(kp);
   }
   if (targets.empty()) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
@@ -704,7 +612,7 @@ void Kernel::deliver(KernelMessage& m) {
     if (it != main->rebound.end() && m.binding < it->second.first) {
       // Sent before its stream was rebound away from this port, it arrives after.
       const auto& [binding, to] = it->second;
-      KernelPort* here = to.port.node == node_ ? kernel_port(to.port.index) : nullptr;
+      KernelPort* here = to.port.node == node_ ? ports_.find(to.port.index) : nullptr;
       if (here && here->main == main) {
         targets.front() = here;  // to another channel of this same port: as over the new one
       } else {

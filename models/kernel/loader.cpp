@@ -40,8 +40,8 @@ NodeService::NodeService(Kernel& kernel, const char* name, GlobalId gid)
     : Process(kernel, name, m68030::Priority::Kernel), name_(name), gid_(gid) {}
 
 void NodeService::start() {
-  port_ = &kernel().create_kernel_port(nullptr, true);
-  kernel().db_enter(gid_, DeliveryType::NodeService, kernel().address_of(*port_));
+  port_ = &kernel().ports().create(nullptr, true);
+  kernel().ports().db_enter(gid_, DeliveryType::NodeService, kernel().address_of(*port_));
   sg::Actor::create(name_, kernel().host(), [this] { run(); })->daemonize();
 }
 
@@ -68,7 +68,7 @@ void Loader::serve(KernelMessage& m) {
 
 void Loader::access(const KernelMessage& m, const LoaderAccess& a) {
   Kernel& k = kernel();
-  k.set_access(a.rdc, a.allow);
+  k.memory().set_access(a.rdc, a.allow);
   if (!a.allow && a.kill)
     for (auto* inc : k.hosted(a.rdc)) k.unhost(*inc, "node withdrawn");
   answer(*this, m, ControlReply{}, k.params().kernel.control_op);
@@ -78,7 +78,7 @@ void Loader::status(const KernelMessage& m) {
   Kernel& k = kernel();
   ControlReply r;
   r.node = k.node();
-  r.memory = k.memory_used();
+  r.memory = k.memory().used();
   r.incarnations = static_cast<int>(k.hosted().size());
   answer(*this, m, r, k.params().kernel.control_op);
 }
@@ -88,17 +88,17 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   const auto& p = k.params();
   const Module& mod = r.rdc->modules.at(r.module);
   auto pages = [&k](double bytes) { return k.round_to_pages(bytes); };
-  bool shared = k.text_present(r.rdc->id, r.module);
+  bool shared = k.memory().text_present(r.rdc->id, r.module);
   double text = shared ? 0 : pages(mod.text_bytes);  // shared text is charged once per node
   double memory =
       pages(p.kernel.pincdata_bytes) + pages(mod.heap_bytes) + pages(mod.stack_bytes) + pages(mod.data_bytes);
   ControlReply reply;
-  if (!k.allows(r.rdc->id)) {
+  if (!k.memory().allows(r.rdc->id)) {
     reply.status = E_DENIED;
     answer(*this, m, reply, p.kernel.host_request);
     return;
   }
-  if (k.memory_used() + memory + text > k.memory_size()) {
+  if (k.memory().used() + memory + text > k.memory().size()) {
     reply.status = E_NOMEM;
     answer(*this, m, reply, p.kernel.host_request);
     return;
@@ -114,8 +114,8 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   inc.heap = pages(mod.heap_bytes);
   inc.state = IncState::Loading;
   inc.params = r.params ? r.params : std::make_shared<IncParams>();
-  k.charge_memory(memory);
-  k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes));
+  k.memory().charge(memory);
+  k.memory().text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes));
   GlobalId std_channel = k.network().new_gid();
   inc.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast));
   KernelPort& std_kp = *inc.ref<PortRef>(inc.std_port)->proxies.front();
@@ -178,8 +178,8 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   inc.memory = memory - k.round_to_pages(mod.heap_bytes) + parent.heap;
   inc.heap = parent.heap;
   inc.params = parent.params;
-  k.charge_memory(inc.memory);
-  k.text_add(r.rdc->id, r.module, 1, k.round_to_pages(mod.text_bytes));
+  k.memory().charge(inc.memory);
+  k.memory().text_add(r.rdc->id, r.module, 1, k.round_to_pages(mod.text_bytes));
   KernelMessage fetch;
   fetch.dest = r.image_ghost;
   fetch.body =

@@ -36,8 +36,8 @@ void Migrator::fetch(double bytes) {
 bool Migrator::aborted() {
   if (inc_.state != IncState::Dead) return false;
   Kernel& d = kernel();
-  d.charge_memory(-committed_);
-  if (text_ > 0 && inc_.rdc) d.text_add(inc_.rdc->id, inc_.module, -1, 0);
+  d.memory().charge(-committed_);
+  if (text_ > 0 && inc_.rdc) d.memory().text_add(inc_.rdc->id, inc_.module, -1, 0);
   inc_.migrating = false;
   inc_.ports_locked = false;
   return true;
@@ -145,15 +145,15 @@ void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
   Kernel& k = kernel();
   const auto& p = k.params();
   ControlReply reply;
-  bool text_here = h.rdc && k.text_present(h.rdc->id, h.inc->module);
+  bool text_here = h.rdc && k.memory().text_present(h.rdc->id, h.inc->module);
   double text = text_here ? 0 : h.text;
-  if (h.rdc && !k.allows(h.rdc->id))
+  if (h.rdc && !k.memory().allows(h.rdc->id))
     reply.status = E_DENIED;
-  else if (k.memory_used() + h.memory + text > k.memory_size())
+  else if (k.memory().used() + h.memory + text > k.memory().size())
     reply.status = E_NOMEM;  // no swapping: migration is refused (7.4.6)
   if (reply.status == E_OK) {
-    k.charge_memory(h.memory);  // committed (M1)
-    if (h.rdc) k.text_add(h.rdc->id, h.inc->module, 1, h.text);
+    k.memory().charge(h.memory);  // committed (M1)
+    if (h.rdc) k.memory().text_add(h.rdc->id, h.inc->module, 1, h.text);
   }
   compute(p.kernel.host_request);
   int status = reply.status;

@@ -50,7 +50,7 @@ void PacketInterrupt::run() {
       continue;
     }
     double cost = p.cpu.packet_accept;
-    if (std::holds_alternative<LogicalAddr>(m.dest)) cost += k.db_search_cost();
+    if (std::holds_alternative<LogicalAddr>(m.dest)) cost += k.ports().db_search_cost();
     if (m.service == Service::Async) cost += p.cpu.ack_generate;
     // Inline data moves from the landing area into a kernel message buffer of its size class
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
