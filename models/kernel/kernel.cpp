@@ -133,9 +133,7 @@ void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
   // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
   // the redirections to the destination and must be recognised there. Entries do not say whose they
   // are, so all go: another incarnation's never match there.
-  for (const auto& key : seen_order_)
-    if (auto s = seen_.find(key); s != seen_.end() && to.seen_.emplace(key, s->second).second)
-      to.seen_order_.push_back(key);
+  replies_.copy_to(to.replies_);
   // Memory and text here are freed (the destination committed its own).
   memory_.charge(-inc.memory);
   if (inc.rdc && inc.module >= 0) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
@@ -302,7 +300,7 @@ int Kernel::forward_pending(Process& by, KernelPort& main,
     f.orig_xid = relay ? o.orig_xid : o.xid;
     f.orig_service = relay ? o.orig_service : o.service;
     f.ack_origin = relay ? o.ack_origin : true;  // never acknowledged: the new destination tells the sender
-    seen_.erase(SeenKey{f.orig_node, f.orig_xid});  // its retries now belong to the new destination
+    replies_.erase(f.orig_node, f.orig_xid);     // its retries now belong to the new destination
     f.inline_bytes = o.inline_bytes;
     f.body = std::move(o.body);
     ++stats_.forwarded_pending;
@@ -346,7 +344,7 @@ void Kernel::reply(Process& from, int to_node, uint64_t xid, Body body, double c
   r.dest = KernelPortAddr{to_node, 0};
   r.resolved = resolved;
   r.body = std::move(body);
-  cache_reply(to_node, xid, r);
+  replies_.store(to_node, xid, r);
   transmit(from, r, cpu_before);
 }
 
@@ -506,7 +504,7 @@ KernelMessage Kernel::make_ack(const KernelMessage& m, KernelPortAddr resolved) 
 
 void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
   KernelMessage ack = make_ack(m, resolved);
-  cache_reply(m.origin(), m.xid, ack);  // a retry gets the same answer
+  replies_.store(m.origin(), m.xid, ack);  // a retry gets the same answer
   if (m.origin() == node_)
     deliver(ack);
   else
@@ -515,52 +513,20 @@ void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
 
 bool Kernel::drop_duplicate(KernelMessage& m) {
   if (m.service != Service::Request && m.service != Service::Async) return false;
-  SeenKey key{m.origin(), m.xid};
-  auto it = seen_.find(key);
-  if (it == seen_.end()) {
-    seen_.emplace(key, Seen{false, false, {}, sg::Engine::get_clock()});
-    seen_order_.push_back(key);
-    return false;
-  }
+  if (replies_.insert(m.origin(), m.xid)) return false;
+  const ReplyCache::Entry& seen = *replies_.find(m.origin(), m.xid);
   ++stats_.duplicates;
-  if (it->second.pending) return true;  // still pending: its forwarding will answer
+  if (seen.pending) return true;  // still pending: its forwarding will answer
   if (m.service == Service::Async) {
-    hand_to_comm_manager(make_ack(m, it->second.reply.resolved));
-  } else if (it->second.replied) {
-    hand_to_comm_manager(it->second.reply);
+    hand_to_comm_manager(make_ack(m, seen.reply.resolved));
+  } else if (seen.replied) {
+    hand_to_comm_manager(seen.reply);
   } else {
     // Received but not replied to (attached, or still arrived): tell the invoker to keep waiting, so
     // that a server may defer its reply indefinitely (a blocked ss_get, a scheduler's idle workers).
     hand_to_comm_manager(make_ack(m, {}));
   }
   return true;
-}
-
-void Kernel::cache_reply(int src_node, uint64_t xid, const KernelMessage& reply) {
-  auto it = seen_.find(SeenKey{src_node, xid});
-  if (it != seen_.end()) {
-    it->second.replied = true;
-    it->second.reply = reply;
-  }
-}
-
-void Kernel::expire_reply_cache(double older_than) {
-  // Replies are kept long enough to answer retries; a request not yet replied to stays known for as
-  // long as it is attached, or its retries would be delivered again (at most once).
-  std::size_t n = seen_order_.size();
-  for (std::size_t i = 0; i < n && !seen_order_.empty(); ++i) {
-    SeenKey key = seen_order_.front();
-    auto it = seen_.find(key);
-    if (it != seen_.end() && it->second.time >= older_than) break;
-    seen_order_.pop_front();
-    if (it == seen_.end()) continue;
-    if (it->second.replied) {
-      seen_.erase(it);
-    } else {
-      it->second.time = sg::Engine::get_clock();
-      seen_order_.push_back(key);
-    }
-  }
 }
 
 bool Kernel::has_target(const KernelMessage& m) const {
@@ -638,9 +604,7 @@ void Kernel::deliver(KernelMessage& m) {
     orig.xid = m.orig_xid;
     if (drop_duplicate(m)) return;  // a retry of the forwarder
     // The sender's retries, redirected here, must find it (it may have been here before: bounced).
-    SeenKey ok{orig.src_node, orig.xid};
-    if (seen_.find(ok) == seen_.end()) seen_order_.push_back(ok);
-    seen_[ok] = Seen{false, false, {}, sg::Engine::get_clock()};
+    replies_.renew(orig.src_node, orig.xid);
     key = &orig;
   } else if (drop_duplicate(m)) {
     return;
@@ -658,8 +622,7 @@ void Kernel::deliver(KernelMessage& m) {
         // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
         kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
         if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
-        auto it = seen_.find(SeenKey{key->origin(), key->xid});
-        if (it != seen_.end()) it->second.pending = true;
+        if (auto* seen = replies_.find(key->origin(), key->xid)) seen->pending = true;
         any = true;
         continue;
       }
@@ -690,8 +653,8 @@ void Kernel::deliver(KernelMessage& m) {
       }
     }
     if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
-      seen_.erase(SeenKey{m.origin(), m.xid});
-      if (key != &m) seen_.erase(SeenKey{key->origin(), key->xid});
+      replies_.erase(m.origin(), m.xid);
+      if (key != &m) replies_.erase(key->origin(), key->xid);
     }
     return;
   }

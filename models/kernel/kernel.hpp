@@ -22,6 +22,7 @@
 #include "models/kernel/observer.hpp"
 #include "models/kernel/port_table.hpp"
 #include "models/kernel/process.hpp"
+#include "models/kernel/reply_cache.hpp"
 #include "models/m68030/cpu.hpp"
 #include "models/platform/interconnect.hpp"
 
@@ -134,9 +135,8 @@ class Kernel {
   /// Releases the message buffer a dequeued message held.
   void release_buffer(Incarnation& inc, const QueuedMessage& q);
 
-  // ---- reply cache (at-most-once, Section 8.4.1)
-  void cache_reply(int src_node, uint64_t xid, const KernelMessage& reply);
-  void expire_reply_cache(double older_than);
+  /// The at-most-once record of what this node received, with the replies (Section 8.4.1).
+  ReplyCache& replies() { return replies_; }
 
   /// Queues a response for the communications manager (interrupt handlers cannot send).
   void hand_to_comm_manager(KernelMessage m);
@@ -175,23 +175,6 @@ class Kernel {
     bool attached = false;  // the receiver has it and has not replied yet: keep waiting
     KernelMessage answer;
   };
-  struct SeenKey {
-    int node;
-    uint64_t xid;
-    bool operator==(const SeenKey& o) const { return node == o.node && xid == o.xid; }
-  };
-  struct SeenHash {
-    std::size_t operator()(const SeenKey& k) const {
-      return std::hash<uint64_t>()(k.xid * 1315423911u + k.node);
-    }
-  };
-  struct Seen {
-    bool replied = false;
-    bool pending = false;  // made pending at a moving port: retries are ignored until it is forwarded
-    KernelMessage reply;
-    double time = 0;
-  };
-
   std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
   /// Sends one forwarded invocation message to `to` (unless the fault injection would `lose` it).
   void forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose);
@@ -215,8 +198,7 @@ class Kernel {
   std::vector<std::shared_ptr<Invocation>> in_flight_;  // being forwarded
   uint64_t next_xid_ = 1;
   std::unordered_map<uint64_t, Transaction> transactions_;
-  std::unordered_map<SeenKey, Seen, SeenHash> seen_;
-  std::deque<SeenKey> seen_order_;
+  ReplyCache replies_;
   std::unique_ptr<PacketInterrupt> interrupt_;
   std::unique_ptr<CommManager> comm_manager_;
   std::unique_ptr<TimeDaemon> time_daemon_;
