@@ -481,6 +481,75 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   return E_OK;
 }
 
+int Equus::wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
+                        std::deque<QueuedMessage>::iterator& it) {
+  KernelPort* kpp = pr->kport;
+  if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) return 1;
+  if (timeout == 0) return 0;
+  double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
+  self_.set_waiting("inc_receive on port", port);
+  for (;;) {
+    // Looked up again after every wait: the port may have moved (migration) or gone.
+    if (!(pr = inc_.ref<PortRef>(port))) break;
+    kpp = pr->kport;
+    if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
+    kpp->waiter = &self_;
+    kpp->selector = sel;
+    kpp->timed_wait = timeout > 0;
+    if (timeout > 0) {
+      if (!self_.block_until(deadline)) break;
+    } else {
+      self_.block();
+    }
+    if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
+      kpp->waiter = nullptr;  // the handler may receive here too
+      deliver_interrupts();
+    }
+  }
+  if (pr) pr->kport->waiter = nullptr;
+  self_.clear_waiting();
+  if (!pr) return E_BADREF;
+  kpp = pr->kport;
+  return (it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end() ? 0 : 1;
+}
+
+double Equus::copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double cost) {
+  const auto& p = k().params();
+  const Invocation& inv = *q.inv;
+  bool remote = inv.sender_node != k().node();
+  switch (inv.kind) {
+    case InvokeKind::Send:
+    case InvokeKind::Dgram:
+      cost += k().cpu().local_copy_time(n);
+      std::memcpy(msg->m_base, inv.inline_data.data(), n);
+      break;
+    case InvokeKind::Invoke: {
+      // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
+      if (!remote) {
+        cost += k().cpu().local_bulk_copy_time(n);
+      } else {
+        k().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n, p.vme.read_copy_rate,
+                      [&](double, bool) {
+                        self_.compute(cost + p.kernel.bulk_pull_setup);
+                        cost = 0;
+                      });
+      }
+      std::memcpy(msg->m_base, inv.sender_data, n);
+      break;
+    }
+    case InvokeKind::Asinvoke: {
+      // The data is still in the sender's space: its ghost supplies it by bulk transfer.
+      KernelMessage f;
+      f.dest = inv.sender_ghost;
+      f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
+      k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
+      cost = 0;
+      break;
+    }
+  }
+  return cost;
+}
+
 int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout) {
   auto call_trace = trace("inc_receive");
   const auto& p = k().params();
@@ -489,53 +558,14 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   GlobalId sel = 0;
   if (selector > 0) {
     auto* h = inc_.ref<StreamHandleRef>(selector);
-    if (!h) {
-      return E_BADREF;
-    }
+    if (!h) return E_BADREF;
     sel = h->stream;
   }
-  if (!pr) {
-    return E_BADREF;
-  }
-  KernelPort* kpp = pr->kport;
-  auto it = Kernel::find_message(*kpp, sel);
-  if (it == kpp->arrived.end()) {
-    if (timeout == 0) {
-      return 0;
-    }
-    double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
-    self_.set_waiting("inc_receive on port", port);
-    for (;;) {
-      // Looked up again after every wait: the port may have moved (migration) or gone.
-      if (!(pr = inc_.ref<PortRef>(port))) break;
-      kpp = pr->kport;
-      if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
-      kpp->waiter = &self_;
-      kpp->selector = sel;
-      kpp->timed_wait = timeout > 0;
-      if (timeout > 0) {
-        if (!self_.block_until(deadline)) break;
-      } else {
-        self_.block();
-      }
-      if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
-        kpp->waiter = nullptr;  // the handler may receive here too
-        deliver_interrupts();
-      }
-    }
-    if (pr) pr->kport->waiter = nullptr;
-    self_.clear_waiting();
-    if (!pr) {
-      return E_BADREF;
-    }
-    kpp = pr->kport;
-    if ((it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end()) {
-      return 0;
-    }
-  }
-  KernelPort& kp = *kpp;
+  if (!pr) return E_BADREF;
+  std::deque<QueuedMessage>::iterator it;
+  if (int found = wait_message(port, sel, timeout, pr, it); found != 1) return found;
   QueuedMessage q = std::move(*it);
-  kp.arrived.erase(it);
+  pr->kport->arrived.erase(it);
   k().release_buffer(inc_, q);
   Invocation& inv = *q.inv;
   if (auto* c = k().network().checker()) c->received(inv, inc_.name());
@@ -547,40 +577,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   uint32_t n = std::min(inv.extra_bytes, room);
   msg->m_head = inv.head;
   msg->m_cnt = n;
-  double cost = p.cpu.receive;
-  bool remote = inv.sender_node != k().node();
-  if (n > 0) {
-    switch (inv.kind) {
-      case InvokeKind::Send:
-      case InvokeKind::Dgram:
-        cost += k().cpu().local_copy_time(n);
-        std::memcpy(msg->m_base, inv.inline_data.data(), n);
-        break;
-      case InvokeKind::Invoke: {
-        // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
-        if (!remote) {
-          cost += k().cpu().local_bulk_copy_time(n);
-        } else {
-          k().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n, p.vme.read_copy_rate,
-                        [&](double, bool) {
-                          self_.compute(cost + p.kernel.bulk_pull_setup);
-                          cost = 0;
-                        });
-        }
-        std::memcpy(msg->m_base, inv.sender_data, n);
-        break;
-      }
-      case InvokeKind::Asinvoke: {
-        // The data is still in the sender's space: its ghost supplies it by bulk transfer.
-        KernelMessage f;
-        f.dest = inv.sender_ghost;
-        f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
-        k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
-        cost = 0;
-        break;
-      }
-    }
-  }
+  double cost = n > 0 ? copy_extra(q, msg, n, p.cpu.receive) : p.cpu.receive;
   unpack_ref(inv.ref, msg);
 
   int result = 1;

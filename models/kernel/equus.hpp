@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,6 +29,7 @@ struct IncRef;
 struct PortRef;
 struct PortHandleRef;
 struct KernelMessage;
+struct QueuedMessage;
 enum class InvokeKind : uint8_t;
 struct GhostControl;
 
@@ -239,6 +241,13 @@ class Equus {
   void wait_port_ops();
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
+  /// inc_receive's wait (as `timeout` says) at `port` for a message `sel` selects: E_BADREF when the
+  /// port went meanwhile, 0 for none, 1 with the port in `pr` and the message at `it`.
+  int wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
+                   std::deque<QueuedMessage>::iterator& it);
+  /// Copies a received invocation's `n` bytes of extra data into `msg`; `cost` is the CPU work not
+  /// charged yet, which it returns updated.
+  double copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double cost);
   /// The stream, once it is not frozen (inc_freezeStream); nullptr if there is none (or it went).
   StreamRef* unfrozen_stream(int stream);
   /// Takes over a propagated port (Figure 8.4); returns its identifier here.

@@ -572,29 +572,7 @@ void Kernel::deliver(KernelMessage& m) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
   }
-  if (const auto* ib = std::get_if<InvocationBody>(&m.body); ib && m.orig_node < 0 && targets.size() == 1) {
-    KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
-    auto it = main->rebound.find(ib->inv->stream);
-    if (it != main->rebound.end() && m.binding < it->second.first) {
-      // Sent before its stream was rebound away from this port, it arrives after.
-      const auto& [binding, to] = it->second;
-      KernelPort* here = to.port.node == node_ ? ports_.find(to.port.index) : nullptr;
-      if (here && here->main == main) {
-        targets.front() = here;  // to another channel of this same port: as over the new one
-      } else {
-        // It follows the stream, as an arrival for a deleted kernel port follows its redirection
-        // entry (at most once per rebinding).
-        ++stats_.redirected;
-        KernelMessage f = m;
-        f.reply_node = m.origin();
-        f.binding = binding;
-        f.dest = address(to);
-        f.locate = to.channel;
-        hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
-        return;
-      }
-    }
-  }
+  if (follow_rebinding(m, targets)) return;
   // A forwarded message is known by its original transmission (at most once across the move).
   KernelMessage* key = &m;
   KernelMessage orig;
@@ -611,51 +589,7 @@ void Kernel::deliver(KernelMessage& m) {
   }
 
   if (std::holds_alternative<InvocationBody>(m.body)) {
-    const auto& inv = std::get<InvocationBody>(m.body).inv;
-    bool any = false;
-    for (auto* target : targets) {
-      KernelPort* proxy = target->main ? target : nullptr;
-      KernelPort* kp = proxy ? proxy->main : target;
-      bool multicast = proxy && proxy->chan_type == ChanType::Multicast;
-      if (kp->moving || (proxy && proxy->moving) || (kp->moving_stream && kp->moving_stream == inv->stream)) {
-        if (multicast) continue;  // dropped while the port moves (Section 8.5.1)
-        // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
-        kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
-        if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
-        if (auto* seen = replies_.find(key->origin(), key->xid)) seen->pending = true;
-        any = true;
-        continue;
-      }
-      Incarnation& inc = *kp->owner;
-      bool large = m.inline_bytes > 0;
-      int& in_use = large ? inc.large_in_use : inc.small_in_use;
-      int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
-      if (in_use >= limit && m.orig_node < 0) {
-        ++stats_.packets_dropped_no_buffer;
-        continue;
-      }
-      ++in_use;
-      any = true;
-      Service service = m.orig_node >= 0 ? m.orig_service : m.service;
-      kp->arrived.push_back(
-          QueuedMessage{inv, service, key->origin(), key->xid, large, proxy ? proxy->channel : 0});
-      if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
-      if (kp->interrupts && kp->owner && kp->owner->system) {
-        ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
-        kp->owner->system->wake();
-      }
-      KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
-      if (m.orig_node >= 0) {
-        acknowledge(m, resolved);                                                           // the forwarder
-        if (m.ack_origin && m.orig_service == Service::Async) acknowledge(orig, resolved);  // the sender
-      } else if (m.service == Service::Async) {
-        acknowledge(m, resolved);
-      }
-    }
-    if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
-      replies_.erase(m.origin(), m.xid);
-      if (key != &m) replies_.erase(key->origin(), key->xid);
-    }
+    queue_invocation(m, targets, *key, orig);
     return;
   }
 
@@ -666,6 +600,80 @@ void Kernel::deliver(KernelMessage& m) {
   kp->requests.push_back(m);
   if (m.service == Service::Async) acknowledge(m, {});
   if (kp->waiter) kp->waiter->wake();
+}
+
+bool Kernel::follow_rebinding(KernelMessage& m, std::vector<KernelPort*>& targets) {
+  const auto* ib = std::get_if<InvocationBody>(&m.body);
+  if (!ib || m.orig_node >= 0 || targets.size() != 1) return false;
+  KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
+  auto it = main->rebound.find(ib->inv->stream);
+  if (it == main->rebound.end() || m.binding >= it->second.first) return false;
+  // Sent before its stream was rebound away from this port, it arrives after.
+  const auto& [binding, to] = it->second;
+  KernelPort* here = to.port.node == node_ ? ports_.find(to.port.index) : nullptr;
+  if (here && here->main == main) {
+    targets.front() = here;  // to another channel of this same port: as over the new one
+    return false;
+  }
+  // It follows the stream, as an arrival for a deleted kernel port follows its redirection entry (at
+  // most once per rebinding).
+  ++stats_.redirected;
+  KernelMessage f = m;
+  f.reply_node = m.origin();
+  f.binding = binding;
+  f.dest = address(to);
+  f.locate = to.channel;
+  hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
+  return true;
+}
+
+void Kernel::queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& targets,
+                              const KernelMessage& key, const KernelMessage& orig) {
+  const auto& inv = std::get<InvocationBody>(m.body).inv;
+  bool any = false;
+  for (auto* target : targets) {
+    KernelPort* proxy = target->main ? target : nullptr;
+    KernelPort* kp = proxy ? proxy->main : target;
+    bool multicast = proxy && proxy->chan_type == ChanType::Multicast;
+    if (kp->moving || (proxy && proxy->moving) || (kp->moving_stream && kp->moving_stream == inv->stream)) {
+      if (multicast) continue;  // dropped while the port moves (Section 8.5.1)
+      // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
+      kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
+      if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
+      if (auto* seen = replies_.find(key.origin(), key.xid)) seen->pending = true;
+      any = true;
+      continue;
+    }
+    Incarnation& inc = *kp->owner;
+    bool large = m.inline_bytes > 0;
+    int& in_use = large ? inc.large_in_use : inc.small_in_use;
+    int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
+    if (in_use >= limit && m.orig_node < 0) {
+      ++stats_.packets_dropped_no_buffer;
+      continue;
+    }
+    ++in_use;
+    any = true;
+    Service service = m.orig_node >= 0 ? m.orig_service : m.service;
+    kp->arrived.push_back(
+        QueuedMessage{inv, service, key.origin(), key.xid, large, proxy ? proxy->channel : 0});
+    if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
+    if (kp->interrupts && kp->owner && kp->owner->system) {
+      ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
+      kp->owner->system->wake();
+    }
+    KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
+    if (m.orig_node >= 0) {
+      acknowledge(m, resolved);                                                           // the forwarder
+      if (m.ack_origin && m.orig_service == Service::Async) acknowledge(orig, resolved);  // the sender
+    } else if (m.service == Service::Async) {
+      acknowledge(m, resolved);
+    }
+  }
+  if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
+    replies_.erase(m.origin(), m.xid);
+    if (&key != &m) replies_.erase(key.origin(), key.xid);
+  }
 }
 
 std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalId selector) {

@@ -182,6 +182,13 @@ class Kernel {
   bool follow_redirection(KernelMessage& m, uint32_t index);
   void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
+  /// A message sent before its stream was rebound away from its one target port, arriving after:
+  /// follows the stream (true), or is delivered as over the new channel if that is of the same port.
+  bool follow_rebinding(KernelMessage& m, std::vector<KernelPort*>& targets);
+  /// Queues an invocation message at its target ports (pending at moving ones) and acknowledges it.
+  /// `key` is the transmission it is known by: `m`, or `orig` for a forwarded message.
+  void queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& targets, const KernelMessage& key,
+                        const KernelMessage& orig);
   /// An event notification to a ghost, sent without waiting.
   void notify(KernelPortAddr ghost, GlobalId about, EvType type);
   static KernelMessage make_ack(const KernelMessage& m, KernelPortAddr resolved);

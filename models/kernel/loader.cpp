@@ -119,12 +119,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   GlobalId std_channel = k.network().new_gid();
   inc.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast));
   KernelPort& std_kp = *inc.ref<PortRef>(inc.std_port)->proxies.front();
-  auto add_default = [&](GlobalId chan) {
-    return chan ? inc.add_ref(StreamRef{k.network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
-  };
-  inc.name_service_stream = add_default(r.rdc->name_service);
-  inc.pool_manager_stream = add_default(r.rdc->pool_manager);
-  inc.stream_space_stream = add_default(r.rdc->stream_space);
+  add_default_streams(inc);
 
   // What the system incarnation fetches before it can run.
   double image = mod.data_bytes + (shared ? 0 : mod.text_bytes);
@@ -166,6 +161,15 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   answer(*this, m, reply, p.kernel.host_request);
   depend_on_launch(inc);
   k.start(inc);
+}
+
+void Loader::add_default_streams(Incarnation& inc) {
+  auto add_default = [&](GlobalId chan) {
+    return chan ? inc.add_ref(StreamRef{kernel().network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
+  };
+  inc.name_service_stream = add_default(inc.rdc->name_service);
+  inc.pool_manager_stream = add_default(inc.rdc->pool_manager);
+  inc.stream_space_stream = add_default(inc.rdc->stream_space);
 }
 
 void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double text) {

@@ -7,6 +7,7 @@
 
 namespace equus::kernel {
 
+class Incarnation;
 struct KernelMessage;
 struct KernelPort;
 struct HostRequest;
@@ -39,6 +40,8 @@ class Loader : public NodeService {
   void serve(KernelMessage& m) override;
   void host(KernelMessage& m, const HostRequest& r);
   void fork(KernelMessage& m, const HostRequest& r, double memory, double text);
+  /// The streams to the RDC's name service, pool manager and stream space (Section 3.3).
+  void add_default_streams(Incarnation& inc);
   /// M1 at the destination: validates and commits memory, then a Migrator does M3 and M4.
   void migrate_host(KernelMessage& m, const MigrateHost& h);
   /// inc_nodeAlloc / inc_nodeWithdraw.
