@@ -57,46 +57,31 @@ void Equus::charge_entry() { self_.compute(entry()); }
 
 void Equus::leave() {
   self_.owe(k().params().cpu.syscall_exit);
-  if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) deliver_interrupts();
+  if (inc_.interrupts.due()) deliver_interrupts();
 }
 
 bool Equus::deliver_interrupts() {
-  if (inc_.in_interrupt || inc_.pending_interrupts <= 0) return false;
-  inc_.pending_interrupts = 0;
+  auto& si = inc_.interrupts;
+  if (!si.take()) return false;
   bool ran = false;
-  auto run = [&](const Incarnation::Handler& h) {
-    if (!h.fn || h.priority <= inc_.interrupt_priority) {
-      ++inc_.pending_interrupts;  // masked: kept until the priority is lowered
-      return;
-    }
-    self_.compute(k().params().cpu.software_interrupt);
-    int saved = inc_.interrupt_priority;
-    inc_.interrupt_priority = h.priority;
-    inc_.in_interrupt = true;
-    h.fn(*this);
-    inc_.in_interrupt = false;
-    inc_.interrupt_priority = saved;
-    ran = true;
+  auto run = [&](const SoftwareInterrupts::Handler& h) {
+    ran = si.run(h, *this, [this] { self_.compute(k().params().cpu.software_interrupt); }) || ran;
   };
-  // Copies: a handler may change the handler tables.
-  auto ports = inc_.port_handlers;
-  for (const auto& [port, h] : ports) {
+  for (const auto& [port, h] : si.port_handlers()) {
     auto* pr = inc_.ref<PortRef>(port);
     if (pr && !pr->kport->arrived.empty()) run(h);
   }
-  auto streams = inc_.stream_handlers;
-  for (const auto& [stream, h] : streams)
+  for (const auto& [stream, h] : si.stream_handlers())
     for (const auto& ev : inc_.events())
       if (ev.ed_evtype == EvType::StreamClosed && ev.ed_info1 == static_cast<uint32_t>(stream)) {
-        inc_.stream_handlers.erase(stream);
+        si.remove_stream_handler(stream);
         run(h);
         break;
       }
-  auto deaths = inc_.death_handlers;
-  for (const auto& [child, h] : deaths)
+  for (const auto& [child, h] : si.death_handlers())
     for (const auto& ev : inc_.events())
       if (ev.ed_evtype == EvType::IncDead && ev.ed_info1 == static_cast<uint32_t>(child)) {
-        inc_.death_handlers.erase(child);
+        si.remove_death_handler(child);
         run(h);
         break;
       }
@@ -110,12 +95,12 @@ int Equus::inc_setPortHandler(int port, Handler handler, int priority) {
   if (!pr || priority <= 0) {
     rc = pr ? E_INVAL : E_BADREF;
   } else if (!handler) {
-    inc_.port_handlers.erase(port);
+    inc_.interrupts.remove_port_handler(port);
     pr->kport->interrupts = false;
   } else {
-    inc_.port_handlers[port] = Incarnation::Handler{std::move(handler), priority};
+    inc_.interrupts.set_port_handler(port, {std::move(handler), priority});
     pr->kport->interrupts = true;
-    if (!pr->kport->arrived.empty()) ++inc_.pending_interrupts;  // the current messages too
+    if (!pr->kport->arrived.empty()) inc_.interrupts.raise();  // the current messages too
   }
   return rc;
 }
@@ -125,7 +110,7 @@ int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
   if (!h || priority <= 0) return h ? E_INVAL : E_BADREF;
   GlobalId gid = h->inc;
   int rc = inc_setInterest(child, EvType::IncDead, 1);
-  if (rc == E_OK) inc_.death_handlers[gid] = Incarnation::Handler{std::move(handler), priority};
+  if (rc == E_OK) inc_.interrupts.set_death_handler(gid, {std::move(handler), priority});
   return rc;
 }
 
@@ -141,15 +126,13 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   km.dest = h->owner_ghost;
   km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
-  if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
+  if (ans) inc_.interrupts.set_stream_handler(stream, {std::move(handler), priority});
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_setInterruptPriority(int priority) {
   auto call = enter();
-  int old = inc_.interrupt_priority;
-  inc_.interrupt_priority = priority;
-  if (priority < old && inc_.pending_interrupts == 0) inc_.pending_interrupts = 1;  // re-examine held ones
+  int old = inc_.interrupts.set_priority(priority);
   return old;
 }
 
@@ -280,7 +263,7 @@ bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
     out.channels.emplace_back(proxy->channel, proxy->chan_type);
   }
   if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
-    inc_.port_handlers.erase(rd.rd_obj);
+    inc_.interrupts.remove_port_handler(rd.rd_obj);
     inc_.propagating[rd.rd_obj] = std::move(pr);
     inc_.erase_ref(rd.rd_obj);
   } else if (pr.type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
@@ -501,7 +484,7 @@ int Equus::wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
     } else {
       self_.block();
     }
-    if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
+    if (inc_.interrupts.due()) {
       kpp->waiter = nullptr;  // the handler may receive here too
       deliver_interrupts();
     }
@@ -793,7 +776,7 @@ int Equus::inc_close(int reference) {
   }
   if (auto* pr = inc_.ref<PortRef>(reference)) {
     k().close_port(inc_, *pr);
-    inc_.port_handlers.erase(reference);
+    inc_.interrupts.remove_port_handler(reference);
     inc_.erase_ref(reference);
   } else if (inc_.has_ref(reference)) {
     inc_.erase_ref(reference);

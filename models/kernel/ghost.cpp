@@ -123,7 +123,7 @@ int Ghost::apply(const control::WatchStream& op) {
 
 int Ghost::apply(const control::Notify& op) {
   inc_.events().push_back(EvDesc{0, op.type, static_cast<uint32_t>(op.about), op.info});
-  if (inc_.death_handlers.count(op.about) || inc_.stream_handlers.count(op.about)) ++inc_.pending_interrupts;
+  if (inc_.interrupts.watches(op.about)) inc_.interrupts.raise();
   if (inc_.system) inc_.system->wake();
   return E_OK;
 }

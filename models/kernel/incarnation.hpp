@@ -13,6 +13,7 @@
 
 #include "models/kernel/messages.hpp"
 #include "models/kernel/rdc.hpp"
+#include "models/kernel/software_interrupts.hpp"
 
 namespace equus::kernel {
 
@@ -158,15 +159,7 @@ class Incarnation {
   std::vector<Parent> parents;             // dependency (Section 7.3): probed by the ghost
   std::vector<KernelPortAddr> interested;  // ghosts to notify of this incarnation's death
   std::set<int> no_propagate;              // references received with a no-propagation domain
-  // Software interrupts (Section 4.4, Appendix B.9): handlers run in this incarnation's own thread of
-  // control, at its kernel exits and while it waits, unless masked by the interrupt priority.
-  struct Handler {
-    std::function<void(Equus&)> fn;
-    int priority = 1;
-  };
-  std::map<int, Handler> port_handlers;                     // port -> handler of message arrival
-  std::map<GlobalId, Handler> death_handlers;               // child incarnation -> handler of its death
-  std::map<GlobalId, Handler> stream_handlers;              // watched stream -> handler of its closure
+  SoftwareInterrupts interrupts;
   std::multimap<GlobalId, KernelPortAddr> stream_watchers;  // our stream -> ghosts to tell of its closure
   // Ports given away in a message but not yet taken over by their recipient (port propagation
   // without retention): their queue is forwarded when the recipient activates the propagation.
@@ -188,9 +181,6 @@ class Incarnation {
   Process* port_op_waiter = nullptr;  // its system incarnation, propagating a port
   Process* migrator = nullptr;        // woken when sync_calls or port_ops drops to 0
   std::vector<KernelMessage> deferred;
-  int interrupt_priority = 0;
-  int pending_interrupts = 0;
-  bool in_interrupt = false;
 
  private:
   Kernel* kernel_;

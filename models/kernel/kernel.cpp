@@ -659,7 +659,7 @@ void Kernel::queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& 
         QueuedMessage{inv, service, key.origin(), key.xid, large, proxy ? proxy->channel : 0});
     if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
     if (kp->interrupts && kp->owner && kp->owner->system) {
-      ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
+      kp->owner->interrupts.raise();  // delivered at the owner's next kernel exit or while it waits
       kp->owner->system->wake();
     }
     KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
