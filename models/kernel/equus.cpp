@@ -15,15 +15,7 @@ namespace equus::kernel {
 
 namespace {
 /// A synchronous invocation or bulk transfer in progress: a migration waits for it (Section 7.4.2).
-struct SyncCall {
-  Incarnation& inc;
-  explicit SyncCall(Incarnation& i) : inc(i) { ++inc.sync_calls; }
-  ~SyncCall() {
-    if (--inc.sync_calls == 0 && inc.migrator) inc.migrator->wake();
-  }
-  SyncCall(const SyncCall&) = delete;
-  SyncCall& operator=(const SyncCall&) = delete;
-};
+using SyncCall = MigrationLock::SyncCall;
 
 Address stream_address(const StreamRef& s) {
   if (s.type == ChanType::Unicast && s.dest.valid()) return s.dest;
@@ -200,12 +192,12 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
 }
 
 void Equus::wait_port_ops() {
-  while (inc_.port_ops > 0) {
-    inc_.port_op_waiter = &self_;
+  while (inc_.migration.port_ops_running()) {
+    inc_.migration.set_port_op_waiter(&self_);
     self_.set_waiting("its ghost's operation on its ports");
     self_.block();
   }
-  inc_.port_op_waiter = nullptr;
+  inc_.migration.set_port_op_waiter(nullptr);
   self_.clear_waiting();
 }
 
@@ -357,7 +349,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   auto* checker = k().network().checker();
   std::optional<KernelMessage> ans;
   {
-    SyncCall sync(inc_);
+    SyncCall sync(inc_.migration);
     ans = k().request(self_, std::move(km), cost);
   }
   if (!ans) {
@@ -666,7 +658,7 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
   km.dest = b->owner_ghost;
   km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes,
                       k().node()};
-  SyncCall sync(inc_);
+  SyncCall sync(inc_.migration);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   return ans ? E_OK : E_TIMEOUT;
 }
@@ -683,7 +675,7 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
   KernelMessage km;
   km.dest = b->owner_ghost;
   km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k().node()};
-  SyncCall sync(inc_);
+  SyncCall sync(inc_.migration);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   return ans ? E_OK : E_TIMEOUT;
 }

@@ -39,7 +39,7 @@ int Equus::receive_port(const PackedRef& ref) {
   const auto& p = k().params();
   // Its kernel ports exist before the port is among the references that a migration moves: like a
   // synchronous invocation, the taking over holds a migration back until it is complete (7.4.2).
-  ++inc_.sync_calls;
+  MigrationLock::SyncCall sync(inc_.migration);
   PortRef port = k().open_port(inc_, 0, ChanType::Unicast);
   PropActivate act{ref.port, {}};
   for (const auto& [chan, type] : ref.channels) {
@@ -54,9 +54,7 @@ int Equus::receive_port(const PackedRef& ref) {
   self_.compute(static_cast<double>(port.proxies.size()) * p.kernel.port_setup);
   for (KernelPort* proxy : port.proxies)
     k().ports().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
-  int id = inc_.add_ref(std::move(port));
-  if (--inc_.sync_calls == 0 && inc_.migrator) inc_.migrator->wake();
-  return id;
+  return inc_.add_ref(std::move(port));
 }
 
 int Equus::inc_attachPort(int newport, int oldport, int stream, int move_q) {

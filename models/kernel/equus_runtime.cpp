@@ -262,7 +262,7 @@ int Equus::inc_rdcExit() {
 int Equus::inc_brk(double new_bytes) {
   auto call = enter();
   // Segments are locked against growth while migrating (M2): the caller is held until it is over.
-  while (inc_.migrating && new_bytes > inc_.heap) {
+  while (inc_.migration.in_progress() && new_bytes > inc_.heap) {
     self_.set_waiting("the end of its migration, to grow its heap");
     self_.block_until(sg::Engine::get_clock() + k().params().kernel.migration_poll_period);
   }

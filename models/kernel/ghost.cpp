@@ -211,32 +211,21 @@ void Ghost::done(const KernelMessage& m) {
 }
 
 namespace {
-/// Operations on the incarnation's ports: they exclude a migration and a propagation (see port_ops).
+/// Operations on the incarnation's ports: they exclude a migration and a propagation (MigrationLock).
 template <class T>
 constexpr bool is_port_op = std::is_same_v<T, PropActivate> || std::is_same_v<T, AttachPort> ||
                             std::is_same_v<T, DetachPort> || std::is_same_v<T, RebindAtReceiver>;
 
-struct PortOp {
-  Incarnation& inc;
-  explicit PortOp(Incarnation& i) : inc(i) { ++inc.port_ops; }
-  PortOp(const PortOp&) = delete;
-  PortOp& operator=(const PortOp&) = delete;
-  ~PortOp() {
-    if (--inc.port_ops > 0) return;
-    if (inc.migrator) inc.migrator->wake();
-    if (inc.port_op_waiter) inc.port_op_waiter->wake();
-  }
-};
 }  // namespace
 
 void Ghost::handle(KernelMessage& m) {
-  std::optional<PortOp> port_op;
+  std::optional<MigrationLock::PortOp> port_op;
   if (std::visit([](const auto& b) { return is_port_op<std::decay_t<decltype(b)>>; }, m.body)) {
-    if (inc_.ports_locked) {
-      inc_.deferred.push_back(m);  // run when the migration is over
+    if (inc_.migration.ports_locked()) {
+      inc_.migration.defer(m);  // run when the migration is over
       return;
     }
-    port_op.emplace(inc_);
+    port_op.emplace(inc_.migration);
   }
   std::visit(Overloaded{
                  [&](const GhostFetch& f) { fetch(m, f); },

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/kernel/messages.hpp"
+#include "models/kernel/migration_lock.hpp"
 #include "models/kernel/rdc.hpp"
 #include "models/kernel/software_interrupts.hpp"
 
@@ -164,23 +165,13 @@ class Incarnation {
   // Ports given away in a message but not yet taken over by their recipient (port propagation
   // without retention): their queue is forwarded when the recipient activates the propagation.
   std::map<int, PortRef> propagating;
-  // Migration (Section 7.4): in progress (further control operations wait), synchronous calls and
-  // bulk transfers it must wait for, operations deferred until it is over.
-  bool migrating = false;
+  // Migration (Section 7.4): in progress, what it waits for, operations deferred until it is over.
+  MigrationLock migration;
   // The stream whose invocation is being transmitted (chosen destination, not yet posted): a rebinding
   // of it waits until the packet is on the bus, so that the message reaches the current receiver
   // before the rebinding's answer does and is forwarded with the pending ones (Figure 8.6, line 11).
   GlobalId transmitting = 0;
   Process* transmit_waiter = nullptr;
-  int sync_calls = 0;
-  // Operations of its ghost on its ports (propagation, attachment, rebinding) in progress: they work
-  // on its kernel ports across waits, so a migration waits for them and then (`ports_locked`) defers
-  // new ones until the ports have moved, and a propagation of one of its ports waits for them.
-  int port_ops = 0;
-  bool ports_locked = false;
-  Process* port_op_waiter = nullptr;  // its system incarnation, propagating a port
-  Process* migrator = nullptr;        // woken when sync_calls or port_ops drops to 0
-  std::vector<KernelMessage> deferred;
 
  private:
   Kernel* kernel_;

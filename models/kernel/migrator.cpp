@@ -38,8 +38,7 @@ bool Migrator::aborted() {
   Kernel& d = kernel();
   d.memory().charge(-committed_);
   if (text_ > 0 && inc_.rdc) d.memory().text_add(inc_.rdc->id, inc_.module, -1, 0);
-  inc_.migrating = false;
-  inc_.ports_locked = false;
+  inc_.migration.finish();
   return true;
 }
 
@@ -69,16 +68,16 @@ void Migrator::run() {
   rec.text = sg::Engine::get_clock();
   // Not during a synchronous invocation or bulk transfer (7.4.2), nor while its ghost works on its
   // ports: from then on such operations wait until the ports have moved.
-  inc_.migrator = this;
-  while ((inc_.sync_calls > 0 || inc_.port_ops > 0) && inc_.state != IncState::Dead) {
+  inc_.migration.set_migrator(this);
+  while (inc_.migration.busy() && inc_.state != IncState::Dead) {
     set_waiting(
         "end of a synchronous invocation, bulk transfer or port operation of a migrating incarnation");
     block();
   }
   clear_waiting();
-  inc_.migrator = nullptr;
+  inc_.migration.set_migrator(nullptr);
   if (aborted()) return;
-  inc_.ports_locked = true;
+  inc_.migration.lock_ports();
 
   // Frozen when heap copying begins; heap, stack, data and registers follow.
   bool was_frozen = inc_.state != IncState::Started;
@@ -98,8 +97,7 @@ void Migrator::run() {
       rec.messages += static_cast<int>(pr->kport->arrived.size() + pr->kport->pending.size());
   compute(rec.messages * p.kernel.forward_message);
   s.move_incarnation(inc_, d);  // redirection entries at the source, database entries here
-  inc_.migrating = false;
-  inc_.ports_locked = false;
+  inc_.migration.finish();
   rec.restart = sg::Engine::get_clock();
   rec.bytes = moved_;
   if (!was_frozen) inc_.system->resume();
@@ -108,8 +106,7 @@ void Migrator::run() {
   // operations run now.
   if (manager_ghost_.valid())
     d.notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone, rec.restart - rec.start);
-  for (auto& m : inc_.deferred) inc_.ghost_port->requests.push_back(std::move(m));
-  inc_.deferred.clear();
+  for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port->requests.push_back(std::move(m));
   if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
   if (auto* o = d.network().observer()) o->migration(rec);
 }
@@ -120,8 +117,8 @@ void Migrator::run() {
 void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
   Kernel& k = kernel();
   const auto& p = k.params();
-  if (inc_.migrating) {  // serialised: a second migration waits for the first (7.4.1)
-    inc_.deferred.push_back(m);
+  if (inc_.migration.in_progress()) {  // serialised: a second migration waits for the first (7.4.1)
+    inc_.migration.defer(m);
     return;
   }
   if (r.node == k.node() || inc_.state == IncState::Dead || inc_.state == IncState::Loading) {
@@ -134,10 +131,10 @@ void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
   km.dest = LogicalAddr{r.node, Loader::gid, DeliveryType::NodeService};
   km.body =
       MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? k.round_to_pages(mod->text_bytes) : 0, r.manager_ghost};
-  inc_.migrating = true;  // segments locked against growth from now (M2)
+  inc_.migration.begin();  // segments locked against growth from now (M2)
   auto ans = k.request(*this, std::move(km), p.cpu.kmsg_prepare);
   int status = ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
-  if (status != E_OK) inc_.migrating = false;
+  if (status != E_OK) inc_.migration.refused();
   answer(m, ControlReply{.status = status}, 0);
 }
 
