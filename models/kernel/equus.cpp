@@ -343,7 +343,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
@@ -388,7 +388,7 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
@@ -439,7 +439,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   }
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();

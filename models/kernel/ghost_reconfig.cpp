@@ -215,12 +215,12 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
 int Ghost::rebind_stream(const RebindStream& r, uint32_t* binding) {
   // No reconfiguration step's CPU here: the holder's ghost "only has to set the new channel and
   // destination kernel port values" (8.5.3); its kernel message handling is charged as for any other.
-  while (inc_.transmitting == r.stream) {  // an invocation on its way out goes first (see Incarnation)
-    inc_.transmit_waiter = this;
+  while (inc_.transmit.transmitting(r.stream)) {  // an invocation on its way out goes first
+    inc_.transmit.set_waiter(this);
     set_waiting("an invocation of the stream being rebound to leave");
     block();
   }
-  inc_.transmit_waiter = nullptr;
+  inc_.transmit.set_waiter(nullptr);
   clear_waiting();
   for (auto& [id, ref] : inc_.refs())
     if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == r.stream) {

@@ -15,6 +15,7 @@
 #include "models/kernel/migration_lock.hpp"
 #include "models/kernel/rdc.hpp"
 #include "models/kernel/software_interrupts.hpp"
+#include "models/kernel/transmit_gate.hpp"
 
 namespace equus::kernel {
 
@@ -167,11 +168,7 @@ class Incarnation {
   std::map<int, PortRef> propagating;
   // Migration (Section 7.4): in progress, what it waits for, operations deferred until it is over.
   MigrationLock migration;
-  // The stream whose invocation is being transmitted (chosen destination, not yet posted): a rebinding
-  // of it waits until the packet is on the bus, so that the message reaches the current receiver
-  // before the rebinding's answer does and is forwarded with the pending ones (Figure 8.6, line 11).
-  GlobalId transmitting = 0;
-  Process* transmit_waiter = nullptr;
+  TransmitGate transmit;  // a rebinding of the stream being transmitted waits for its packet
 
  private:
   Kernel* kernel_;

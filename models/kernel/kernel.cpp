@@ -372,11 +372,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   struct Posted {     // on every way out: the packet is posted (or delivered here)
     KernelMessage& m;
     ~Posted() {
-      Incarnation* h = m.stream_holder;
-      if (h && h->transmitting == m.stream) {
-        h->transmitting = 0;
-        if (h->transmit_waiter) h->transmit_waiter->wake();
-      }
+      if (m.stream_holder) m.stream_holder->transmit.posted(m.stream);
     }
   } posted{m};
   int dest = LogicalAddr::broadcast;
