@@ -110,9 +110,7 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   const auto& p = k().params();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
   auto call = enter();
-  if (!h || !h->owner_ghost.valid() || priority <= 0) {
-    return h ? E_INVAL : E_BADREF;
-  }
+  if (!h || !h->owner_ghost.valid() || priority <= 0) return h ? E_INVAL : E_BADREF;
   GlobalId stream = h->stream;
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
@@ -434,9 +432,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
   inv->sender_ghost = k().address_of(*inc_.ghost_port);
   inv->asinvoke_id = k().new_xid();
-  if (!pack_ref(*msg, inv->ref, cost)) {
-    return E_BADREF;
-  }
+  if (!pack_ref(*msg, inv->ref, cost)) return E_BADREF;
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
   inc_.transmit.begin(s->gid);
@@ -686,9 +682,7 @@ int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nsel
                         SelectMessages* select_array) {
   auto call = enter();
   auto* pr = inc_.ref<PortRef>(port);
-  if (!pr) {
-    return E_BADREF;
-  }
+  if (!pr) return E_BADREF;
   const auto& arrived = pr->kport->arrived;
   int copied = 0;
   for (const auto& q : arrived) {
