@@ -15,15 +15,7 @@ namespace equus::kernel {
 
 namespace {
 /// A synchronous invocation or bulk transfer in progress: a migration waits for it (Section 7.4.2).
-struct SyncCall {
-  Incarnation& inc;
-  explicit SyncCall(Incarnation& i) : inc(i) { ++inc.sync_calls; }
-  ~SyncCall() {
-    if (--inc.sync_calls == 0 && inc.migrator) inc.migrator->wake();
-  }
-  SyncCall(const SyncCall&) = delete;
-  SyncCall& operator=(const SyncCall&) = delete;
-};
+using SyncCall = MigrationLock::SyncCall;
 
 Address stream_address(const StreamRef& s) {
   if (s.type == ChanType::Unicast && s.dest.valid()) return s.dest;
@@ -53,48 +45,35 @@ void Equus::follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans
 
 double Equus::entry() const { return k().params().cpu.syscall_entry; }
 
+void Equus::charge_entry() { self_.compute(entry()); }
+
 void Equus::leave() {
   self_.owe(k().params().cpu.syscall_exit);
-  if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) deliver_interrupts();
+  if (inc_.interrupts.due()) deliver_interrupts();
 }
 
 bool Equus::deliver_interrupts() {
-  if (inc_.in_interrupt || inc_.pending_interrupts <= 0) return false;
-  inc_.pending_interrupts = 0;
+  auto& si = inc_.interrupts;
+  if (!si.take()) return false;
   bool ran = false;
-  auto run = [&](const Incarnation::Handler& h) {
-    if (!h.fn || h.priority <= inc_.interrupt_priority) {
-      ++inc_.pending_interrupts;  // masked: kept until the priority is lowered
-      return;
-    }
-    self_.compute(k().params().cpu.software_interrupt);
-    int saved = inc_.interrupt_priority;
-    inc_.interrupt_priority = h.priority;
-    inc_.in_interrupt = true;
-    h.fn(*this);
-    inc_.in_interrupt = false;
-    inc_.interrupt_priority = saved;
-    ran = true;
+  auto run = [&](const SoftwareInterrupts::Handler& h) {
+    ran = si.run(h, *this, [this] { self_.compute(k().params().cpu.software_interrupt); }) || ran;
   };
-  // Copies: a handler may change the handler tables.
-  auto ports = inc_.port_handlers;
-  for (const auto& [port, h] : ports) {
+  for (const auto& [port, h] : si.port_handlers()) {
     auto* pr = inc_.ref<PortRef>(port);
     if (pr && !pr->kport->arrived.empty()) run(h);
   }
-  auto streams = inc_.stream_handlers;
-  for (const auto& [stream, h] : streams)
+  for (const auto& [stream, h] : si.stream_handlers())
     for (const auto& ev : inc_.events())
       if (ev.ed_evtype == EvType::StreamClosed && ev.ed_info1 == static_cast<uint32_t>(stream)) {
-        inc_.stream_handlers.erase(stream);
+        si.remove_stream_handler(stream);
         run(h);
         break;
       }
-  auto deaths = inc_.death_handlers;
-  for (const auto& [child, h] : deaths)
+  for (const auto& [child, h] : si.death_handlers())
     for (const auto& ev : inc_.events())
       if (ev.ed_evtype == EvType::IncDead && ev.ed_info1 == static_cast<uint32_t>(child)) {
-        inc_.death_handlers.erase(child);
+        si.remove_death_handler(child);
         run(h);
         break;
       }
@@ -102,20 +81,19 @@ bool Equus::deliver_interrupts() {
 }
 
 int Equus::inc_setPortHandler(int port, Handler handler, int priority) {
-  self_.compute(entry());
+  auto call = enter();
   auto* pr = inc_.ref<PortRef>(port);
   int rc = E_OK;
   if (!pr || priority <= 0) {
     rc = pr ? E_INVAL : E_BADREF;
   } else if (!handler) {
-    inc_.port_handlers.erase(port);
+    inc_.interrupts.remove_port_handler(port);
     pr->kport->interrupts = false;
   } else {
-    inc_.port_handlers[port] = Incarnation::Handler{std::move(handler), priority};
+    inc_.interrupts.set_port_handler(port, {std::move(handler), priority});
     pr->kport->interrupts = true;
-    if (!pr->kport->arrived.empty()) ++inc_.pending_interrupts;  // the current messages too
+    if (!pr->kport->arrived.empty()) inc_.interrupts.raise();  // the current messages too
   }
-  leave();
   return rc;
 }
 
@@ -124,43 +102,35 @@ int Equus::inc_setInterestHandler(int child, Handler handler, int priority) {
   if (!h || priority <= 0) return h ? E_INVAL : E_BADREF;
   GlobalId gid = h->inc;
   int rc = inc_setInterest(child, EvType::IncDead, 1);
-  if (rc == E_OK) inc_.death_handlers[gid] = Incarnation::Handler{std::move(handler), priority};
+  if (rc == E_OK) inc_.interrupts.set_death_handler(gid, {std::move(handler), priority});
   return rc;
 }
 
 int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority) {
   const auto& p = k().params();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
-  self_.compute(entry());
-  if (!h || !h->owner_ghost.valid() || priority <= 0) {
-    leave();
-    return h ? E_INVAL : E_BADREF;
-  }
+  auto call = enter();
+  if (!h || !h->owner_ghost.valid() || priority <= 0) return h ? E_INVAL : E_BADREF;
   GlobalId stream = h->stream;
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
-  km.body = GhostControl{ControlOp::WatchStream, nullptr, k().address_of(*inc_.ghost_port), stream, 1};
+  km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
-  if (ans) inc_.stream_handlers[stream] = Incarnation::Handler{std::move(handler), priority};
-  leave();
+  if (ans) inc_.interrupts.set_stream_handler(stream, {std::move(handler), priority});
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_setInterruptPriority(int priority) {
-  self_.compute(entry());
-  int old = inc_.interrupt_priority;
-  inc_.interrupt_priority = priority;
-  if (priority < old && inc_.pending_interrupts == 0) inc_.pending_interrupts = 1;  // re-examine held ones
-  leave();
+  auto call = enter();
+  int old = inc_.interrupts.set_priority(priority);
   return old;
 }
 
 int Equus::inc_pause() {
-  self_.compute(entry());
+  auto call = enter();
   self_.set_waiting("inc_pause (a software interrupt)");
   while (!deliver_interrupts()) self_.block();
   self_.clear_waiting();
-  leave();
   return E_OK;
 }
 
@@ -195,108 +165,111 @@ void Equus::compute(double seconds) {
 
 bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
   const RefDescrip& rd = msg.m_ref;
-  if (rd.rd_type != RefType::None && inc_.no_propagate.count(rd.rd_obj)) return false;  // rights removed
-  switch (rd.rd_type) {
-    case RefType::None:
-      return true;
-    case RefType::Stream: {
-      auto* s = inc_.ref<StreamRef>(rd.rd_obj);
-      if (!s) return false;
-      out = PackedRef{RefType::Stream, s->channel, s->type, s->dest, 0, {}, {}, false};
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::StreamHandle: {
-      auto* h = inc_.ref<StreamHandleRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::StreamHandle;
-      out.channel = h->stream;
-      out.chan_type = h->type;
-      out.owner_ghost = h->owner_ghost;
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Buffer:
-      out = PackedRef{RefType::Buffer,   0,
-                      ChanType::Unicast, {},
-                      inc_.gid(),        k().address_of(*inc_.ghost_port),
-                      rd.rd_buf,         (rd.rd_flags & RD_WRITABLE) != 0};
-      break;
-    case RefType::AlienBuffer: {
-      auto* b = inc_.ref<AlienBufRef>(rd.rd_obj);
-      if (!b) return false;
-      out = PackedRef{RefType::AlienBuffer,
-                      0,
-                      ChanType::Unicast,
-                      {},
-                      b->owner,
-                      b->owner_ghost,
-                      b->region,
-                      b->writable && (rd.rd_flags & RD_WRITABLE) != 0};
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Incarnation: {
-      auto* h = inc_.ref<IncRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::Incarnation;
-      out.owner = h->inc;
-      out.owner_ghost = h->ghost;
-      out.node = h->node;
-      out.rights = h->rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    case RefType::Port: {
-      // What is propagated is its attachments once its ghost's operations on them are over (an
-      // attachment answers before it has detached the old port).
-      while (inc_.port_ops > 0) {
-        inc_.port_op_waiter = &self_;
-        self_.set_waiting("its ghost's operation on its ports");
-        self_.block();
-      }
-      inc_.port_op_waiter = nullptr;
-      self_.clear_waiting();
-      // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
-      auto* pr = inc_.ref<PortRef>(rd.rd_obj);
-      if (!pr) return false;
-      out = PackedRef{};
-      out.type = RefType::Port;
-      out.port = rd.rd_obj;
-      out.owner_ghost = k().address_of(*inc_.ghost_port);
-      out.retained = rd.rd_keep;
-      for (const auto* proxy : pr->proxies) {
-        if (proxy->chan_type != pr->type()) return false;
-        out.channels.emplace_back(proxy->channel, proxy->chan_type);
-      }
-      if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
-        inc_.port_handlers.erase(rd.rd_obj);
-        inc_.propagating[rd.rd_obj] = std::move(*pr);
-        inc_.erase_ref(rd.rd_obj);
-      } else if (pr->type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
-        // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
-        // multicast port kept stays a member of its group, its messages queuing as before.
-        pr->kport->moving = true;
-      }
-      break;
-    }
-    case RefType::PortHandle: {
-      auto* h = inc_.ref<PortHandleRef>(rd.rd_obj);
-      if (!h) return false;
-      out = PackedRef{};
-      out.type = RefType::PortHandle;
-      out.port = h->port;
-      out.owner_ghost = h->owner_ghost;
-      if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
-      break;
-    }
-    default:
-      return false;
+  if (rd.rd_type == RefType::None) return true;
+  if (inc_.no_propagate.count(rd.rd_obj)) return false;  // rights removed
+  if (rd.rd_type == RefType::Buffer) {  // a region of the caller's own space, not a reference
+    out = PackedRef{};
+    out.type = RefType::Buffer;
+    out.owner = inc_.gid();
+    out.owner_ghost = k().address_of(*inc_.ghost_port);
+    out.buf = rd.rd_buf;
+    out.writable = (rd.rd_flags & RD_WRITABLE) != 0;
+  } else {
+    // What is propagated of a port is its attachments once its ghost's operations on them are over
+    // (an attachment answers before it has detached the old port).
+    if (rd.rd_type == RefType::Port) wait_port_ops();
+    auto it = inc_.refs().find(rd.rd_obj);
+    if (it == inc_.refs().end()) return false;
+    bool packed =
+        std::visit([&](auto& r) { return rd.rd_type == type_of(r) && pack(r, rd, out); }, it->second);
+    if (!packed) return false;
   }
   out.domain = rd.rd_domain;
   cost += k().params().cpu.ref_propagate;
+  return true;
+}
+
+void Equus::wait_port_ops() {
+  while (inc_.migration.port_ops_running()) {
+    inc_.migration.set_port_op_waiter(&self_);
+    self_.set_waiting("its ghost's operation on its ports");
+    self_.block();
+  }
+  inc_.migration.set_port_op_waiter(nullptr);
+  self_.clear_waiting();
+}
+
+bool Equus::pack(StreamRef& s, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Stream;
+  out.channel = s.channel;
+  out.chan_type = s.type;
+  out.dest = s.dest;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(StreamHandleRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::StreamHandle;
+  out.channel = h.stream;
+  out.chan_type = h.type;
+  out.owner_ghost = h.owner_ghost;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(AlienBufRef& b, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::AlienBuffer;
+  out.owner = b.owner;
+  out.owner_ghost = b.owner_ghost;
+  out.buf = b.region;
+  out.writable = b.writable && (rd.rd_flags & RD_WRITABLE) != 0;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(IncRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Incarnation;
+  out.owner = h.inc;
+  out.owner_ghost = h.ghost;
+  out.node = h.node;
+  out.rights = h.rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
+  return true;
+}
+
+bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::Port;
+  out.port = rd.rd_obj;
+  out.owner_ghost = k().address_of(*inc_.ghost_port);
+  out.retained = rd.rd_keep;
+  // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
+  for (const auto* proxy : pr.proxies) {
+    if (proxy->chan_type != pr.type()) return false;
+    out.channels.emplace_back(proxy->channel, proxy->chan_type);
+  }
+  if (!rd.rd_keep) {  // its queue goes with it when the recipient takes it over
+    inc_.interrupts.remove_port_handler(rd.rd_obj);
+    inc_.propagating[rd.rd_obj] = std::move(pr);
+    inc_.erase_ref(rd.rd_obj);
+  } else if (pr.type() == ChanType::Unicast && !(rd.rd_flags & RD_KEEP_QUEUING)) {
+    // Until then arrivals are pending: senders wait (6.2.4). Only "in the unicast case": a
+    // multicast port kept stays a member of its group, its messages queuing as before.
+    pr.kport->moving = true;
+  }
+  return true;
+}
+
+bool Equus::pack(PortHandleRef& h, const RefDescrip& rd, PackedRef& out) {
+  out = PackedRef{};
+  out.type = RefType::PortHandle;
+  out.port = h.port;
+  out.owner_ghost = h.owner_ghost;
+  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
@@ -352,16 +325,12 @@ std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s,
 
 int Equus::inc_invoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_invoke");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
   double cost = entry() + p.cpu.kmsg_prepare;
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
-    leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   auto inv = new_invocation(InvokeKind::Invoke, *s, *msg);
@@ -369,22 +338,20 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   inv->reply_room = msg->m_cnt;
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
   std::optional<KernelMessage> ans;
   {
-    SyncCall sync(inc_);
+    SyncCall sync(inc_.migration);
     ans = k().request(self_, std::move(km), cost);
   }
   if (!ans) {
     if (checker) checker->failed(*inv);
-    leave();
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
@@ -397,21 +364,16 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   } else {
     msg->m_nreply = 0;
   }
-  leave();
   return E_OK;
 }
 
 int Equus::send_async(int stream, Msg* msg, bool reliable) {
   auto call_trace = trace(reliable ? "inc_send" : "inc_dgram");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
   if (!s || msg->m_cnt > p.vme.max_packet_data || (msg->m_cnt > 0 && !msg->m_base)) {
     self_.compute(entry());
-    leave();
     return !s ? E_BADREF : msg->m_cnt > p.vme.max_packet_data ? E_TOOBIG : E_INVAL;
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
@@ -421,11 +383,10 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
   if (!pack_ref(*msg, inv->ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.inline_bytes = msg->m_cnt;
   km.body = InvocationBody{inv};
@@ -433,19 +394,16 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
     km.service = Service::Datagram;
     km.xid = k().new_xid();
     k().transmit(self_, km, cost);
-    leave();
     return E_OK;
   }
   auto* checker = k().network().checker();
   auto ans = k().send_acked(self_, std::move(km), cost);
   if (!ans) {
     if (checker) checker->failed(*inv);
-    leave();
     return E_TIMEOUT;
   }
   if (checker) checker->sent(*inv);
   follow_answer(stream, sent_on, *ans);
-  leave();
   return E_OK;
 }
 
@@ -456,14 +414,9 @@ int Equus::inc_dgram(int stream, Msg* msg) { return send_async(stream, msg, fals
 int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto call_trace = trace("inc_asinvoke");
   const auto& p = k().params();
-  auto* s = inc_.ref<StreamRef>(stream);
-  if (s && s->frozen) {  // inc_freezeStream: block before sending
-    wait_unfrozen(stream);
-    s = inc_.ref<StreamRef>(stream);
-  }
-  self_.compute(entry());
+  auto* s = unfrozen_stream(stream);  // inc_freezeStream: block before sending
+  auto call = enter();
   if (!s || s->type != ChanType::Unicast || (msg->m_cnt > 0 && !msg->m_base)) {
-    leave();
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
   // Blocked while `buffer_limit` calls are uncompleted (Section 4.4.2).
@@ -472,7 +425,6 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     self_.block();
     self_.clear_waiting();
     if (!(s = inc_.ref<StreamRef>(stream))) {
-      leave();
       return E_BADREF;
     }
   }
@@ -480,13 +432,10 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
   inv->sender_ghost = k().address_of(*inc_.ghost_port);
   inv->asinvoke_id = k().new_xid();
-  if (!pack_ref(*msg, inv->ref, cost)) {
-    leave();
-    return E_BADREF;
-  }
+  if (!pack_ref(*msg, inv->ref, cost)) return E_BADREF;
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
-  inc_.transmitting = s->gid;
+  inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
@@ -497,74 +446,97 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     if (s)
       s->outstanding.erase(std::remove(s->outstanding.begin(), s->outstanding.end(), inv->asinvoke_id),
                            s->outstanding.end());
-    leave();
     return E_TIMEOUT;
   }
   follow_answer(stream, sent_on, *ans);
-  leave();
   return E_OK;
+}
+
+int Equus::wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
+                        std::deque<QueuedMessage>::iterator& it) {
+  KernelPort* kpp = pr->kport;
+  if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) return 1;
+  if (timeout == 0) return 0;
+  double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
+  self_.set_waiting("inc_receive on port", port);
+  for (;;) {
+    // Looked up again after every wait: the port may have moved (migration) or gone.
+    if (!(pr = inc_.ref<PortRef>(port))) break;
+    kpp = pr->kport;
+    if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
+    kpp->waiter = &self_;
+    kpp->selector = sel;
+    kpp->timed_wait = timeout > 0;
+    if (timeout > 0) {
+      if (!self_.block_until(deadline)) break;
+    } else {
+      self_.block();
+    }
+    if (inc_.interrupts.due()) {
+      kpp->waiter = nullptr;  // the handler may receive here too
+      deliver_interrupts();
+    }
+  }
+  if (pr) pr->kport->waiter = nullptr;
+  self_.clear_waiting();
+  if (!pr) return E_BADREF;
+  kpp = pr->kport;
+  return (it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end() ? 0 : 1;
+}
+
+double Equus::copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double cost) {
+  const auto& p = k().params();
+  const Invocation& inv = *q.inv;
+  bool remote = inv.sender_node != k().node();
+  switch (inv.kind) {
+    case InvokeKind::Send:
+    case InvokeKind::Dgram:
+      cost += k().cpu().local_copy_time(n);
+      std::memcpy(msg->m_base, inv.inline_data.data(), n);
+      break;
+    case InvokeKind::Invoke: {
+      // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
+      if (!remote) {
+        cost += k().cpu().local_bulk_copy_time(n);
+      } else {
+        k().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n, p.vme.read_copy_rate,
+                      [&](double, bool) {
+                        self_.compute(cost + p.kernel.bulk_pull_setup);
+                        cost = 0;
+                      });
+      }
+      std::memcpy(msg->m_base, inv.sender_data, n);
+      break;
+    }
+    case InvokeKind::Asinvoke: {
+      // The data is still in the sender's space: its ghost supplies it by bulk transfer.
+      KernelMessage f;
+      f.dest = inv.sender_ghost;
+      f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
+      k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
+      cost = 0;
+      break;
+    }
+  }
+  return cost;
 }
 
 int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int timeout) {
   auto call_trace = trace("inc_receive");
   const auto& p = k().params();
   auto* pr = inc_.ref<PortRef>(port);
-  self_.compute(entry());
+  auto call = enter();
   GlobalId sel = 0;
   if (selector > 0) {
     auto* h = inc_.ref<StreamHandleRef>(selector);
-    if (!h) {
-      leave();
-      return E_BADREF;
-    }
+    if (!h) return E_BADREF;
     sel = h->stream;
   }
-  if (!pr) {
-    leave();
-    return E_BADREF;
-  }
-  KernelPort* kpp = pr->kport;
-  auto it = Kernel::find_message(*kpp, sel);
-  if (it == kpp->arrived.end()) {
-    if (timeout == 0) {
-      leave();
-      return 0;
-    }
-    double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
-    self_.set_waiting("inc_receive on port", port);
-    for (;;) {
-      // Looked up again after every wait: the port may have moved (migration) or gone.
-      if (!(pr = inc_.ref<PortRef>(port))) break;
-      kpp = pr->kport;
-      if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) break;
-      kpp->waiter = &self_;
-      kpp->selector = sel;
-      kpp->timed_wait = timeout > 0;
-      if (timeout > 0) {
-        if (!self_.block_until(deadline)) break;
-      } else {
-        self_.block();
-      }
-      if (inc_.pending_interrupts > 0 && !inc_.in_interrupt) {
-        kpp->waiter = nullptr;  // the handler may receive here too
-        deliver_interrupts();
-      }
-    }
-    if (pr) pr->kport->waiter = nullptr;
-    self_.clear_waiting();
-    if (!pr) {
-      leave();
-      return E_BADREF;
-    }
-    kpp = pr->kport;
-    if ((it = Kernel::find_message(*kpp, sel)) == kpp->arrived.end()) {
-      leave();
-      return 0;
-    }
-  }
-  KernelPort& kp = *kpp;
+  if (!pr) return E_BADREF;
+  std::deque<QueuedMessage>::iterator it;
+  if (int found = wait_message(port, sel, timeout, pr, it); found != 1) return found;
   QueuedMessage q = std::move(*it);
-  kp.arrived.erase(it);
+  pr->kport->arrived.erase(it);
   k().release_buffer(inc_, q);
   Invocation& inv = *q.inv;
   if (auto* c = k().network().checker()) c->received(inv, inc_.name());
@@ -576,44 +548,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
   uint32_t n = std::min(inv.extra_bytes, room);
   msg->m_head = inv.head;
   msg->m_cnt = n;
-  double cost = p.cpu.receive;
-  bool remote = inv.sender_node != k().node();
-  if (n > 0) {
-    switch (inv.kind) {
-      case InvokeKind::Send:
-      case InvokeKind::Dgram:
-        cost += k().cpu().local_copy_time(n);
-        std::memcpy(msg->m_base, inv.inline_data.data(), n);
-        break;
-      case InvokeKind::Invoke: {
-        // The invoker is blocked: copy straight out of its buffer, 64 kB per kernel message.
-        if (!remote) {
-          cost += k().cpu().local_bulk_copy_time(n);
-        } else {
-          double left = n;
-          while (left > 0) {
-            double chunk = std::min(left, p.vme.max_copy_per_message);
-            self_.compute(cost + p.kernel.bulk_pull_setup);
-            cost = 0;
-            k().network().interconnect().copy(k().network().kernel(inv.sender_node).host(), k().host(), chunk,
-                                     p.vme.read_copy_rate);
-            left -= chunk;
-          }
-        }
-        std::memcpy(msg->m_base, inv.sender_data, n);
-        break;
-      }
-      case InvokeKind::Asinvoke: {
-        // The data is still in the sender's space: its ghost supplies it by bulk transfer.
-        KernelMessage f;
-        f.dest = inv.sender_ghost;
-        f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
-        k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
-        cost = 0;
-        break;
-      }
-    }
-  }
+  double cost = n > 0 ? copy_extra(q, msg, n, p.cpu.receive) : p.cpu.receive;
   unpack_ref(inv.ref, msg);
 
   int result = 1;
@@ -630,32 +565,24 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
       result = inc_.add_reply_handle(ReplyHandle{q.src_node, q.xid, q.inv, resolved});
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
-      KernelMessage r;
-      r.service = Service::Reply;
-      r.xid = q.xid;
-      r.dest = KernelPortAddr{q.src_node, 0};
       // The final address tells the invoker where its stream now leads; not so for a forwarded call.
-      r.resolved = resolved;
-      r.body = ReplyBody{};
-      k().cache_reply(q.src_node, q.xid, r);
-      k().transmit(self_, r, cost + p.cpu.kmsg_prepare);
+      k().reply(self_, q.src_node, q.xid, ReplyBody{}, cost + p.cpu.kmsg_prepare, resolved);
       cost = 0;
     }
   }
   // What is left is work on the way back to user mode: charged with the next kernel entry.
   self_.owe(cost);
-  leave();
   return result;
 }
 
 int Equus::inc_reply(int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_reply");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   if (it == handles.end()) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   ReplyHandle h = std::move(it->second);
@@ -666,7 +593,6 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
   rb.head = msg->m_head;
   if (!pack_ref(*msg, rb.ref, cost)) {
     self_.compute(entry());
-    leave();
     return E_BADREF;
   }
   uint32_t n = std::min(msg->m_cnt, h.inv->reply_room);
@@ -676,32 +602,25 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
     } else {
       self_.compute(cost + p.kernel.bulk_push_setup);
       cost = 0;
-      k().network().interconnect().copy(k().host(), k().network().kernel(h.src_node).host(), n, p.vme.write_copy_rate);
+      k().network().interconnect().copy(k().host(), k().network().kernel(h.src_node).host(), n,
+                                        p.vme.write_copy_rate);
     }
     std::memcpy(h.inv->reply_buffer, msg->m_base, n);
   }
   rb.extra_bytes = n;
-  KernelMessage r;
-  r.service = Service::Reply;
-  r.xid = h.xid;
-  r.dest = KernelPortAddr{h.src_node, 0};
-  r.resolved = h.port;  // any reply carries the final address (Section 8.4.3)
-  r.body = rb;
-  k().cache_reply(h.src_node, h.xid, r);
-  k().transmit(self_, r, cost);
-  leave();
+  k().reply(self_, h.src_node, h.xid, rb, cost, h.port);  // any reply carries the final address (8.4.3)
   return E_OK;
 }
 
 int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   auto call_trace = trace("inc_forward");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto& handles = inc_.reply_handles();
   auto it = handles.find(reply_handle);
   auto* s = inc_.ref<StreamRef>(stream);
   if (it == handles.end() || !s || s->type != ChanType::Unicast) {
     self_.compute(entry());
-    leave();
     return it == handles.end() || !s ? E_BADREF : E_NOTUNICAST;
   }
   ReplyHandle h = std::move(it->second);
@@ -717,7 +636,6 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.reply_node = h.src_node;
   km.body = InvocationBody{inv};
   k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
-  leave();
   return E_OK;
 }
 
@@ -725,38 +643,36 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
 
 int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyto");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || !b->writable || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
-    leave();
     return b ? E_RANGE : E_BADREF;
   }
   KernelMessage km;
   km.dest = b->owner_ghost;
   km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes,
                       k().node()};
-  SyncCall sync(inc_);
+  SyncCall sync(inc_.migration);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
-  leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
 int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, unsigned nbytes) {
   auto call_trace = trace("inc_copyfrom");
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto* b = inc_.ref<AlienBufRef>(buffer_handle);
   if (!b || offset + static_cast<uint64_t>(nbytes) > b->region.bf_cnt) {
     self_.compute(entry());
-    leave();
     return b ? E_RANGE : E_BADREF;
   }
   KernelMessage km;
   km.dest = b->owner_ghost;
   km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k().node()};
-  SyncCall sync(inc_);
+  SyncCall sync(inc_.migration);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
-  leave();
   return ans ? E_OK : E_TIMEOUT;
 }
 
@@ -764,12 +680,9 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
 
 int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nselect,
                         SelectMessages* select_array) {
-  self_.compute(entry());
+  auto call = enter();
   auto* pr = inc_.ref<PortRef>(port);
-  if (!pr) {
-    leave();
-    return E_BADREF;
-  }
+  if (!pr) return E_BADREF;
   const auto& arrived = pr->kport->arrived;
   int copied = 0;
   for (const auto& q : arrived) {
@@ -784,12 +697,12 @@ int Equus::inc_testPort(int port, int nheader, std::byte* header_array, int nsel
                                        [h](const QueuedMessage& q) { return q.inv->stream == h->stream; }))
                                  : 0;
   }
-  leave();
+  call.leave();  // software interrupts may take messages: counted after them
   return static_cast<int>(arrived.size());
 }
 
 int Equus::inc_setBufferLimit(int stream, int limit) {
-  self_.compute(entry());
+  auto call = enter();
   auto* s = inc_.ref<StreamRef>(stream);
   int rc = E_OK;
   if (!s)
@@ -798,14 +711,13 @@ int Equus::inc_setBufferLimit(int stream, int limit) {
     rc = E_INVAL;
   else
     s->buffer_limit = limit;
-  leave();
   return rc;
 }
 
 // ---------------------------------------------------------------- B.5
 
 int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
-  self_.compute(entry());
+  auto call = enter();
   GlobalId chan = k().network().new_gid();
   PortRef port = k().open_port(inc_, chan, chantype);
   KernelPortAddr dest =
@@ -814,12 +726,11 @@ int Equus::inc_chanCreate(ChanType chantype, int* stream_p, int* port_p) {
   *stream_p = inc_.add_ref(StreamRef{k().network().new_gid(), chan, chantype, dest});
   attached(*port_p, "");
   attached(*stream_p, "");
-  leave();
   return E_OK;
 }
 
 int Equus::inc_portCreate(int stream) {
-  self_.compute(entry());
+  auto call = enter();
   auto* s = inc_.ref<StreamRef>(stream);
   int rc = E_BADREF;
   if (s && s->type != ChanType::Multicast) {
@@ -828,23 +739,21 @@ int Equus::inc_portCreate(int stream) {
     rc = inc_.add_ref(k().open_port(inc_, s->channel, s->type));
     attached(rc, "");
   }
-  leave();
   return rc;
 }
 
 int Equus::inc_hanCreate(int stream_or_port) {
-  self_.compute(entry());
+  auto call = enter();
   int rc = E_BADREF;
   if (auto* s = inc_.ref<StreamRef>(stream_or_port))
     rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port), s->type});
   else if (inc_.ref<PortRef>(stream_or_port))
     rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port)});
-  leave();
   return rc;
 }
 
 int Equus::inc_close(int reference) {
-  self_.compute(entry());
+  auto call = enter();
   int rc = E_OK;
   if (auto* sr = inc_.ref<StreamRef>(reference)) k().notify_stream_closed(inc_, sr->gid);
   if (auto* o = k().network().observer()) {
@@ -853,14 +762,13 @@ int Equus::inc_close(int reference) {
   }
   if (auto* pr = inc_.ref<PortRef>(reference)) {
     k().close_port(inc_, *pr);
-    inc_.port_handlers.erase(reference);
+    inc_.interrupts.remove_port_handler(reference);
     inc_.erase_ref(reference);
   } else if (inc_.has_ref(reference)) {
     inc_.erase_ref(reference);
   } else {
     rc = E_BADREF;
   }
-  leave();
   return rc;
 }
 
@@ -868,7 +776,7 @@ int Equus::inc_close(int reference) {
 
 int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& types) {
   auto call_trace = trace("inc_eventWait");
-  self_.compute(entry());
+  auto call = enter();
   auto wanted = [&](const EvDesc& e) {
     return types.empty() || std::find(types.begin(), types.end(), e.ed_evtype) != types.end();
   };
@@ -901,31 +809,28 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& typ
           break;
         }
   }
-  leave();
   return rc;
 }
 
 // ---------------------------------------------------------------- B.10
 
 int Equus::inc_time(TimeBuf* time_buf) {
-  self_.compute(entry());
+  auto call = enter();
   // The kernel's clock advances only at timer interrupts.
   double hz = k().params().cpu.clock_hz;
   double ticks = std::floor(sg::Engine::get_clock() * hz + 1e-9);
   time_buf->tb_elapsed = static_cast<uint32_t>(std::llround(ticks * 1000.0 / hz));
   time_buf->tb_sys = 0;
   time_buf->tb_user = 0;
-  leave();
   return E_OK;
 }
 
 int Equus::inc_sleep(int nmillisecs) {
   auto call_trace = trace("inc_sleep");
-  self_.compute(entry());
+  auto call = enter();
   self_.set_waiting("inc_sleep");
   sg::this_actor::sleep_for(std::max(0, nmillisecs) / 1000.0);
   self_.clear_waiting();
-  leave();
   return E_OK;
 }
 

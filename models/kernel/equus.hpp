@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/kernel/rdc.hpp"
@@ -21,9 +23,14 @@ class Kernel;
 struct Invocation;
 struct PackedRef;
 struct StreamRef;
+struct StreamHandleRef;
+struct AlienBufRef;
+struct IncRef;
+struct PortRef;
+struct PortHandleRef;
 struct KernelMessage;
+struct QueuedMessage;
 enum class InvokeKind : uint8_t;
-enum class ControlOp : uint8_t;
 struct GhostControl;
 
 /// inc_status result (Appendix B.1 IncState, the fields the model keeps).
@@ -34,25 +41,6 @@ struct IncStatus {
   int is_nmsgs = 0;      // arrived invocation messages
 };
 
-/// Interface declarations for a child's parameters (Section 5.2.1, Appendix B.2).
-inline void ss_isStream(IncInterface* iface, const std::string& chan_label,
-                        const std::string& handle_label = "") {
-  *iface = IncInterface{};
-  iface->kind = IncInterface::Kind::Stream;
-  iface->chan_label = chan_label;
-  iface->handle_label = handle_label;
-}
-/// do_create: CHAN_NEW (true) creates the channel (unicast unless `type` says multicast); CHAN_OTHER
-/// (false) attaches to a channel created by another declaration.
-inline void ss_isPort(IncInterface* iface, bool do_create, const std::string& chan_label,
-                      const std::string& handle_label = "", ChanType type = ChanType::Unicast) {
-  *iface = IncInterface{};
-  iface->kind = IncInterface::Kind::Port;
-  iface->chan_new = do_create;
-  iface->type = type;
-  iface->chan_label = chan_label;
-  iface->handle_label = handle_label;
-}
 constexpr bool CHAN_NEW = true;
 constexpr bool CHAN_OTHER = false;
 
@@ -207,6 +195,29 @@ class Equus {
   Incarnation& incarnation() { return inc_; }
 
  private:
+  /// A system call in progress: its exit work (syscall_exit, then the software interrupts pending)
+  /// when it returns, or earlier by leave() when the call has more to do after it.
+  class Syscall {
+   public:
+    explicit Syscall(Equus& eq) : eq_(&eq) {}
+    Syscall(const Syscall&) = delete;
+    Syscall& operator=(const Syscall&) = delete;
+    ~Syscall() { leave(); }
+    void leave() {
+      if (eq_) std::exchange(eq_, nullptr)->leave();
+    }
+
+   private:
+    Equus* eq_;
+  };
+  /// Enters a system call: its entry work now.
+  Syscall enter() {
+    charge_entry();
+    return Syscall(*this);
+  }
+  /// Enters a system call whose entry work is folded into its first CPU burst (charged by the caller).
+  Syscall enter_later() { return Syscall(*this); }
+  void charge_entry();
   double entry() const;
   void leave();
   /// Runs the handlers of pending software interrupts not masked by the interrupt priority; true if
@@ -219,10 +230,26 @@ class Equus {
   /// rebound away from `sent_on` meanwhile (Section 8.5.3).
   void follow_answer(int stream, GlobalId sent_on, const KernelMessage& ans);
   bool pack_ref(const Msg& msg, PackedRef& out, double& cost);
+  // One packing per reference type; false when the reference may not propagate.
+  bool pack(StreamRef& s, const RefDescrip& rd, PackedRef& out);
+  bool pack(StreamHandleRef& h, const RefDescrip& rd, PackedRef& out);
+  bool pack(AlienBufRef& b, const RefDescrip& rd, PackedRef& out);
+  bool pack(IncRef& h, const RefDescrip& rd, PackedRef& out);
+  bool pack(PortRef& pr, const RefDescrip& rd, PackedRef& out);
+  bool pack(PortHandleRef& h, const RefDescrip& rd, PackedRef& out);
+  /// Waits until the ghost's operations on the incarnation's ports are over.
+  void wait_port_ops();
   void unpack_ref(const PackedRef& ref, Msg* msg);
   int send_async(int stream, Msg* msg, bool reliable);
-  /// Blocks while the stream is frozen (inc_freezeStream); false if the stream went meanwhile.
-  bool wait_unfrozen(int stream);
+  /// inc_receive's wait (as `timeout` says) at `port` for a message `sel` selects: E_BADREF when the
+  /// port went meanwhile, 0 for none, 1 with the port in `pr` and the message at `it`.
+  int wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
+                   std::deque<QueuedMessage>::iterator& it);
+  /// Copies a received invocation's `n` bytes of extra data into `msg`; `cost` is the CPU work not
+  /// charged yet, which it returns updated.
+  double copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double cost);
+  /// The stream, once it is not frozen (inc_freezeStream); nullptr if there is none (or it went).
+  StreamRef* unfrozen_stream(int stream);
   /// Takes over a propagated port (Figure 8.4); returns its identifier here.
   int receive_port(const PackedRef& ref);
   /// A handle's owner ghost and identifier there, from a local port or a port handle.

@@ -39,7 +39,7 @@ int Equus::receive_port(const PackedRef& ref) {
   const auto& p = k().params();
   // Its kernel ports exist before the port is among the references that a migration moves: like a
   // synchronous invocation, the taking over holds a migration back until it is complete (7.4.2).
-  ++inc_.sync_calls;
+  MigrationLock::SyncCall sync(inc_.migration);
   PortRef port = k().open_port(inc_, 0, ChanType::Unicast);
   PropActivate act{ref.port, {}};
   for (const auto& [chan, type] : ref.channels) {
@@ -53,15 +53,13 @@ int Equus::receive_port(const PackedRef& ref) {
   // Lines 10-13: the attachments' database entries (port_setup is charged at the database operation).
   self_.compute(static_cast<double>(port.proxies.size()) * p.kernel.port_setup);
   for (KernelPort* proxy : port.proxies)
-    k().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
-  int id = inc_.add_ref(std::move(port));
-  if (--inc_.sync_calls == 0 && inc_.migrator) inc_.migrator->wake();
-  return id;
+    k().ports().db_enter(proxy->channel, DeliveryType::Channel, k().address_of(*proxy));
+  return inc_.add_ref(std::move(port));
 }
 
 int Equus::inc_attachPort(int newport, int oldport, int stream, int move_q) {
   auto call_trace = trace("inc_attachPort");
-  self_.compute(entry());
+  auto call = enter();
   AttachPort a;
   KernelPortAddr owner;
   auto* s = inc_.ref<StreamRef>(stream);
@@ -75,13 +73,12 @@ int Equus::inc_attachPort(int newport, int oldport, int stream, int move_q) {
     a.move_q = move_q != 0;
     rc = ghost_request(owner, a);
   }
-  leave();
   return rc;
 }
 
 int Equus::inc_rebindStream(int stream_handle, int stream, int port) {
   auto call_trace = trace("inc_rebindStream");
-  self_.compute(entry());
+  auto call = enter();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
   auto* s = inc_.ref<StreamRef>(stream);
   int rc = E_OK;
@@ -99,31 +96,28 @@ int Equus::inc_rebindStream(int stream_handle, int stream, int port) {
   } else {
     rc = ghost_request(receiver, RebindAtReceiver{port_id, h->stream, h->owner_ghost, s->channel, s->dest});
   }
-  leave();
   return rc;
 }
 
 int Equus::inc_freezeStream(int stream_handle) {
   auto call_trace = trace("inc_freezeStream");
-  self_.compute(entry());
+  auto call = enter();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
   int rc =
       h && h->owner_ghost.valid() ? ghost_request(h->owner_ghost, FreezeStream{h->stream, true}) : E_BADREF;
-  leave();
   return rc;
 }
 
 int Equus::inc_unfreezeStream(int stream_handle) {
   auto call_trace = trace("inc_unfreezeStream");
-  self_.compute(entry());
+  auto call = enter();
   auto* h = inc_.ref<StreamHandleRef>(stream_handle);
   int rc =
       h && h->owner_ghost.valid() ? ghost_request(h->owner_ghost, FreezeStream{h->stream, false}) : E_BADREF;
-  leave();
   return rc;
 }
 
-bool Equus::wait_unfrozen(int stream) {
+StreamRef* Equus::unfrozen_stream(int stream) {
   auto* s = inc_.ref<StreamRef>(stream);
   while (s && s->frozen) {
     self_.set_waiting("inc_unfreezeStream of a frozen stream", stream);
@@ -131,12 +125,12 @@ bool Equus::wait_unfrozen(int stream) {
     self_.clear_waiting();
     s = inc_.ref<StreamRef>(stream);
   }
-  return s != nullptr;
+  return s;
 }
 
 int Equus::inc_migrate(int child, unsigned node) {
   auto call_trace = trace("inc_migrate");
-  self_.compute(entry());
+  auto call = enter();
   auto* h = inc_.ref<IncRef>(child);
   int rc = E_OK;
   if (!h) {
@@ -149,7 +143,6 @@ int Equus::inc_migrate(int child, unsigned node) {
     rc = ghost_request(ghost, r, &now_at);
     if (now_at.valid() && (h = inc_.ref<IncRef>(child))) h->ghost = now_at;  // it may have moved before
   }
-  leave();
   return rc;
 }
 

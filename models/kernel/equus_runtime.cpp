@@ -18,12 +18,11 @@ using kernel::SVC_OK;
 // ---------------------------------------------------------------- creation
 
 int Equus::inc_moduleId(const std::string& modname) {
-  self_.compute(entry());
+  auto call = enter();
   int rc = E_BADREF;
   if (inc_.rdc)
     for (std::size_t i = 0; i < inc_.rdc->modules.size(); ++i)
       if (inc_.rdc->modules[i].name == modname) rc = MODULE_ID_BASE + static_cast<int>(i);
-  leave();
   return rc;
 }
 
@@ -61,7 +60,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
 int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p, IncCreateParams* cp) {
   auto call_trace = trace("inc_create");
   double called_at = sg::Engine::get_clock();  // EV_INC_MADE's elapsed time counts from here
-  self_.compute(entry());
+  auto call = enter();
   int rc;
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
@@ -73,18 +72,16 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
   } else {
     rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp, called_at);
   }
-  leave();
   return rc;
 }
 
 int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, int* stream_p,
                          IncCreateParams* cp) {
   double called_at = sg::Engine::get_clock();
-  self_.compute(entry());
+  auto call = enter();
   int rc = inc_.rdc && inc_.rdc->system
                ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp, called_at)
                : E_DENIED;
-  leave();
   return rc;
 }
 
@@ -93,9 +90,8 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   auto call_trace = trace("inc_fork");
   const auto& p = k().params();
   double called_at = sg::Engine::get_clock();
-  self_.compute(entry());
+  auto call = enter();
   if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k().network().pool_size()) {
-    leave();
     return E_INVAL;
   }
   HostRequest r;
@@ -112,7 +108,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
-  leave();
+  call.leave();
   if (!ans) return E_TIMEOUT;
   const auto& cr = std::get<ControlReply>(ans->body);
   if (cr.status != E_OK) return cr.status;
@@ -128,7 +124,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
 
 int Equus::inc_start(int child, const IncParams* params) {
   return control(child,
-                 GhostControl{ControlOp::Start, std::make_shared<IncParams>(params ? *params : IncParams{})},
+                 GhostControl{control::Start{std::make_shared<IncParams>(params ? *params : IncParams{})}},
                  nullptr);
 }
 
@@ -182,22 +178,26 @@ void Equus::run_preamble() {
 // ---------------------------------------------------------------- control
 
 int Equus::control(int child, GhostControl c, IncStatus* out) {
+  auto call = enter_later();  // its entry work is folded into its first CPU burst
   const auto& p = k().params();
   auto* h = inc_.ref<IncRef>(child);
-  uint32_t needed = c.op == ControlOp::Destroy                                 ? INC_RIGHT_DESTROY
-                    : c.op == ControlOp::Status                                ? INC_RIGHT_STATUS
-                    : c.op == ControlOp::Depend || c.op == ControlOp::Interest ? INC_RIGHT_DEPEND
-                                                                               : INC_RIGHT_FREEZE;
+  uint32_t needed = std::visit(Overloaded{
+                                   [](const control::Destroy&) { return INC_RIGHT_DESTROY; },
+                                   [](const control::Status&) { return INC_RIGHT_STATUS; },
+                                   [](const control::Depend&) { return INC_RIGHT_DEPEND; },
+                                   [](const control::Interest&) { return INC_RIGHT_DEPEND; },
+                                   [](const auto&) { return INC_RIGHT_FREEZE; },  // freeze, unfreeze, start
+                               },
+                               c.op);
   if (!h || (h->rights & needed) == 0) {
     self_.compute(entry());
-    leave();
     return h ? E_RIGHTS : E_BADREF;
   }
   KernelMessage km;
   km.dest = h->ghost;
   km.body = std::move(c);
   auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
-  leave();
+  call.leave();
   if (!ans) return E_TIMEOUT;
   const auto& r = std::get<ControlReply>(ans->body);
   if (ans->resolved.valid() && (h = inc_.ref<IncRef>(child))) {  // it migrated: follow it
@@ -208,31 +208,28 @@ int Equus::control(int child, GhostControl c, IncStatus* out) {
   return r.status;
 }
 
-int Equus::inc_destroy(int child) { return control(child, GhostControl{ControlOp::Destroy}, nullptr); }
-int Equus::inc_freeze(int child) { return control(child, GhostControl{ControlOp::Freeze}, nullptr); }
+int Equus::inc_destroy(int child) { return control(child, GhostControl{control::Destroy{}}, nullptr); }
+int Equus::inc_freeze(int child) { return control(child, GhostControl{control::Freeze{}}, nullptr); }
 int Equus::inc_unfreeze(int child, int /*priority: one timeslicing level in the model*/) {
-  return control(child, GhostControl{ControlOp::Unfreeze}, nullptr);
+  return control(child, GhostControl{control::Unfreeze{}}, nullptr);
 }
 int Equus::inc_status(int child, IncStatus* statep) {
-  return control(child, GhostControl{ControlOp::Status}, statep);
+  return control(child, GhostControl{control::Status{}}, statep);
 }
 
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
   const auto& p = k().params();
-  self_.compute(entry());
+  auto call = enter();
   if (!inc_.rdc || !inc_.rdc->system) {
-    leave();
     return E_DENIED;  // only system RDCs change access lists (Appendix B.7)
   }
   if (static_cast<int>(node) >= k().network().pool_size()) {
-    leave();
     return E_INVAL;
   }
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = LoaderAccess{rdcid, allow, kill};
   auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
-  leave();
   return ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
 }
 
@@ -245,15 +242,12 @@ GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {
   if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
-  return control(child, GhostControl{ControlOp::Depend, nullptr, k().address_of(*inc_.ghost_port), 0, type},
-                 nullptr);
+  return control(child, GhostControl{control::Depend{k().address_of(*inc_.ghost_port), type}}, nullptr);
 }
 
 int Equus::inc_setInterest(int child, EvType event_type, int set) {
   if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
-  return control(child,
-                 GhostControl{ControlOp::Interest, nullptr, k().address_of(*inc_.ghost_port), 0, set ? 1 : 0},
-                 nullptr);
+  return control(child, GhostControl{control::Interest{k().address_of(*inc_.ghost_port), set != 0}}, nullptr);
 }
 
 int Equus::inc_rdcExit() {
@@ -266,26 +260,24 @@ int Equus::inc_rdcExit() {
 }
 
 int Equus::inc_brk(double new_bytes) {
-  self_.compute(entry());
+  auto call = enter();
   // Segments are locked against growth while migrating (M2): the caller is held until it is over.
-  while (inc_.migrating && new_bytes > inc_.heap) {
+  while (inc_.migration.in_progress() && new_bytes > inc_.heap) {
     self_.set_waiting("the end of its migration, to grow its heap");
-    self_.block_until(sg::Engine::get_clock() + 0.01);
+    self_.block_until(sg::Engine::get_clock() + k().params().kernel.migration_poll_period);
   }
   self_.clear_waiting();
-  double page = k().params().cpu.page_bytes;
-  double want = page > 0 ? std::ceil(new_bytes / page) * page : new_bytes;
+  double want = k().round_to_pages(new_bytes);
   int rc = E_OK;
   if (new_bytes < 0) {
     rc = E_INVAL;
-  } else if (k().memory_used() + (want - inc_.heap) > k().memory_size()) {
+  } else if (k().memory().used() + (want - inc_.heap) > k().memory().size()) {
     rc = E_NOMEM;
   } else {
-    k().charge_memory(want - inc_.heap);
+    k().memory().charge(want - inc_.heap);
     inc_.memory += want - inc_.heap;
     inc_.heap = want;
   }
-  leave();
   return rc;
 }
 
@@ -293,12 +285,7 @@ int Equus::inc_testReference(int reference) const {
   auto& refs = inc_.refs();
   auto it = refs.find(reference);
   if (it == refs.end()) return RT_NONE;
-  if (std::holds_alternative<StreamRef>(it->second)) return static_cast<int>(RefType::Stream);
-  if (std::holds_alternative<PortRef>(it->second)) return static_cast<int>(RefType::Port);
-  if (std::holds_alternative<AlienBufRef>(it->second)) return static_cast<int>(RefType::AlienBuffer);
-  if (std::holds_alternative<IncRef>(it->second)) return static_cast<int>(RefType::Incarnation);
-  if (std::holds_alternative<PortHandleRef>(it->second)) return static_cast<int>(RefType::PortHandle);
-  return static_cast<int>(RefType::StreamHandle);
+  return static_cast<int>(type_of(it->second));
 }
 
 // ---------------------------------------------------------------- stream space and name service

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
@@ -50,7 +51,7 @@ void Ghost::probe_parents() {
   for (const auto& parent : inc_.parents) {
     KernelMessage probe;
     probe.dest = parent.ghost;
-    probe.body = GhostControl{ControlOp::Status};
+    probe.body = GhostControl{control::Status{}};
     auto ans = k.request(*this, std::move(probe), k.params().cpu.kmsg_prepare);
     bool alive = ans && std::get<ControlReply>(ans->body).state != IncState::Dead;
     if (parent.type == DEP_ABSOLUTE && !alive) absolute_gone = true;
@@ -75,188 +76,178 @@ void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
   if (inc_.system) inc_.system->wake();
 }
 
-void Ghost::control(KernelMessage& m, const GhostControl& c) {
-  Kernel& k = kernel();
-  const auto& p = k.params();
-  ControlReply r;
-  r.node = k.node();
-  switch (c.op) {
-    case ControlOp::Freeze:
-      if (inc_.state == IncState::Started) {
-        inc_.system->suspend();
-        inc_.state = IncState::Frozen;
-      }
-      break;
-    case ControlOp::Unfreeze:
-      if (inc_.state == IncState::Frozen) {
-        inc_.state = IncState::Started;
-        inc_.system->resume();
-      }
-      break;
-    case ControlOp::Start:
-      if (inc_.state != IncState::Inchoate) {
-        r.status = E_INVAL;
-      } else {
-        if (c.params) inc_.params = c.params;
-        inc_.state = IncState::Started;
-        inc_.system->wake();
-      }
-      break;
-    case ControlOp::Depend: {
-      auto& ps = inc_.parents;
-      ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const auto& x) { return x.ghost == c.party; }),
-               ps.end());
-      if (c.type != DEP_NONE) ps.push_back(Incarnation::Parent{c.party, c.type});
-      wake();  // start probing
-      break;
-    }
-    case ControlOp::Interest: {
-      auto& in = inc_.interested;
-      in.erase(std::remove(in.begin(), in.end(), c.party), in.end());
-      if (c.type) in.push_back(c.party);
-      break;
-    }
-    case ControlOp::WatchStream:
-      inc_.stream_watchers.emplace(c.party_inc, c.party);
-      break;
-    case ControlOp::Notify:
-      inc_.events().push_back(
-          EvDesc{0, static_cast<EvType>(c.type), static_cast<uint32_t>(c.party_inc), c.info});
-      if (inc_.death_handlers.count(c.party_inc) || inc_.stream_handlers.count(c.party_inc))
-        ++inc_.pending_interrupts;
-      if (inc_.system) inc_.system->wake();
-      break;
-    case ControlOp::Status:
-    case ControlOp::Destroy:
-      break;
+int Ghost::apply(const control::Freeze&) {
+  if (inc_.state == IncState::Started) {
+    inc_.system->suspend();
+    inc_.state = IncState::Frozen;
   }
-  if (c.op == ControlOp::Notify) return;  // a notification: nobody waits for an answer
+  return E_OK;
+}
+
+int Ghost::apply(const control::Unfreeze&) {
+  if (inc_.state == IncState::Frozen) {
+    inc_.state = IncState::Started;
+    inc_.system->resume();
+  }
+  return E_OK;
+}
+
+int Ghost::apply(const control::Start& op) {
+  if (inc_.state != IncState::Inchoate) return E_INVAL;
+  if (op.params) inc_.params = op.params;
+  inc_.state = IncState::Started;
+  inc_.system->wake();
+  return E_OK;
+}
+
+int Ghost::apply(const control::Depend& op) {
+  auto& ps = inc_.parents;
+  ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const auto& x) { return x.ghost == op.parent; }),
+           ps.end());
+  if (op.type != DEP_NONE) ps.push_back(Incarnation::Parent{op.parent, op.type});
+  wake();  // start probing
+  return E_OK;
+}
+
+int Ghost::apply(const control::Interest& op) {
+  auto& in = inc_.interested;
+  in.erase(std::remove(in.begin(), in.end(), op.party), in.end());
+  if (op.set) in.push_back(op.party);
+  return E_OK;
+}
+
+int Ghost::apply(const control::WatchStream& op) {
+  inc_.stream_watchers.emplace(op.stream, op.watcher);
+  return E_OK;
+}
+
+int Ghost::apply(const control::Notify& op) {
+  inc_.events().push_back(EvDesc{0, op.type, static_cast<uint32_t>(op.about), op.info});
+  if (inc_.interrupts.watches(op.about)) inc_.interrupts.raise();
+  if (inc_.system) inc_.system->wake();
+  return E_OK;
+}
+
+void Ghost::control(const KernelMessage& m, const GhostControl& c) {
+  Kernel& k = kernel();
+  ControlReply r;
+  r.status = std::visit([this](const auto& op) { return apply(op); }, c.op);
+  if (std::holds_alternative<control::Notify>(c.op)) return;  // a notification: nobody waits for an answer
   r.state = inc_.state;
   r.memory = inc_.memory;
   for (auto& [id, ref] : inc_.refs())
     if (auto* pr = std::get_if<PortRef>(&ref)) r.queued += static_cast<int>(pr->kport->arrived.size());
-  answer(m, r, p.kernel.control_op);
-  if (c.op == ControlOp::Destroy) k.unhost(inc_, "destroyed");  // stops this ghost too
+  answer(m, r, k.params().kernel.control_op);
+  if (std::holds_alternative<control::Destroy>(c.op)) k.unhost(inc_, "destroyed");  // stops this ghost too
 }
 
-void Ghost::handle(KernelMessage& m) {
-  // Operations on the incarnation's ports exclude a migration and a propagation (see port_ops).
-  struct PortOp {
-    Incarnation& inc;
-    explicit PortOp(Incarnation& i) : inc(i) { ++inc.port_ops; }
-    PortOp(const PortOp&) = delete;
-    ~PortOp() {
-      if (--inc.port_ops > 0) return;
-      if (inc.migrator) inc.migrator->wake();
-      if (inc.port_op_waiter) inc.port_op_waiter->wake();
-    }
-  };
-  std::optional<PortOp> port_op;
-  if (std::holds_alternative<PropActivate>(m.body) || std::holds_alternative<AttachPort>(m.body) ||
-      std::holds_alternative<DetachPort>(m.body) || std::holds_alternative<RebindAtReceiver>(m.body)) {
-    if (inc_.ports_locked) {
-      inc_.deferred.push_back(m);  // run when the migration is over
-      return;
-    }
-    port_op.emplace(inc_);
-  }
+void Ghost::bulk(sg::Host* from, sg::Host* to, double bytes, double rate) {
+  // The first chunk's set-up is the caller's; further chunks cost further message set-ups.
+  kernel().bulk_copy(from, to, bytes, rate, [this](double, bool first) {
+    if (!first) compute(kernel().params().kernel.bulk_push_setup);
+  });
+}
+
+void Ghost::push(int to_node, double bytes) {
   Kernel& k = kernel();
   const auto& p = k.params();
-  Network& net = k.network();
-  auto chunked_copy = [&](sg::Host* from, sg::Host* to, double bytes, double rate) {
-    // At most 64 kB move per kernel message; further chunks cost further message set-ups.
-    double left = bytes;
-    bool first = true;
-    while (left > 0) {
-      double chunk = std::min(left, p.vme.max_copy_per_message);
-      if (!first) compute(p.kernel.bulk_push_setup);
-      net.interconnect().copy(from, to, chunk, rate);
-      left -= chunk;
-      first = false;
-    }
-  };
+  if (to_node == k.node())
+    compute(k.cpu().local_bulk_copy_time(bytes));
+  else
+    bulk(k.host(), k.network().kernel(to_node).host(), bytes, p.vme.write_copy_rate);
+}
 
-  if (auto* f = std::get_if<GhostFetch>(&m.body)) {
-    // Push the asinvoke's extra data, still in our incarnation's buffer, into the receiver's.
-    compute(p.kernel.bulk_push_setup);
-    if (f->to_node == k.node())
-      compute(k.cpu().local_bulk_copy_time(f->bytes));
-    else
-      chunked_copy(k.host(), net.kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
-    if (f->into && f->inv->sender_data) std::memcpy(f->into, f->inv->sender_data, f->bytes);
-    // Once its data is taken the call is complete: the fetch doubles as the completion notice.
-    complete(f->inv->stream, f->inv->asinvoke_id);
-  } else if (auto* c = std::get_if<GhostCopy>(&m.body)) {
-    compute(p.kernel.bulk_push_setup);
-    if (c->caller_node == k.node()) {
-      compute(k.cpu().local_bulk_copy_time(c->bytes));
-    } else if (c->to_owner) {
-      chunked_copy(net.kernel(c->caller_node).host(), k.host(), c->bytes, p.vme.read_copy_rate);
-    } else {
-      chunked_copy(k.host(), net.kernel(c->caller_node).host(), c->bytes, p.vme.write_copy_rate);
-    }
-    if (c->to_owner)
-      std::memcpy(c->target.bf_base, c->local, c->bytes);
-    else
-      std::memcpy(c->local, c->target.bf_base, c->bytes);
-  } else if (auto* img = std::get_if<GhostImage>(&m.body)) {
-    // An INCHOATE incarnation's text and data, in memory here, copied to a new incarnation's node
-    // once they have been assembled.
-    while (inc_.state == IncState::Loading) {
-      set_waiting("its incarnation's text and data");
-      block();
-    }
-    clear_waiting();
-    compute(p.kernel.bulk_push_setup);
-    if (img->to_node == k.node())
-      compute(k.cpu().local_bulk_copy_time(img->bytes));
-    else
-      chunked_copy(k.host(), net.kernel(img->to_node).host(), img->bytes, p.vme.write_copy_rate);
-  } else if (auto* c = std::get_if<GhostControl>(&m.body)) {
-    control(m, *c);
-    return;
-  } else if (auto* a = std::get_if<PropActivate>(&m.body)) {
-    prop_activate(m, *a);
-    return;
-  } else if (auto* at = std::get_if<AttachPort>(&m.body)) {
-    attach_port(m, *at);
-    return;
-  } else if (auto* d = std::get_if<DetachPort>(&m.body)) {
-    detach_port(*d, &m);  // answers the attaching ghost itself
-    return;
-  } else if (auto* rr = std::get_if<RebindAtReceiver>(&m.body)) {
-    rebind_at_receiver(m, *rr);
-    return;
-  } else if (auto* rs = std::get_if<RebindStream>(&m.body)) {
-    ControlReply r;
-    r.status = rebind_stream(*rs, &r.binding);
-    answer(m, r, 0);
-    return;
-  } else if (auto* fs = std::get_if<FreezeStream>(&m.body)) {
-    int status = E_BADREF;
-    for (auto& [id, ref] : inc_.refs())
-      if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == fs->stream) {
-        s->frozen = fs->freeze;
-        status = E_OK;
-      }
-    if (!fs->freeze && inc_.system) inc_.system->wake();
-    answer(m, ControlReply{status}, p.kernel.control_op);
-    return;
-  } else if (auto* mr = std::get_if<MigrateRequest>(&m.body)) {
-    migrate_request(m, *mr);
-    return;
-  } else if (auto* d = std::get_if<GhostCompletion>(&m.body)) {
-    complete(d->stream, d->asinvoke_id);
-    return;  // an asynchronous notification: already acknowledged at interrupt level
+void Ghost::fetch(const KernelMessage& m, const GhostFetch& f) {
+  // Push the asinvoke's extra data, still in our incarnation's buffer, into the receiver's.
+  compute(kernel().params().kernel.bulk_push_setup);
+  push(f.to_node, f.bytes);
+  if (f.into && f.inv->sender_data) std::memcpy(f.into, f.inv->sender_data, f.bytes);
+  // Once its data is taken the call is complete: the fetch doubles as the completion notice.
+  complete(f.inv->stream, f.inv->asinvoke_id);
+  done(m);
+}
+
+void Ghost::copy(const KernelMessage& m, const GhostCopy& c) {
+  Kernel& k = kernel();
+  const auto& p = k.params();
+  compute(p.kernel.bulk_push_setup);
+  if (c.caller_node != k.node() && c.to_owner)
+    bulk(k.network().kernel(c.caller_node).host(), k.host(), c.bytes, p.vme.read_copy_rate);
+  else
+    push(c.caller_node, c.bytes);
+  if (c.to_owner)
+    std::memcpy(c.target.bf_base, c.local, c.bytes);
+  else
+    std::memcpy(c.local, c.target.bf_base, c.bytes);
+  done(m);
+}
+
+void Ghost::image(const KernelMessage& m, const GhostImage& img) {
+  // An INCHOATE incarnation's text and data, in memory here, copied to a new incarnation's node
+  // once they have been assembled.
+  while (inc_.state == IncState::Loading) {
+    set_waiting("its incarnation's text and data");
+    block();
   }
-  // Requests are answered with a reply.
-  KernelMessage reply;
-  reply.service = Service::Reply;
-  reply.xid = m.xid;
-  reply.dest = KernelPortAddr{m.origin(), 0};
-  reply.body = ReplyBody{};
-  k.cache_reply(m.origin(), m.xid, reply);
-  k.transmit(*this, reply, p.cpu.kmsg_prepare);
+  clear_waiting();
+  compute(kernel().params().kernel.bulk_push_setup);
+  push(img.to_node, img.bytes);
+  done(m);
+}
+
+void Ghost::freeze_stream(const KernelMessage& m, const FreezeStream& fs) {
+  int status = E_BADREF;
+  for (auto& [id, ref] : inc_.refs())
+    if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == fs.stream) {
+      s->frozen = fs.freeze;
+      status = E_OK;
+    }
+  if (!fs.freeze && inc_.system) inc_.system->wake();
+  answer(m, ControlReply{.status = status}, kernel().params().kernel.control_op);
+}
+
+void Ghost::done(const KernelMessage& m) {
+  kernel().reply(*this, m.origin(), m.xid, ReplyBody{}, kernel().params().cpu.kmsg_prepare);
+}
+
+namespace {
+/// Operations on the incarnation's ports: they exclude a migration and a propagation (MigrationLock).
+template <class T>
+constexpr bool is_port_op = std::is_same_v<T, PropActivate> || std::is_same_v<T, AttachPort> ||
+                            std::is_same_v<T, DetachPort> || std::is_same_v<T, RebindAtReceiver>;
+
+}  // namespace
+
+void Ghost::handle(KernelMessage& m) {
+  std::optional<MigrationLock::PortOp> port_op;
+  if (std::visit([](const auto& b) { return is_port_op<std::decay_t<decltype(b)>>; }, m.body)) {
+    if (inc_.migration.ports_locked()) {
+      inc_.migration.defer(m);  // run when the migration is over
+      return;
+    }
+    port_op.emplace(inc_.migration);
+  }
+  std::visit(Overloaded{
+                 [&](const GhostFetch& f) { fetch(m, f); },
+                 [&](const GhostCopy& c) { copy(m, c); },
+                 [&](const GhostImage& img) { image(m, img); },
+                 [&](const GhostControl& c) { control(m, c); },
+                 [&](const PropActivate& a) { prop_activate(m, a); },
+                 [&](const AttachPort& a) { attach_port(m, a); },
+                 [&](const DetachPort& d) { detach_port(d, &m); },  // answers the attaching ghost itself
+                 [&](const RebindAtReceiver& r) { rebind_at_receiver(m, r); },
+                 [&](const RebindStream& r) {
+                   ControlReply reply;
+                   reply.status = rebind_stream(r, &reply.binding);
+                   answer(m, reply, 0);
+                 },
+                 [&](const FreezeStream& fs) { freeze_stream(m, fs); },
+                 [&](const MigrateRequest& r) { migrate_request(m, r); },
+                 // An asynchronous notification: already acknowledged at interrupt level.
+                 [&](const GhostCompletion& c) { complete(c.stream, c.asinvoke_id); },
+                 [&](const auto&) { done(m); },
+             },
+             m.body);
 }
 
 }  // namespace equus::kernel

@@ -23,11 +23,33 @@ class Ghost : public Process {
 
  private:
   void run();
+  /// Dispatches a request to the handler of its type.
   void handle(KernelMessage& m);
-  void control(KernelMessage& m, const GhostControl& c);
+  // One handler per request type.
+  void fetch(const KernelMessage& m, const GhostFetch& f);
+  void copy(const KernelMessage& m, const GhostCopy& c);
+  void image(const KernelMessage& m, const GhostImage& img);
+  void control(const KernelMessage& m, const GhostControl& c);
+  void freeze_stream(const KernelMessage& m, const FreezeStream& fs);
+  /// Anything else: answered with an empty reply.
+  void done(const KernelMessage& m);
+  // One handler per control operation; each returns the answer's status.
+  int apply(const control::Status&) { return E_OK; }
+  int apply(const control::Destroy&) { return E_OK; }  // after the answer (see control)
+  int apply(const control::Freeze&);
+  int apply(const control::Unfreeze&);
+  int apply(const control::Start& op);
+  int apply(const control::Depend& op);
+  int apply(const control::Interest& op);
+  int apply(const control::WatchStream& op);
+  int apply(const control::Notify& op);
   /// An inc_asinvoke of this incarnation was received: unblock a sender held by its buffer limit.
   void complete(GlobalId stream, uint64_t asinvoke_id);
   void probe_parents();
+  /// Copies `bytes` of this incarnation's to `to_node` (after the bulk transfer's set-up).
+  void push(int to_node, double bytes);
+  /// A bulk copy over the interconnect, one kernel message per chunk.
+  void bulk(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate);
   void answer(const KernelMessage& m, ControlReply r, double cpu);
 
   // Changing the receiver (ghost_reconfig.cpp, Section 8.5).

@@ -9,15 +9,10 @@ namespace equus::kernel {
 
 void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
   Kernel& k = kernel();
-  KernelMessage reply;
-  reply.service = Service::Reply;
-  reply.xid = m.xid;
-  reply.dest = KernelPortAddr{m.origin(), 0};
-  if (inc_.ghost_port) reply.resolved = k.address_of(*inc_.ghost_port);  // handles follow migrations
   r.node = k.node();
-  reply.body = std::move(r);
-  k.cache_reply(m.origin(), m.xid, reply);
-  k.transmit(*this, reply, cpu + k.params().cpu.kmsg_prepare);
+  // The ghost's address: incarnation handles follow migrations.
+  k.reply(*this, m.origin(), m.xid, std::move(r), cpu + k.params().cpu.kmsg_prepare,
+          inc_.ghost_port ? k.address_of(*inc_.ghost_port) : KernelPortAddr{});
 }
 
 template <class Op, class Local>
@@ -50,7 +45,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
   if (!pr) {
     auto it = inc_.propagating.find(a.port);
     if (it == inc_.propagating.end()) {
-      answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+      answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
       return;
     }
     pr = &it->second;
@@ -81,8 +76,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     Destination to = dest_for(chan);
     compute(p.kernel.port_setup);  // lines 12-16: the attachment's database entry, kernel port go
     k.forward_pending(
-        *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
-        [&](const PendingMessage&) { return to; }, rc);
+        *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
     k.detach(*pr, proxy, to.port);
   }
   main.moving = false;
@@ -101,7 +95,7 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
   const auto& p = k.params();
   auto* pr = inc_.ref<PortRef>(a.port);
   if (!pr) {
-    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
     return;
   }
   compute(p.kernel.reconfig_op);
@@ -112,8 +106,8 @@ void Ghost::attach_port(KernelMessage& m, const AttachPort& a) {
     status = on_ghost(a.detach_ghost, d, [this](const DetachPort& op) { return detach_port(op, nullptr); });
   }
   compute(p.kernel.port_setup);  // as Figure 8.4 lines 10-13: the database entry
-  k.db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
-  answer(m, ControlReply{status}, 0);
+  k.ports().db_enter(a.channel, DeliveryType::Channel, k.address_of(proxy));
+  answer(m, ControlReply{.status = status}, 0);
 }
 
 // At the owner of the port being detached: what arrived over the channel goes to the new port first.
@@ -125,7 +119,7 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   KernelPort* proxy = pr ? pr->proxy(d.channel) : nullptr;
   if (!proxy) {
     int status = pr ? E_INVAL : E_BADREF;
-    if (request) answer(*request, ControlReply{status}, 0);
+    if (request) answer(*request, ControlReply{.status = status}, 0);
     return status;
   }
   uint64_t rc = reconfiguration(k, fmt::format("port attachment: {} detached", inc_.name()));
@@ -144,8 +138,7 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   if (request) answer(*request, ControlReply{}, 0);
   compute(k.params().kernel.port_setup);  // as Figure 8.5 lines 12-16: database entry, kernel port go
   k.forward_pending(
-      *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; },
-      [&](const PendingMessage&) { return to; }, rc);
+      *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
   k.detach(*pr, proxy, d.to);
   main.receive_locked = false;
   Kernel::wake_receiver(main);
@@ -168,7 +161,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   const auto& p = k.params();
   auto* pr = inc_.ref<PortRef>(r.port);
   if (!pr) {
-    answer(m, ControlReply{E_BADREF}, p.kernel.reconfig_op);
+    answer(m, ControlReply{.status = E_BADREF}, p.kernel.reconfig_op);
     return;
   }
   uint64_t rc = reconfiguration(k, fmt::format("stream rebinding away from {}", inc_.name()));
@@ -191,7 +184,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
       if (KernelPort* proxy = pr->proxy(r.channel); proxy && status == E_OK)
         pr->kport->rebound[r.stream] = {binding, Destination{k.address_of(*proxy), r.channel}};
     }
-    answer(m, ControlReply{status}, 0);
+    answer(m, ControlReply{.status = status}, 0);
     return;
   }
   KernelPort& main = *pr->kport;
@@ -211,23 +204,23 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
       [stream](const PendingMessage& pm) {
         return std::get<InvocationBody>(pm.msg.body).inv->stream == stream;
       },
-      [&](const PendingMessage&) { return to; }, rc);
+      to, rc);
   main.moving_stream = 0;
   main.receive_locked = false;
   Kernel::wake_receiver(main);
-  answer(m, ControlReply{status}, 0);
+  answer(m, ControlReply{.status = status}, 0);
 }
 
 // At the stream's holder: only the channel and the cached destination change.
 int Ghost::rebind_stream(const RebindStream& r, uint32_t* binding) {
   // No reconfiguration step's CPU here: the holder's ghost "only has to set the new channel and
   // destination kernel port values" (8.5.3); its kernel message handling is charged as for any other.
-  while (inc_.transmitting == r.stream) {  // an invocation on its way out goes first (see Incarnation)
-    inc_.transmit_waiter = this;
+  while (inc_.transmit.transmitting(r.stream)) {  // an invocation on its way out goes first
+    inc_.transmit.set_waiter(this);
     set_waiting("an invocation of the stream being rebound to leave");
     block();
   }
-  inc_.transmit_waiter = nullptr;
+  inc_.transmit.set_waiter(nullptr);
   clear_waiting();
   for (auto& [id, ref] : inc_.refs())
     if (auto* s = std::get_if<StreamRef>(&ref); s && s->gid == r.stream) {

@@ -12,7 +12,10 @@
 #include <vector>
 
 #include "models/kernel/messages.hpp"
+#include "models/kernel/migration_lock.hpp"
 #include "models/kernel/rdc.hpp"
+#include "models/kernel/software_interrupts.hpp"
+#include "models/kernel/transmit_gate.hpp"
 
 namespace equus::kernel {
 
@@ -27,9 +30,9 @@ struct StreamRef {
   GlobalId gid = 0;  // the stream itself (selectors name it)
   GlobalId channel = 0;
   ChanType type = ChanType::Unicast;
-  KernelPortAddr dest;               // cached destination kernel port (unicast), learnt from acks and replies
-  int buffer_limit = 0;              // inc_asinvoke blocks when this many are outstanding (0 = no limit)
-  std::deque<uint64_t> outstanding;  // asinvoke ids not yet completed, oldest first
+  KernelPortAddr dest{};  // cached destination kernel port (unicast), learnt from acks and replies
+  int buffer_limit = 0;   // inc_asinvoke blocks when this many are outstanding (0 = no limit)
+  std::deque<uint64_t> outstanding{};  // asinvoke ids not yet completed, oldest first
   uint64_t next_seq = 0;
   bool frozen = false;   // inc_freezeStream: senders block before sending
   uint32_t binding = 0;  // rebindings so far: messages carry it (see KernelPort::rebound)
@@ -46,32 +49,43 @@ struct PortRef {
   KernelPort* proxy(GlobalId chan) const;
 };
 
-struct PortHandleRef {         // names another incarnation's port (inc_attachPort, inc_rebindStream)
-  int port = 0;                // its identifier at the owner
-  KernelPortAddr owner_ghost;  // the owner's ghost
+struct PortHandleRef {           // names another incarnation's port (inc_attachPort, inc_rebindStream)
+  int port = 0;                  // its identifier at the owner
+  KernelPortAddr owner_ghost{};  // the owner's ghost
 };
 
 struct AlienBufRef {  // buffer handle on another incarnation's buffer
   GlobalId owner = 0;
-  KernelPortAddr owner_ghost;
-  Buf region;
+  KernelPortAddr owner_ghost{};
+  Buf region{};
   bool writable = false;
 };
 
 struct IncRef {  // incarnation handle
   GlobalId inc = 0;
-  KernelPortAddr ghost;
+  KernelPortAddr ghost{};
   int node = -1;
   uint32_t rights = INC_RIGHTS_ALL;
 };
 
 struct StreamHandleRef {  // names a stream, e.g. as an inc_receive selector
   GlobalId stream = 0;
-  KernelPortAddr owner_ghost;         // the ghost of the incarnation holding the stream
+  KernelPortAddr owner_ghost{};       // the ghost of the incarnation holding the stream
   ChanType type = ChanType::Unicast;  // its channel's: only unicast streams can be rebound (6.2.3)
 };
 
 using Reference = std::variant<StreamRef, PortRef, AlienBufRef, IncRef, StreamHandleRef, PortHandleRef>;
+
+/// The reference type a reference is named by in reference descriptors.
+constexpr RefType type_of(const StreamRef&) { return RefType::Stream; }
+constexpr RefType type_of(const PortRef&) { return RefType::Port; }
+constexpr RefType type_of(const AlienBufRef&) { return RefType::AlienBuffer; }
+constexpr RefType type_of(const IncRef&) { return RefType::Incarnation; }
+constexpr RefType type_of(const StreamHandleRef&) { return RefType::StreamHandle; }
+constexpr RefType type_of(const PortHandleRef&) { return RefType::PortHandle; }
+inline RefType type_of(const Reference& r) {
+  return std::visit([](const auto& x) { return type_of(x); }, r);
+}
 
 struct ReplyHandle {
   int src_node = -1;
@@ -147,39 +161,14 @@ class Incarnation {
   std::vector<Parent> parents;             // dependency (Section 7.3): probed by the ghost
   std::vector<KernelPortAddr> interested;  // ghosts to notify of this incarnation's death
   std::set<int> no_propagate;              // references received with a no-propagation domain
-  // Software interrupts (Section 4.4, Appendix B.9): handlers run in this incarnation's own thread of
-  // control, at its kernel exits and while it waits, unless masked by the interrupt priority.
-  struct Handler {
-    std::function<void(Equus&)> fn;
-    int priority = 1;
-  };
-  std::map<int, Handler> port_handlers;                     // port -> handler of message arrival
-  std::map<GlobalId, Handler> death_handlers;               // child incarnation -> handler of its death
-  std::map<GlobalId, Handler> stream_handlers;              // watched stream -> handler of its closure
+  SoftwareInterrupts interrupts;
   std::multimap<GlobalId, KernelPortAddr> stream_watchers;  // our stream -> ghosts to tell of its closure
   // Ports given away in a message but not yet taken over by their recipient (port propagation
   // without retention): their queue is forwarded when the recipient activates the propagation.
   std::map<int, PortRef> propagating;
-  // Migration (Section 7.4): in progress (further control operations wait), synchronous calls and
-  // bulk transfers it must wait for, operations deferred until it is over.
-  bool migrating = false;
-  // The stream whose invocation is being transmitted (chosen destination, not yet posted): a rebinding
-  // of it waits until the packet is on the bus, so that the message reaches the current receiver
-  // before the rebinding's answer does and is forwarded with the pending ones (Figure 8.6, line 11).
-  GlobalId transmitting = 0;
-  Process* transmit_waiter = nullptr;
-  int sync_calls = 0;
-  // Operations of its ghost on its ports (propagation, attachment, rebinding) in progress: they work
-  // on its kernel ports across waits, so a migration waits for them and then (`ports_locked`) defers
-  // new ones until the ports have moved, and a propagation of one of its ports waits for them.
-  int port_ops = 0;
-  bool ports_locked = false;
-  Process* port_op_waiter = nullptr;  // its system incarnation, propagating a port
-  Process* migrator = nullptr;        // woken when sync_calls or port_ops drops to 0
-  std::vector<KernelMessage> deferred;
-  int interrupt_priority = 0;
-  int pending_interrupts = 0;
-  bool in_interrupt = false;
+  // Migration (Section 7.4): in progress, what it waits for, operations deferred until it is over.
+  MigrationLock migration;
+  TransmitGate transmit;  // a rebinding of the stream being transmitted waits for its packet
 
  private:
   Kernel* kernel_;

@@ -1,6 +1,7 @@
 #include "models/kernel/kernel.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "models/kernel/comm_manager.hpp"
 #include "models/kernel/ghost.hpp"
@@ -21,7 +22,7 @@ bool Network::lose_packet() {
 }
 
 Kernel::Kernel(Network& net, int node, sg::Host* host, const params::ModelParams& params)
-    : net_(net), node_(node), cpu_(host, params.cpu), params_(params) {}
+    : net_(net), node_(node), cpu_(host, params.cpu), params_(params), ports_(params), memory_(params) {}
 
 Kernel::~Kernel() = default;
 
@@ -47,9 +48,9 @@ Incarnation& Kernel::host(RdcPtr rdc, int module, const std::string& name, Progr
   h.inc = std::make_unique<Incarnation>(*this, net_.new_gid(), name);
   h.inc->rdc = std::move(rdc);
   h.inc->module = module;
-  KernelPort& gp = create_kernel_port(h.inc.get(), true);
+  KernelPort& gp = ports_.create(h.inc.get(), true);
   h.inc->ghost_port = &gp;
-  db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
+  ports_.db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
   h.ghost = std::make_unique<Ghost>(*this, *h.inc);
   h.system = std::make_unique<SystemIncarnation>(*this, *h.inc, std::move(program));
   h.inc->ghost = h.ghost.get();
@@ -79,12 +80,12 @@ void Kernel::unhost(Incarnation& inc, const char* why) {
     for (auto& [id, pr] : inc.propagating) close_port(inc, pr);
     inc.propagating.clear();
     inc.refs().clear();
-    db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+    ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
     // Its ghost port goes too: later operations on it find no port and fail after their retries.
-    delete_kernel_port(inc.ghost_port->index);
+    ports_.erase(inc.ghost_port->index);
     inc.ghost_port = nullptr;
-    memory_used_ -= inc.memory;
-    if (inc.rdc && inc.module >= 0 && counts_text) text_add(inc.rdc->id, inc.module, -1, 0);
+    memory_.charge(-inc.memory);
+    if (inc.rdc && inc.module >= 0 && counts_text) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
     if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
     // Those that registered interest learn of the death (EV_INC_DEAD), and watchers of its streams of
     // their closure, sent by the communications manager like any response nobody here waits for.
@@ -111,33 +112,31 @@ void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
   // Kernel ports move with their queues; the old addresses redirect to the new ones.
   auto move_port = [&](KernelPort* kp) {
     uint32_t old = kp->index;
-    KernelPort& moved = to.adopt_kernel_port(release_kernel_port(old));
-    redirect(old, to.address_of(moved));
+    KernelPort& moved = to.ports().adopt(ports_.release(old));
+    ports_.redirect(old, to.address_of(moved));
     return &moved;
   };
   auto move_ref = [&](PortRef& pr) {
     for (KernelPort* proxy : pr.proxies) {
-      db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+      ports_.db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
       move_port(proxy);
-      to.db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
+      to.ports().db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
     }
     move_port(pr.kport);
   };
   for (auto& [id, r] : inc.refs())
     if (auto* pr = std::get_if<PortRef>(&r)) move_ref(*pr);
   for (auto& [id, pr] : inc.propagating) move_ref(pr);
-  db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
+  ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
   move_port(inc.ghost_port);
-  to.db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
+  to.ports().db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
   // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
   // the redirections to the destination and must be recognised there. Entries do not say whose they
   // are, so all go: another incarnation's never match there.
-  for (const auto& key : seen_order_)
-    if (auto s = seen_.find(key); s != seen_.end() && to.seen_.emplace(key, s->second).second)
-      to.seen_order_.push_back(key);
+  replies_.copy_to(to.replies_);
   // Memory and text here are freed (the destination committed its own).
-  memory_used_ -= inc.memory;
-  if (inc.rdc && inc.module >= 0) text_add(inc.rdc->id, inc.module, -1, 0);
+  memory_.charge(-inc.memory);
+  if (inc.rdc && inc.module >= 0) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
   // Its processes now run on the destination card.
   inc.set_kernel(to);
   h.ghost->move_to(to);
@@ -153,7 +152,7 @@ void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
   n.xid = new_xid();
   n.src_node = node_;
   n.dest = ghost;
-  n.body = GhostControl{ControlOp::Notify, nullptr, {}, about, static_cast<int>(type)};
+  n.body = GhostControl{control::Notify{.about = about, .type = type}};
   hand_to_comm_manager(std::move(n));
 }
 
@@ -163,12 +162,7 @@ void Kernel::notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about,
   n.service = Service::Datagram;
   n.xid = new_xid();
   n.dest = ghost;
-  n.body = GhostControl{ControlOp::Notify,
-                        nullptr,
-                        {},
-                        about,
-                        static_cast<int>(type),
-                        static_cast<uint32_t>(std::lround(elapsed_s * 1e6))};
+  n.body = GhostControl{control::Notify{about, type, static_cast<uint32_t>(std::lround(elapsed_s * 1e6))}};
   transmit(from, n, params_.cpu.kmsg_prepare);
 }
 
@@ -176,30 +170,6 @@ void Kernel::notify_stream_closed(Incarnation& inc, GlobalId stream) {
   auto [b, e] = inc.stream_watchers.equal_range(stream);
   for (auto it = b; it != e; ++it) notify(it->second, stream, EvType::StreamClosed);
   inc.stream_watchers.erase(stream);
-}
-
-void Kernel::set_access(GlobalId rdc, bool allow) {
-  if (allow)
-    acl_.insert(rdc);
-  else
-    acl_.erase(rdc);
-}
-
-double Kernel::memory_size() const { return params_.cpu.memory_bytes; }
-
-bool Kernel::text_present(GlobalId rdc, int module) const {
-  auto it = texts_.find({rdc, module});
-  return it != texts_.end() && it->second.first > 0;
-}
-
-void Kernel::text_add(GlobalId rdc, int module, int delta, double text_bytes) {
-  auto& [users, bytes] = texts_[{rdc, module}];
-  if (users == 0 && delta > 0) {
-    bytes = text_bytes;
-    memory_used_ += bytes;
-  }
-  users += delta;
-  if (users == 0 && delta < 0) memory_used_ -= bytes;
 }
 
 std::vector<Incarnation*> Kernel::hosted(GlobalId rdc) const {
@@ -223,39 +193,14 @@ Incarnation* Kernel::find_incarnation(GlobalId gid) const {
 }
 
 void Kernel::for_each_queued(const std::function<void(const Invocation&)>& f) const {
-  for (const auto& [i, kp] : kports_) {
-    for (const auto& q : kp->arrived) f(*q.inv);
-    for (const auto& pm : kp->pending) f(*std::get<InvocationBody>(pm.msg.body).inv);
-  }
+  ports_.for_each([&f](const KernelPort& kp) {
+    for (const auto& q : kp.arrived) f(*q.inv);
+    for (const auto& pm : kp.pending) f(*std::get<InvocationBody>(pm.msg.body).inv);
+  });
   for (const auto& inv : in_flight_) f(*inv);
 }
 
 // ---------------------------------------------------------------- database
-
-void Kernel::db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port) {
-  db_.emplace(gid, std::make_pair(type, port));
-}
-
-void Kernel::db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port) {
-  auto [b, e] = db_.equal_range(gid);
-  for (auto it = b; it != e; ++it)
-    if (it->second.first == type && it->second.second == port) {
-      db_.erase(it);
-      return;
-    }
-}
-
-std::vector<KernelPortAddr> Kernel::db_lookup(GlobalId gid, DeliveryType type) const {
-  std::vector<KernelPortAddr> out;
-  auto [b, e] = db_.equal_range(gid);
-  for (auto it = b; it != e; ++it)
-    if (it->second.first == type) out.push_back(it->second.second);
-  return out;
-}
-
-double Kernel::db_search_cost() const {
-  return params_.cpu.db_search_per_entry * static_cast<double>(db_.size());
-}
 
 // ---------------------------------------------------------------- incarnation ports
 
@@ -269,27 +214,27 @@ KernelPort* PortRef::proxy(GlobalId chan) const {
 
 PortRef Kernel::open_port(Incarnation& inc, GlobalId chan, ChanType type) {
   PortRef p;
-  p.kport = &create_kernel_port(&inc, false);
+  p.kport = &ports_.create(&inc, false);
   if (chan) attach(p, chan, type);
   return p;
 }
 
 KernelPort& Kernel::attach(PortRef& port, GlobalId chan, ChanType type, bool enter) {
-  KernelPort& proxy = create_kernel_port(port.kport->owner, false);
+  KernelPort& proxy = ports_.create(port.kport->owner, false);
   proxy.main = port.kport;
   proxy.channel = chan;
   proxy.chan_type = type;
   port.proxies.push_back(&proxy);
-  if (enter) db_enter(chan, DeliveryType::Channel, address_of(proxy));
+  if (enter) ports_.db_enter(chan, DeliveryType::Channel, address_of(proxy));
   return proxy;
 }
 
 void Kernel::detach(PortRef& port, KernelPort* proxy, KernelPortAddr to) {
   auto& ps = port.proxies;
   ps.erase(std::remove(ps.begin(), ps.end(), proxy), ps.end());
-  db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
-  if (to.valid()) redirect(proxy->index, to);
-  delete_kernel_port(proxy->index);
+  ports_.db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
+  if (to.valid()) ports_.redirect(proxy->index, to);
+  ports_.erase(proxy->index);
 }
 
 void Kernel::close_port(Incarnation& inc, PortRef& port) {
@@ -302,7 +247,7 @@ void Kernel::close_port(Incarnation& inc, PortRef& port) {
   for (auto& pm : port.kport->pending) {
     if (auto* c = net_.checker()) c->discarded(*std::get<InvocationBody>(pm.msg.body).inv);
   }
-  delete_kernel_port(port.kport->index);
+  ports_.erase(port.kport->index);
   port.kport = nullptr;
 }
 
@@ -321,38 +266,29 @@ int Kernel::forward_arrived(Process& by, KernelPort& main,
                             const std::function<bool(const QueuedMessage&)>& pick,
                             const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig) {
   int n = 0;
-  for (;;) {
+  for (;; ++n) {
     auto it = std::find_if(main.arrived.begin(), main.arrived.end(), pick);
     if (it == main.arrived.end()) return n;
     QueuedMessage q = std::move(*it);
     main.arrived.erase(it);
     release_buffer(*main.owner, q);
-    q.inv->reconfig = reconfig;
-    if (auto* c = net_.checker()) c->forwarded(*q.inv);
     KernelMessage f;
-    Destination d = to(q);
-    f.dest = address(d);
-    f.locate = d.channel;
     f.inline_bytes = static_cast<uint32_t>(q.inv->inline_data.size());
     f.orig_node = q.src_node;
     f.orig_xid = q.xid;
     f.orig_service = q.service;
     f.body = InvocationBody{q.inv};
     ++stats_.forwarded;
-    ++n;
-    if (net_.skip_forwarding) continue;  // fault injection: the message is lost
-    // Already acknowledged: forwarded reliably, one at a time so that the order is kept.
-    in_flight_.push_back(q.inv);
-    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
-    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), q.inv));
+    // Already acknowledged: the fault injection's loss applies here.
+    forward(by, std::move(f), to(q), reconfig, net_.skip_forwarding);
   }
 }
 
 int Kernel::forward_pending(Process& by, KernelPort& main,
-                            const std::function<bool(const PendingMessage&)>& pick,
-                            const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig) {
+                            const std::function<bool(const PendingMessage&)>& pick, Destination to,
+                            uint64_t reconfig) {
   int n = 0;
-  for (;;) {
+  for (;; ++n) {
     auto it = std::find_if(main.pending.begin(), main.pending.end(), pick);
     if (it == main.pending.end()) return n;
     PendingMessage pm = std::move(*it);
@@ -364,37 +300,29 @@ int Kernel::forward_pending(Process& by, KernelPort& main,
     f.orig_xid = relay ? o.orig_xid : o.xid;
     f.orig_service = relay ? o.orig_service : o.service;
     f.ack_origin = relay ? o.ack_origin : true;  // never acknowledged: the new destination tells the sender
-    seen_.erase(SeenKey{f.orig_node, f.orig_xid});  // its retries now belong to the new destination
-    std::get<InvocationBody>(o.body).inv->reconfig = reconfig;
-    if (auto* c = net_.checker()) c->forwarded(*std::get<InvocationBody>(o.body).inv);
-    Destination d = to(pm);
-    f.dest = address(d);
-    f.locate = d.channel;
+    replies_.erase(f.orig_node, f.orig_xid);     // its retries now belong to the new destination
     f.inline_bytes = o.inline_bytes;
     f.body = std::move(o.body);
     ++stats_.forwarded_pending;
-    ++n;
-    auto inv = std::get<InvocationBody>(f.body).inv;
-    in_flight_.push_back(inv);
-    send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
-    in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
+    forward(by, std::move(f), to, reconfig, false);
   }
 }
 
-void Kernel::redirect(uint32_t old_index, KernelPortAddr to) {
-  auto limit = static_cast<std::size_t>(std::max(1, params_.kernel.redirection_entries));
-  while (redirections_.size() >= limit) redirections_.pop_front();  // the oldest goes
-  redirections_.emplace_back(old_index, to);
-}
-
-std::optional<KernelPortAddr> Kernel::redirection(uint32_t index) const {
-  for (auto it = redirections_.rbegin(); it != redirections_.rend(); ++it)
-    if (it->first == index) return it->second;
-  return std::nullopt;
+void Kernel::forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose) {
+  auto inv = std::get<InvocationBody>(f.body).inv;
+  inv->reconfig = reconfig;
+  if (auto* c = net_.checker()) c->forwarded(*inv);
+  if (lose) return;
+  f.dest = address(to);
+  f.locate = to.channel;
+  // Reliably, one at a time so that the order is kept.
+  in_flight_.push_back(inv);
+  send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
+  in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
 }
 
 bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
-  auto to = redirection(index);
+  auto to = ports_.redirection(index);
   if (!to) return false;
   ++stats_.redirected;
   KernelMessage f = m;
@@ -404,41 +332,39 @@ bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
   return true;
 }
 
-KernelPort& Kernel::adopt_kernel_port(std::unique_ptr<KernelPort> kp) {
-  kp->index = next_kport_++;
-  auto& ref = *kp;
-  kports_.emplace(ref.index, std::move(kp));
-  return ref;
-}
-
-std::unique_ptr<KernelPort> Kernel::release_kernel_port(uint32_t index) {
-  auto it = kports_.find(index);
-  if (it == kports_.end()) return nullptr;
-  auto kp = std::move(it->second);
-  kports_.erase(it);
-  return kp;
-}
-
 // ---------------------------------------------------------------- kernel ports
 
-KernelPort& Kernel::create_kernel_port(Incarnation* owner, bool ghost) {
-  auto kp = std::make_unique<KernelPort>();
-  kp->index = next_kport_++;
-  kp->owner = owner;
-  kp->ghost = ghost;
-  auto& ref = *kp;
-  kports_.emplace(ref.index, std::move(kp));
-  return ref;
-}
-
-void Kernel::delete_kernel_port(uint32_t index) { kports_.erase(index); }
-
-KernelPort* Kernel::kernel_port(uint32_t index) {
-  auto it = kports_.find(index);
-  return it == kports_.end() ? nullptr : it->second.get();
-}
-
 // ---------------------------------------------------------------- sending
+
+void Kernel::reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
+                   KernelPortAddr resolved) {
+  KernelMessage r;
+  r.service = Service::Reply;
+  r.xid = xid;
+  r.dest = KernelPortAddr{to_node, 0};
+  r.resolved = resolved;
+  r.body = std::move(body);
+  replies_.store(to_node, xid, r);
+  transmit(from, r, cpu_before);
+}
+
+void Kernel::bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
+                       const std::function<void(double chunk, bool first)>& before_chunk) {
+  double left = bytes;
+  bool first = true;
+  while (left > 0) {
+    double chunk = std::min(left, params_.vme.max_copy_per_message);
+    if (before_chunk) before_chunk(chunk, first);
+    net_.interconnect().copy(from, to, chunk, rate);
+    left -= chunk;
+    first = false;
+  }
+}
+
+double Kernel::round_to_pages(double bytes) const {
+  double page = params_.cpu.page_bytes;
+  return page > 0 ? std::ceil(bytes / page) * page : bytes;
+}
 
 void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   m.src_node = node_;
@@ -446,11 +372,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   struct Posted {     // on every way out: the packet is posted (or delivered here)
     KernelMessage& m;
     ~Posted() {
-      Incarnation* h = m.stream_holder;
-      if (h && h->transmitting == m.stream) {
-        h->transmitting = 0;
-        if (h->transmit_waiter) h->transmit_waiter->wake();
-      }
+      if (m.stream_holder) m.stream_holder->transmit.posted(m.stream);
     }
   } posted{m};
   int dest = LogicalAddr::broadcast;
@@ -463,7 +385,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   if (dest == node_) {
     // Same card: the kernel delivers directly, no bus and no interrupt.
     bool logical = std::holds_alternative<LogicalAddr>(m.dest);
-    from.compute(cpu_before + cpu.packet_accept + (logical ? db_search_cost() : 0));
+    from.compute(cpu_before + cpu.packet_accept + (logical ? ports_.db_search_cost() : 0));
     deliver(m);
     return;
   }
@@ -474,7 +396,7 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
   }
   // No hardware broadcast: a point-to-point packet to every other kernel, in turn, each destination
   // pulling its copy while the next is posted (Section 8.4.4); the local database is searched too.
-  double first = cpu_before + db_search_cost();
+  double first = cpu_before + ports_.db_search_cost();
   int pool = net_.pool_size();
   for (int i = 1; i <= pool; ++i) {
     int n = (node_ + i) % (pool + 1);  // the host slot (pool) is skipped: it runs no Equus RDC
@@ -483,7 +405,8 @@ void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
     first = 0;
     net_.kernel(n).post_packet(m);
   }
-  if (!db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty()) deliver(m);
+  if (!ports_.db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty())
+    deliver(m);
 }
 
 std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, double cpu_before) {
@@ -577,7 +500,7 @@ KernelMessage Kernel::make_ack(const KernelMessage& m, KernelPortAddr resolved) 
 
 void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
   KernelMessage ack = make_ack(m, resolved);
-  cache_reply(m.origin(), m.xid, ack);  // a retry gets the same answer
+  replies_.store(m.origin(), m.xid, ack);  // a retry gets the same answer
   if (m.origin() == node_)
     deliver(ack);
   else
@@ -586,19 +509,14 @@ void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
 
 bool Kernel::drop_duplicate(KernelMessage& m) {
   if (m.service != Service::Request && m.service != Service::Async) return false;
-  SeenKey key{m.origin(), m.xid};
-  auto it = seen_.find(key);
-  if (it == seen_.end()) {
-    seen_.emplace(key, Seen{false, false, {}, sg::Engine::get_clock()});
-    seen_order_.push_back(key);
-    return false;
-  }
+  if (replies_.insert(m.origin(), m.xid)) return false;
+  const ReplyCache::Entry& seen = *replies_.find(m.origin(), m.xid);
   ++stats_.duplicates;
-  if (it->second.pending) return true;  // still pending: its forwarding will answer
+  if (seen.pending) return true;  // still pending: its forwarding will answer
   if (m.service == Service::Async) {
-    hand_to_comm_manager(make_ack(m, it->second.reply.resolved));
-  } else if (it->second.replied) {
-    hand_to_comm_manager(it->second.reply);
+    hand_to_comm_manager(make_ack(m, seen.reply.resolved));
+  } else if (seen.replied) {
+    hand_to_comm_manager(seen.reply);
   } else {
     // Received but not replied to (attached, or still arrived): tell the invoker to keep waiting, so
     // that a server may defer its reply indefinitely (a blocked ss_get, a scheduler's idle workers).
@@ -607,51 +525,24 @@ bool Kernel::drop_duplicate(KernelMessage& m) {
   return true;
 }
 
-void Kernel::cache_reply(int src_node, uint64_t xid, const KernelMessage& reply) {
-  auto it = seen_.find(SeenKey{src_node, xid});
-  if (it != seen_.end()) {
-    it->second.replied = true;
-    it->second.reply = reply;
-  }
-}
-
-void Kernel::expire_reply_cache(double older_than) {
-  // Replies are kept long enough to answer retries; a request not yet replied to stays known for as
-  // long as it is attached, or its retries would be delivered again (at most once).
-  std::size_t n = seen_order_.size();
-  for (std::size_t i = 0; i < n && !seen_order_.empty(); ++i) {
-    SeenKey key = seen_order_.front();
-    auto it = seen_.find(key);
-    if (it != seen_.end() && it->second.time >= older_than) break;
-    seen_order_.pop_front();
-    if (it == seen_.end()) continue;
-    if (it->second.replied) {
-      seen_.erase(it);
-    } else {
-      it->second.time = sg::Engine::get_clock();
-      seen_order_.push_back(key);
-    }
-  }
-}
-
 bool Kernel::has_target(const KernelMessage& m) const {
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
-    return kports_.count(ka->index) != 0 || redirection(ka->index).has_value();
+    return ports_.contains(ka->index) || ports_.redirection(ka->index).has_value();
   const auto& la = std::get<LogicalAddr>(m.dest);
-  return !db_lookup(la.gid, la.type).empty();
+  return !ports_.db_lookup(la.gid, la.type).empty();
 }
 
 bool Kernel::cancels_timer(const KernelMessage& m) const {
   if (!std::holds_alternative<InvocationBody>(m.body)) return false;
   auto timed = [this](uint32_t index) {
-    auto it = kports_.find(index);
-    if (it == kports_.end()) return false;
-    const KernelPort* kp = it->second->main ? it->second->main : it->second.get();
+    const KernelPort* kp = ports_.find(index);
+    if (!kp) return false;
+    if (kp->main) kp = kp->main;
     return kp->waiter != nullptr && kp->timed_wait;
   };
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) return timed(ka->index);
   const auto& la = std::get<LogicalAddr>(m.dest);
-  for (const auto& a : db_lookup(la.gid, la.type))
+  for (const auto& a : ports_.db_lookup(la.gid, la.type))
     if (timed(a.index)) return true;
   return false;
 }
@@ -664,42 +555,20 @@ void Kernel::deliver(KernelMessage& m) {
   }
   std::vector<KernelPort*> targets;
   if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest)) {
-    if (auto* kp = kernel_port(ka->index))
+    if (auto* kp = ports_.find(ka->index))
       targets.push_back(kp);
     else if (follow_redirection(m, ka->index))
       return;
   } else {
     const auto& la = std::get<LogicalAddr>(m.dest);
-    for (const auto& a : db_lookup(la.gid, la.type))
-      if (auto* kp = kernel_port(a.index)) targets.push_back(kp);
+    for (const auto& a : ports_.db_lookup(la.gid, la.type))
+      if (auto* kp = ports_.find(a.index)) targets.push_back(kp);
   }
   if (targets.empty()) {
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
   }
-  if (const auto* ib = std::get_if<InvocationBody>(&m.body); ib && m.orig_node < 0 && targets.size() == 1) {
-    KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
-    auto it = main->rebound.find(ib->inv->stream);
-    if (it != main->rebound.end() && m.binding < it->second.first) {
-      // Sent before its stream was rebound away from this port, it arrives after.
-      const auto& [binding, to] = it->second;
-      KernelPort* here = to.port.node == node_ ? kernel_port(to.port.index) : nullptr;
-      if (here && here->main == main) {
-        targets.front() = here;  // to another channel of this same port: as over the new one
-      } else {
-        // It follows the stream, as an arrival for a deleted kernel port follows its redirection
-        // entry (at most once per rebinding).
-        ++stats_.redirected;
-        KernelMessage f = m;
-        f.reply_node = m.origin();
-        f.binding = binding;
-        f.dest = address(to);
-        f.locate = to.channel;
-        hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
-        return;
-      }
-    }
-  }
+  if (follow_rebinding(m, targets)) return;
   // A forwarded message is known by its original transmission (at most once across the move).
   KernelMessage* key = &m;
   KernelMessage orig;
@@ -709,61 +578,14 @@ void Kernel::deliver(KernelMessage& m) {
     orig.xid = m.orig_xid;
     if (drop_duplicate(m)) return;  // a retry of the forwarder
     // The sender's retries, redirected here, must find it (it may have been here before: bounced).
-    SeenKey ok{orig.src_node, orig.xid};
-    if (seen_.find(ok) == seen_.end()) seen_order_.push_back(ok);
-    seen_[ok] = Seen{false, false, {}, sg::Engine::get_clock()};
+    replies_.renew(orig.src_node, orig.xid);
     key = &orig;
   } else if (drop_duplicate(m)) {
     return;
   }
 
   if (std::holds_alternative<InvocationBody>(m.body)) {
-    const auto& inv = std::get<InvocationBody>(m.body).inv;
-    bool any = false;
-    for (auto* target : targets) {
-      KernelPort* proxy = target->main ? target : nullptr;
-      KernelPort* kp = proxy ? proxy->main : target;
-      bool multicast = proxy && proxy->chan_type == ChanType::Multicast;
-      if (kp->moving || (proxy && proxy->moving) || (kp->moving_stream && kp->moving_stream == inv->stream)) {
-        if (multicast) continue;  // dropped while the port moves (Section 8.5.1)
-        // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
-        kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
-        if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
-        auto it = seen_.find(SeenKey{key->origin(), key->xid});
-        if (it != seen_.end()) it->second.pending = true;
-        any = true;
-        continue;
-      }
-      Incarnation& inc = *kp->owner;
-      bool large = m.inline_bytes > 0;
-      int& in_use = large ? inc.large_in_use : inc.small_in_use;
-      int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
-      if (in_use >= limit && m.orig_node < 0) {
-        ++stats_.packets_dropped_no_buffer;
-        continue;
-      }
-      ++in_use;
-      any = true;
-      Service service = m.orig_node >= 0 ? m.orig_service : m.service;
-      kp->arrived.push_back(
-          QueuedMessage{inv, service, key->origin(), key->xid, large, proxy ? proxy->channel : 0});
-      if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
-      if (kp->interrupts && kp->owner && kp->owner->system) {
-        ++kp->owner->pending_interrupts;  // delivered at the owner's next kernel exit or while it waits
-        kp->owner->system->wake();
-      }
-      KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
-      if (m.orig_node >= 0) {
-        acknowledge(m, resolved);                                                           // the forwarder
-        if (m.ack_origin && m.orig_service == Service::Async) acknowledge(orig, resolved);  // the sender
-      } else if (m.service == Service::Async) {
-        acknowledge(m, resolved);
-      }
-    }
-    if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
-      seen_.erase(SeenKey{m.origin(), m.xid});
-      if (key != &m) seen_.erase(SeenKey{key->origin(), key->xid});
-    }
+    queue_invocation(m, targets, *key, orig);
     return;
   }
 
@@ -774,6 +596,80 @@ void Kernel::deliver(KernelMessage& m) {
   kp->requests.push_back(m);
   if (m.service == Service::Async) acknowledge(m, {});
   if (kp->waiter) kp->waiter->wake();
+}
+
+bool Kernel::follow_rebinding(KernelMessage& m, std::vector<KernelPort*>& targets) {
+  const auto* ib = std::get_if<InvocationBody>(&m.body);
+  if (!ib || m.orig_node >= 0 || targets.size() != 1) return false;
+  KernelPort* main = targets.front()->main ? targets.front()->main : targets.front();
+  auto it = main->rebound.find(ib->inv->stream);
+  if (it == main->rebound.end() || m.binding >= it->second.first) return false;
+  // Sent before its stream was rebound away from this port, it arrives after.
+  const auto& [binding, to] = it->second;
+  KernelPort* here = to.port.node == node_ ? ports_.find(to.port.index) : nullptr;
+  if (here && here->main == main) {
+    targets.front() = here;  // to another channel of this same port: as over the new one
+    return false;
+  }
+  // It follows the stream, as an arrival for a deleted kernel port follows its redirection entry (at
+  // most once per rebinding).
+  ++stats_.redirected;
+  KernelMessage f = m;
+  f.reply_node = m.origin();
+  f.binding = binding;
+  f.dest = address(to);
+  f.locate = to.channel;
+  hand_to_comm_manager(std::move(f));  // interrupt handlers cannot send
+  return true;
+}
+
+void Kernel::queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& targets,
+                              const KernelMessage& key, const KernelMessage& orig) {
+  const auto& inv = std::get<InvocationBody>(m.body).inv;
+  bool any = false;
+  for (auto* target : targets) {
+    KernelPort* proxy = target->main ? target : nullptr;
+    KernelPort* kp = proxy ? proxy->main : target;
+    bool multicast = proxy && proxy->chan_type == ChanType::Multicast;
+    if (kp->moving || (proxy && proxy->moving) || (kp->moving_stream && kp->moving_stream == inv->stream)) {
+      if (multicast) continue;  // dropped while the port moves (Section 8.5.1)
+      // Pending: queued unacknowledged, forwarded with the queue (Figure 8.5).
+      kp->pending.push_back(PendingMessage{m, proxy ? proxy->channel : 0});
+      if (m.orig_node >= 0) acknowledge(m, {});  // the forwarder's copy is safe here
+      if (auto* seen = replies_.find(key.origin(), key.xid)) seen->pending = true;
+      any = true;
+      continue;
+    }
+    Incarnation& inc = *kp->owner;
+    bool large = m.inline_bytes > 0;
+    int& in_use = large ? inc.large_in_use : inc.small_in_use;
+    int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
+    if (in_use >= limit && m.orig_node < 0) {
+      ++stats_.packets_dropped_no_buffer;
+      continue;
+    }
+    ++in_use;
+    any = true;
+    Service service = m.orig_node >= 0 ? m.orig_service : m.service;
+    kp->arrived.push_back(
+        QueuedMessage{inv, service, key.origin(), key.xid, large, proxy ? proxy->channel : 0});
+    if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
+    if (kp->interrupts && kp->owner && kp->owner->system) {
+      kp->owner->interrupts.raise();  // delivered at the owner's next kernel exit or while it waits
+      kp->owner->system->wake();
+    }
+    KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
+    if (m.orig_node >= 0) {
+      acknowledge(m, resolved);                                                           // the forwarder
+      if (m.ack_origin && m.orig_service == Service::Async) acknowledge(orig, resolved);  // the sender
+    } else if (m.service == Service::Async) {
+      acknowledge(m, resolved);
+    }
+  }
+  if (!any) {  // no buffer anywhere: forget it so that a retry is accepted
+    replies_.erase(m.origin(), m.xid);
+    if (&key != &m) replies_.erase(key.origin(), key.xid);
+  }
 }
 
 std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalId selector) {

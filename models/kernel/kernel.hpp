@@ -13,12 +13,16 @@
 #include <unordered_map>
 #include <vector>
 
-#include "models/kernel/model_params.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/invariant_checker.hpp"
+#include "models/kernel/kernel_port.hpp"
 #include "models/kernel/messages.hpp"
+#include "models/kernel/model_params.hpp"
+#include "models/kernel/node_memory.hpp"
 #include "models/kernel/observer.hpp"
+#include "models/kernel/port_table.hpp"
 #include "models/kernel/process.hpp"
+#include "models/kernel/reply_cache.hpp"
 #include "models/m68030/cpu.hpp"
 #include "models/platform/interconnect.hpp"
 
@@ -33,57 +37,6 @@ class FileService;
 class Ghost;
 class SystemIncarnation;
 class Migrator;
-
-struct QueuedMessage {
-  std::shared_ptr<Invocation> inv;
-  Service service = Service::Datagram;
-  int src_node = -1;
-  uint64_t xid = 0;
-  bool large = false;    // holds a packet-sized buffer
-  GlobalId channel = 0;  // the attachment it arrived over
-};
-
-/// A message made pending at a moving kernel port: not acknowledged, forwarded later (Figure 8.5).
-struct PendingMessage {
-  KernelMessage msg;
-  GlobalId channel = 0;
-};
-
-/// Where forwarded messages go: a kernel port address (perhaps out of date: redirections and, failing
-/// those, a locate of the channel by broadcast find the port).
-struct Destination {
-  KernelPortAddr port;
-  GlobalId channel = 0;
-};
-
-/// A kernel port: the arrived queue of invocation messages, or a ghost's request queue.
-struct KernelPort {
-  uint32_t index = 0;
-  Incarnation* owner = nullptr;
-  bool ghost = false;
-  std::deque<QueuedMessage> arrived;
-  std::deque<KernelMessage> requests;  // ghost ports
-  Process* waiter = nullptr;
-  GlobalId selector = 0;    // the waiter only wants messages from this stream (0: any)
-  bool interrupts = false;  // arrivals raise a software interrupt in the owner (inc_setPortHandler)
-  // Proxies (Section 8.5.1): one per attachment of an incarnation port to a channel; what arrives at
-  // a proxy is queued at its main kernel port.
-  KernelPort* main = nullptr;
-  GlobalId channel = 0;
-  ChanType chan_type = ChanType::Unicast;
-  // Forwarding in progress (Figures 8.5, 8.6): arriving unicast messages are made pending (all of
-  // them, or only one stream's), multicast ones dropped; receives wait while locked.
-  bool moving = false;
-  GlobalId moving_stream = 0;
-  bool receive_locked = false;
-  bool timed_wait = false;             // the waiter's inc_receive has a timeout: an arrival cancels its timer
-  std::deque<PendingMessage> pending;  // main ports
-  // Streams rebound away from this (main) port with forwarding (Figure 8.6): the binding they got and
-  // where they lead. A message sent before that rebinding that arrives only after it (it was still on
-  // its way, e.g. through redirections after a migration) follows the stream instead of being queued
-  // here behind the stream's later messages at the new receiver.
-  std::map<GlobalId, std::pair<uint32_t, Destination>> rebound;
-};
 
 /// Counters a run reports.
 struct KernelStats {
@@ -121,12 +74,6 @@ class Kernel {
   /// file service on the UNIX host); `phase` in [0,1) offsets the time daemon within its period.
   void boot(double phase);
 
-  // ---- global-identifier database (Section 8.4.2)
-  void db_enter(GlobalId gid, DeliveryType type, KernelPortAddr port);
-  void db_remove(GlobalId gid, DeliveryType type, KernelPortAddr port);
-  std::vector<KernelPortAddr> db_lookup(GlobalId gid, DeliveryType type) const;
-  double db_search_cost() const;
-
   // ---- incarnation ports (Section 8.5.1)
   /// A new port of `inc` attached to `chan` (0: unattached), with its database entry.
   PortRef open_port(Incarnation& inc, GlobalId chan, ChanType type);
@@ -141,23 +88,16 @@ class Kernel {
   /// Section 8.5.1), marking `proxies` moving first; returns the number forwarded.
   int forward_arrived(Process& by, KernelPort& main, const std::function<bool(const QueuedMessage&)>& pick,
                       const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig);
-  /// Forwards the pending messages `pick` selects (they are acknowledged by their new destination).
+  /// Forwards the pending messages `pick` selects to `to` (they are acknowledged by their new
+  /// destination).
   int forward_pending(Process& by, KernelPort& main, const std::function<bool(const PendingMessage&)>& pick,
-                      const std::function<Destination(const PendingMessage&)>& to, uint64_t reconfig);
-  /// Redirection entries (Section 8.5.1): arrivals for a deleted kernel port follow them; chains are
-  /// followed node to node; the oldest is dropped when the table is full.
-  void redirect(uint32_t old_index, KernelPortAddr to);
-  std::optional<KernelPortAddr> redirection(uint32_t index) const;
+                      Destination to, uint64_t reconfig);
   /// Wakes a receiver waiting at `main` (after a receive lock is lifted).
   static void wake_receiver(KernelPort& main);
-  /// Takes a kernel port object over from another kernel (migration): it gets an index here.
-  KernelPort& adopt_kernel_port(std::unique_ptr<KernelPort> kp);
-  std::unique_ptr<KernelPort> release_kernel_port(uint32_t index);
-
   // ---- kernel ports
-  KernelPort& create_kernel_port(Incarnation* owner, bool ghost);
-  void delete_kernel_port(uint32_t index);
-  KernelPort* kernel_port(uint32_t index);
+  /// The node's kernel ports, global-identifier database and redirection entries.
+  PortTable& ports() { return ports_; }
+  const PortTable& ports() const { return ports_; }
   KernelPortAddr address_of(const KernelPort& p) const { return {node_, p.index}; }
 
   // ---- delivery services, called by a process of this node. `cpu_before` is the caller's own work
@@ -169,6 +109,16 @@ class Kernel {
   std::optional<KernelMessage> request(Process& from, KernelMessage m, double cpu_before);
   /// Asynchronous send with acknowledgement and retry; nullopt when no acknowledgement came.
   std::optional<KernelMessage> send_acked(Process& from, KernelMessage m, double cpu_before);
+  /// Replies to request `xid` from `to_node` with `body` (and the final address `resolved`, if any):
+  /// cached first, so that a retry of the request gets the same reply (at-most-once, 8.4.1).
+  void reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
+             KernelPortAddr resolved = {});
+  /// Copies `bytes` from `from` to `to` over the interconnect, at most max_copy_per_message per kernel
+  /// message; `before_chunk(chunk, first)` runs before each chunk's copy (its message's work).
+  void bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
+                 const std::function<void(double chunk, bool first)>& before_chunk = {});
+  /// `bytes` rounded up to whole pages (memory is allocated by the page).
+  double round_to_pages(double bytes) const;
 
   // ---- arrival
   /// A packet posted by `src` for this node: queued for the interrupt handler.
@@ -185,9 +135,8 @@ class Kernel {
   /// Releases the message buffer a dequeued message held.
   void release_buffer(Incarnation& inc, const QueuedMessage& q);
 
-  // ---- reply cache (at-most-once, Section 8.4.1)
-  void cache_reply(int src_node, uint64_t xid, const KernelMessage& reply);
-  void expire_reply_cache(double older_than);
+  /// The at-most-once record of what this node received, with the replies (Section 8.4.1).
+  ReplyCache& replies() { return replies_; }
 
   /// Queues a response for the communications manager (interrupt handlers cannot send).
   void hand_to_comm_manager(KernelMessage m);
@@ -204,15 +153,9 @@ class Kernel {
   /// An event with an elapsed time (EV_INC_MADE, EV_INC_MIGRATEDONE: microseconds in ed_info2), sent
   /// by `from` as one datagram to the interested ghost.
   void notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about, EvType type, double elapsed_s);
-  bool allows(GlobalId rdc) const { return acl_.count(rdc) != 0; }
-  void set_access(GlobalId rdc, bool allow);
-  double memory_used() const { return memory_used_; }
-  double memory_size() const;
-  /// Whether the module's text is already here (shared by its incarnations, Section 3.1).
-  bool text_present(GlobalId rdc, int module) const;
-  /// Counts incarnations using a module's text here; the text's memory is held while any does.
-  void text_add(GlobalId rdc, int module, int delta, double text_bytes);
-  void charge_memory(double bytes) { memory_used_ += bytes; }
+  /// The node's access list and memory.
+  NodeMemory& memory() { return memory_; }
+  const NodeMemory& memory() const { return memory_; }
   std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
   std::vector<Incarnation*> hosted() const;              // all live incarnations here
   Incarnation* find_incarnation(GlobalId gid) const;
@@ -232,28 +175,20 @@ class Kernel {
     bool attached = false;  // the receiver has it and has not replied yet: keep waiting
     KernelMessage answer;
   };
-  struct SeenKey {
-    int node;
-    uint64_t xid;
-    bool operator==(const SeenKey& o) const { return node == o.node && xid == o.xid; }
-  };
-  struct SeenHash {
-    std::size_t operator()(const SeenKey& k) const {
-      return std::hash<uint64_t>()(k.xid * 1315423911u + k.node);
-    }
-  };
-  struct Seen {
-    bool replied = false;
-    bool pending = false;  // made pending at a moving port: retries are ignored until it is forwarded
-    KernelMessage reply;
-    double time = 0;
-  };
-
   std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
+  /// Sends one forwarded invocation message to `to` (unless the fault injection would `lose` it).
+  void forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose);
   /// Re-routes an arrival for a deleted kernel port along its redirection entry; false if none.
   bool follow_redirection(KernelMessage& m, uint32_t index);
   void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
+  /// A message sent before its stream was rebound away from its one target port, arriving after:
+  /// follows the stream (true), or is delivered as over the new channel if that is of the same port.
+  bool follow_rebinding(KernelMessage& m, std::vector<KernelPort*>& targets);
+  /// Queues an invocation message at its target ports (pending at moving ones) and acknowledges it.
+  /// `key` is the transmission it is known by: `m`, or `orig` for a forwarded message.
+  void queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& targets, const KernelMessage& key,
+                        const KernelMessage& orig);
   /// An event notification to a ghost, sent without waiting.
   void notify(KernelPortAddr ghost, GlobalId about, EvType type);
   static KernelMessage make_ack(const KernelMessage& m, KernelPortAddr resolved);
@@ -266,15 +201,11 @@ class Kernel {
   m68030::Cpu cpu_;
   const params::ModelParams& params_;
   KernelStats stats_;
-  std::unordered_multimap<GlobalId, std::pair<DeliveryType, KernelPortAddr>> db_;
-  std::unordered_map<uint32_t, std::unique_ptr<KernelPort>> kports_;
-  std::deque<std::pair<uint32_t, KernelPortAddr>> redirections_;
+  PortTable ports_;
   std::vector<std::shared_ptr<Invocation>> in_flight_;  // being forwarded
-  uint32_t next_kport_ = 1;
   uint64_t next_xid_ = 1;
   std::unordered_map<uint64_t, Transaction> transactions_;
-  std::unordered_map<SeenKey, Seen, SeenHash> seen_;
-  std::deque<SeenKey> seen_order_;
+  ReplyCache replies_;
   std::unique_ptr<PacketInterrupt> interrupt_;
   std::unique_ptr<CommManager> comm_manager_;
   std::unique_ptr<TimeDaemon> time_daemon_;
@@ -288,9 +219,7 @@ class Kernel {
   };
   std::vector<Hosted> hosted_;
   std::vector<std::unique_ptr<Migrator>> migrators_;
-  std::set<GlobalId> acl_;
-  std::map<std::pair<GlobalId, int>, std::pair<int, double>> texts_;  // users, bytes
-  double memory_used_ = 0;
+  NodeMemory memory_;
   friend class PacketInterrupt;
   friend class CommManager;
 };

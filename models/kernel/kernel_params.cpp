@@ -23,6 +23,7 @@ void KernelParams::bind(params::Binder& b) {
   b("port_setup", port_setup, D::Time);
   b("migrate_per_page", migrate_per_page, D::Time);
   b("receive_timer", receive_timer, D::Time);
+  b("migration_poll_period", migration_poll_period, D::Time);
 }
 
 }  // namespace equus::kernel

@@ -25,6 +25,7 @@ struct KernelParams {
   double port_setup = 0;        // kernel CPU to make or unmake one attachment (kernel port, database entry)
   double migrate_per_page = 0;  // destination kernel CPU per page moved, besides the copy
   double receive_timer = 0;     // arm and cancel the timer of a timed inc_receive
+  double migration_poll_period = 0;  // inc_brk growing the heap re-checks a migration's end this often
 
   void bind(params::Binder& b);
 };

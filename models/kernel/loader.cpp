@@ -1,7 +1,5 @@
 #include "models/kernel/loader.hpp"
 
-#include <cmath>
-
 #include "models/kernel/ghost.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system_incarnation.hpp"
@@ -12,17 +10,10 @@ namespace equus::kernel {
 
 namespace {
 
-double pages(double bytes, double page) { return page > 0 ? std::ceil(bytes / page) * page : bytes; }
-
 /// Answers a request at process level (loaders and services can send, unlike interrupt handlers).
 void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_before) {
-  KernelMessage reply;
-  reply.service = Service::Reply;
-  reply.xid = m.xid;
-  reply.dest = KernelPortAddr{m.origin(), 0};
-  reply.body = r;
-  self.kernel().cache_reply(m.origin(), m.xid, reply);
-  self.kernel().transmit(self, reply, cpu_before + self.kernel().params().cpu.kmsg_prepare);
+  self.kernel().reply(self, m.origin(), m.xid, std::move(r),
+                      cpu_before + self.kernel().params().cpu.kmsg_prepare);
 }
 
 /// Every incarnation of an RDC is by default absolutely dependent upon its launch program (Section
@@ -49,8 +40,8 @@ NodeService::NodeService(Kernel& kernel, const char* name, GlobalId gid)
     : Process(kernel, name, m68030::Priority::Kernel), name_(name), gid_(gid) {}
 
 void NodeService::start() {
-  port_ = &kernel().create_kernel_port(nullptr, true);
-  kernel().db_enter(gid_, DeliveryType::NodeService, kernel().address_of(*port_));
+  port_ = &kernel().ports().create(nullptr, true);
+  kernel().ports().db_enter(gid_, DeliveryType::NodeService, kernel().address_of(*port_));
   sg::Actor::create(name_, kernel().host(), [this] { run(); })->daemonize();
 }
 
@@ -67,42 +58,47 @@ void NodeService::run() {
 Loader::Loader(Kernel& kernel) : NodeService(kernel, "loader", gid) {}
 
 void Loader::serve(KernelMessage& m) {
+  std::visit(Overloaded{
+                 [&](const HostRequest& r) { host(m, r); }, [&](const MigrateHost& h) { migrate_host(m, h); },
+                 [&](const LoaderAccess& a) { access(m, a); }, [&](const LoaderStatus&) { status(m); },
+                 [](const auto&) {},  // not a loader request
+             },
+             m.body);
+}
+
+void Loader::access(const KernelMessage& m, const LoaderAccess& a) {
   Kernel& k = kernel();
-  const auto& p = k.params();
-  if (auto* r = std::get_if<HostRequest>(&m.body)) {
-    host(m, *r);
-  } else if (auto* mh = std::get_if<MigrateHost>(&m.body)) {
-    migrate_host(m, *mh);
-  } else if (auto* a = std::get_if<LoaderAccess>(&m.body)) {
-    k.set_access(a->rdc, a->allow);
-    if (!a->allow && a->kill)
-      for (auto* inc : k.hosted(a->rdc)) k.unhost(*inc, "node withdrawn");
-    answer(*this, m, ControlReply{}, p.kernel.control_op);
-  } else if (std::holds_alternative<LoaderStatus>(m.body)) {
-    ControlReply r;
-    r.node = k.node();
-    r.memory = k.memory_used();
-    r.incarnations = static_cast<int>(k.hosted().size());
-    answer(*this, m, r, p.kernel.control_op);
-  }
+  k.memory().set_access(a.rdc, a.allow);
+  if (!a.allow && a.kill)
+    for (auto* inc : k.hosted(a.rdc)) k.unhost(*inc, "node withdrawn");
+  answer(*this, m, ControlReply{}, k.params().kernel.control_op);
+}
+
+void Loader::status(const KernelMessage& m) {
+  Kernel& k = kernel();
+  ControlReply r;
+  r.node = k.node();
+  r.memory = k.memory().used();
+  r.incarnations = static_cast<int>(k.hosted().size());
+  answer(*this, m, r, k.params().kernel.control_op);
 }
 
 void Loader::host(KernelMessage& m, const HostRequest& r) {
   Kernel& k = kernel();
   const auto& p = k.params();
   const Module& mod = r.rdc->modules.at(r.module);
-  double page = p.cpu.page_bytes;
-  bool shared = k.text_present(r.rdc->id, r.module);
-  double text = shared ? 0 : pages(mod.text_bytes, page);  // shared text is charged once per node
-  double memory = pages(p.kernel.pincdata_bytes, page) + pages(mod.heap_bytes, page) +
-                  pages(mod.stack_bytes, page) + pages(mod.data_bytes, page);
+  auto pages = [&k](double bytes) { return k.round_to_pages(bytes); };
+  bool shared = k.memory().text_present(r.rdc->id, r.module);
+  double text = shared ? 0 : pages(mod.text_bytes);  // shared text is charged once per node
+  double memory =
+      pages(p.kernel.pincdata_bytes) + pages(mod.heap_bytes) + pages(mod.stack_bytes) + pages(mod.data_bytes);
   ControlReply reply;
-  if (!k.allows(r.rdc->id)) {
+  if (!k.memory().allows(r.rdc->id)) {
     reply.status = E_DENIED;
     answer(*this, m, reply, p.kernel.host_request);
     return;
   }
-  if (k.memory_used() + memory + text > k.memory_size()) {
+  if (k.memory().used() + memory + text > k.memory().size()) {
     reply.status = E_NOMEM;
     answer(*this, m, reply, p.kernel.host_request);
     return;
@@ -115,20 +111,15 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   }
   Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
-  inc.heap = pages(mod.heap_bytes, page);
+  inc.heap = pages(mod.heap_bytes);
   inc.state = IncState::Loading;
   inc.params = r.params ? r.params : std::make_shared<IncParams>();
-  k.charge_memory(memory);
-  k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes, page));
+  k.memory().charge(memory);
+  k.memory().text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes));
   GlobalId std_channel = k.network().new_gid();
   inc.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast));
   KernelPort& std_kp = *inc.ref<PortRef>(inc.std_port)->proxies.front();
-  auto add_default = [&](GlobalId chan) {
-    return chan ? inc.add_ref(StreamRef{k.network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
-  };
-  inc.name_service_stream = add_default(r.rdc->name_service);
-  inc.pool_manager_stream = add_default(r.rdc->pool_manager);
-  inc.stream_space_stream = add_default(r.rdc->stream_space);
+  add_default_streams(inc);
 
   // What the system incarnation fetches before it can run.
   double image = mod.data_bytes + (shared ? 0 : mod.text_bytes);
@@ -172,6 +163,15 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   k.start(inc);
 }
 
+void Loader::add_default_streams(Incarnation& inc) {
+  auto add_default = [&](GlobalId chan) {
+    return chan ? inc.add_ref(StreamRef{kernel().network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
+  };
+  inc.name_service_stream = add_default(inc.rdc->name_service);
+  inc.pool_manager_stream = add_default(inc.rdc->pool_manager);
+  inc.stream_space_stream = add_default(inc.rdc->stream_space);
+}
+
 void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double text) {
   // The forker waits until its copy has its own heap and stack (no copy-on-write, Section 3.2.1).
   Kernel& k = kernel();
@@ -179,11 +179,11 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   const Module& mod = r.rdc->modules.at(r.module);
   Incarnation& parent = *r.fork_of;
   Incarnation& inc = k.host(r.rdc, r.module, r.name + "'", r.program);
-  inc.memory = memory - pages(mod.heap_bytes, p.cpu.page_bytes) + parent.heap;
+  inc.memory = memory - k.round_to_pages(mod.heap_bytes) + parent.heap;
   inc.heap = parent.heap;
   inc.params = parent.params;
-  k.charge_memory(inc.memory);
-  k.text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes, p.cpu.page_bytes));
+  k.memory().charge(inc.memory);
+  k.memory().text_add(r.rdc->id, r.module, 1, k.round_to_pages(mod.text_bytes));
   KernelMessage fetch;
   fetch.dest = r.image_ghost;
   fetch.body =
@@ -241,19 +241,14 @@ FileService::FileService(Kernel& host_kernel) : NodeService(host_kernel, "file-s
 void FileService::serve(KernelMessage& m) {
   Kernel& k = kernel();
   const auto& p = k.params();
-  const auto* f = std::get_if<FileFetch>(&m.body);
+  const auto* f = std::get_if<FileFetch>(&m.body);  // its only request
   if (!f) return;
   // One disc, one request at a time: the host is the bottleneck when many incarnations load.
   compute(p.host.request_cpu);
   set_waiting("the host's disc");
   sg::this_actor::sleep_for(p.host.disc_access + f->bytes / p.host.disc_read_rate);
   clear_waiting();
-  double left = f->bytes;
-  while (left > 0) {
-    double chunk = std::min(left, p.vme.max_copy_per_message);
-    k.network().interconnect().copy(k.host(), k.network().kernel(f->to_node).host(), chunk, p.vme.write_copy_rate);
-    left -= chunk;
-  }
+  k.bulk_copy(k.host(), k.network().kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
   answer(*this, m, ControlReply{}, 0);
 }
 

@@ -7,10 +7,12 @@
 
 namespace equus::kernel {
 
+class Incarnation;
 struct KernelMessage;
 struct KernelPort;
 struct HostRequest;
 struct MigrateHost;
+struct LoaderAccess;
 
 /// A process serving requests sent to a well-known global identifier of its node (DLVR_NODE_SERVICE).
 class NodeService : public Process {
@@ -38,8 +40,13 @@ class Loader : public NodeService {
   void serve(KernelMessage& m) override;
   void host(KernelMessage& m, const HostRequest& r);
   void fork(KernelMessage& m, const HostRequest& r, double memory, double text);
+  /// The streams to the RDC's name service, pool manager and stream space (Section 3.3).
+  void add_default_streams(Incarnation& inc);
   /// M1 at the destination: validates and commits memory, then a Migrator does M3 and M4.
   void migrate_host(KernelMessage& m, const MigrateHost& h);
+  /// inc_nodeAlloc / inc_nodeWithdraw.
+  void access(const KernelMessage& m, const LoaderAccess& a);
+  void status(const KernelMessage& m);
 };
 
 /// The file service of the launch program on the UNIX host: one disc, one request at a time.

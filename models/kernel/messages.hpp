@@ -23,10 +23,10 @@ struct PackedRef {
   RefType type = RefType::None;
   GlobalId channel = 0;  // streams and ports: the channel
   ChanType chan_type = ChanType::Unicast;
-  KernelPortAddr dest;         // streams: the cached destination kernel port
-  GlobalId owner = 0;          // buffers: the owning incarnation
-  KernelPortAddr owner_ghost;  // buffers: its ghost port
-  Buf buf;                     // buffers: the region in the owner's address space
+  KernelPortAddr dest{};         // streams: the cached destination kernel port
+  GlobalId owner = 0;            // buffers: the owning incarnation
+  KernelPortAddr owner_ghost{};  // buffers: its ghost port
+  Buf buf{};                     // buffers: the region in the owner's address space
   bool writable = false;
   uint8_t domain = 0;   // propagation restriction: non-zero, the recipient may not propagate it further
   int node = -1;        // incarnation handles: where the incarnation is
@@ -34,7 +34,7 @@ struct PackedRef {
   // Ports (propagated: owner_ghost is the propagator's ghost) and port handles (the owner's): the
   // port's identifier at its owner and its attachments.
   int port = 0;
-  std::vector<std::pair<GlobalId, ChanType>> channels;
+  std::vector<std::pair<GlobalId, ChanType>> channels{};
   bool retained = true;  // the propagator keeps its port and queue (rd_keep)
 };
 
@@ -158,38 +158,52 @@ struct GhostImage {  // copy an INCHOATE incarnation's text and data to a new in
   double bytes = 0;
   int to_node = -1;
 };
-enum class ControlOp : uint8_t {
-  Destroy,
-  Freeze,
-  Unfreeze,
-  Status,
-  Start,
-  Depend,
-  Interest,
-  Notify,
-  WatchStream
+/// Control operations on an incarnation, at its ghost (Section 7.2): one type per operation.
+namespace control {
+struct Status {};
+struct Destroy {};
+struct Freeze {};
+struct Unfreeze {};
+struct Start {
+  std::shared_ptr<IncParams> params;
 };
+struct Depend {           // inc_makeDependent
+  KernelPortAddr parent;  // the parent's ghost
+  int type = DEP_NONE;    // DepType
+};
+struct Interest {        // inc_setInterest
+  KernelPortAddr party;  // the interested ghost
+  bool set = true;
+};
+struct WatchStream {  // tell `watcher` when the stream closes
+  GlobalId stream = 0;
+  KernelPortAddr watcher;
+};
+struct Notify {  // an event about another incarnation; nobody waits for an answer
+  GlobalId about = 0;
+  EvType type = EvType::IncDead;
+  uint32_t info = 0;  // ed_info2 (microseconds a migration or creation took)
+};
+}  // namespace control
+using ControlOp =
+    std::variant<control::Status, control::Destroy, control::Freeze, control::Unfreeze, control::Start,
+                 control::Depend, control::Interest, control::WatchStream, control::Notify>;
 struct GhostControl {
-  ControlOp op = ControlOp::Status;
-  std::shared_ptr<IncParams> params;  // Start
-  KernelPortAddr party;               // Depend: the parent's ghost; Interest: the interested ghost
-  GlobalId party_inc = 0;             // Notify: the incarnation the event is about
-  int type = 0;                       // Depend: DepType; Interest: 1 set, 0 unset; Notify: EvType
-  uint32_t info = 0;                  // Notify: ed_info2 (microseconds a migration or creation took)
+  ControlOp op;
 };
 /// Answer of a loader, file service or control operation.
 struct ControlReply {
   int status = E_OK;
   GlobalId inc = 0;
-  KernelPortAddr ghost;
+  KernelPortAddr ghost{};
   GlobalId std_channel = 0;  // the new incarnation's standard port
-  KernelPortAddr std_port;
+  KernelPortAddr std_port{};
   IncState state = IncState::Started;
   int node = -1;
   double memory = 0;
   int queued = 0;
   int incarnations = 0;
-  std::map<int, std::pair<GlobalId, KernelPortAddr>> fork_channels;  // listed unicast port -> new channel
+  std::map<int, std::pair<GlobalId, KernelPortAddr>> fork_channels{};  // listed unicast port -> new channel
   uint32_t binding = 0;  // RebindStream: the stream's new StreamRef::binding
 };
 

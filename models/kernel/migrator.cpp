@@ -11,10 +11,6 @@ namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
-namespace {
-double pages(double bytes, double page) { return page > 0 ? std::ceil(bytes / page) * page : bytes; }
-}  // namespace
-
 Migrator::Migrator(Kernel& destination, Incarnation& inc, double committed, double text,
                    KernelPortAddr manager_ghost)
     : Process(destination, "migrator:" + inc.name(), m68030::Priority::Ghost),
@@ -31,23 +27,18 @@ void Migrator::fetch(double bytes) {
   Kernel& d = kernel();
   const auto& p = d.params();
   double page = p.cpu.page_bytes;
-  double left = bytes;
-  while (left > 0) {
-    double chunk = std::min(left, p.vme.max_copy_per_message);
+  d.bulk_copy(inc_.kernel().host(), d.host(), bytes, p.vme.read_copy_rate, [&](double chunk, bool) {
     compute(p.kernel.bulk_pull_setup + std::ceil(chunk / page) * p.kernel.migrate_per_page);
-    d.network().interconnect().copy(inc_.kernel().host(), d.host(), chunk, p.vme.read_copy_rate);
-    left -= chunk;
-  }
+  });
   moved_ += bytes;
 }
 
 bool Migrator::aborted() {
   if (inc_.state != IncState::Dead) return false;
   Kernel& d = kernel();
-  d.charge_memory(-committed_);
-  if (text_ > 0 && inc_.rdc) d.text_add(inc_.rdc->id, inc_.module, -1, 0);
-  inc_.migrating = false;
-  inc_.ports_locked = false;
+  d.memory().charge(-committed_);
+  if (text_ > 0 && inc_.rdc) d.memory().text_add(inc_.rdc->id, inc_.module, -1, 0);
+  inc_.migration.finish();
   return true;
 }
 
@@ -60,12 +51,12 @@ void Migrator::run() {
   rec.from = s.node();
   rec.to = d.node();
   rec.start = sg::Engine::get_clock();
-  double page = p.cpu.page_bytes;
+  auto pages = [&d](double bytes) { return d.round_to_pages(bytes); };
   const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
 
   // M3: the pincdata, locked at the source once fetched; a kernel port and database entry per port.
   compute(p.kernel.migrate_setup);
-  fetch(pages(p.kernel.pincdata_bytes, page));
+  fetch(pages(p.kernel.pincdata_bytes));
   for (const auto& [id, r] : inc_.refs())
     if (std::holds_alternative<PortRef>(r)) ++rec.ports;
   compute(rec.ports * p.kernel.port_setup);
@@ -73,27 +64,27 @@ void Migrator::run() {
   if (aborted()) return;
 
   // M4: text first, while the incarnation runs (always timed: Appendix A.2 includes it).
-  fetch(mod ? pages(mod->text_bytes, page) : 0);
+  fetch(mod ? pages(mod->text_bytes) : 0);
   rec.text = sg::Engine::get_clock();
   // Not during a synchronous invocation or bulk transfer (7.4.2), nor while its ghost works on its
   // ports: from then on such operations wait until the ports have moved.
-  inc_.migrator = this;
-  while ((inc_.sync_calls > 0 || inc_.port_ops > 0) && inc_.state != IncState::Dead) {
+  inc_.migration.set_migrator(this);
+  while (inc_.migration.busy() && inc_.state != IncState::Dead) {
     set_waiting(
         "end of a synchronous invocation, bulk transfer or port operation of a migrating incarnation");
     block();
   }
   clear_waiting();
-  inc_.migrator = nullptr;
+  inc_.migration.set_migrator(nullptr);
   if (aborted()) return;
-  inc_.ports_locked = true;
+  inc_.migration.lock_ports();
 
   // Frozen when heap copying begins; heap, stack, data and registers follow.
   bool was_frozen = inc_.state != IncState::Started;
   if (!was_frozen) inc_.system->suspend();
   rec.frozen = sg::Engine::get_clock();
-  double data = mod ? pages(mod->data_bytes, page) + pages(mod->stack_bytes, page) : 0;
-  fetch(pages(inc_.heap, page) + data);
+  double data = mod ? pages(mod->data_bytes) + pages(mod->stack_bytes) : 0;
+  fetch(pages(inc_.heap) + data);
   if (aborted()) {
     if (!was_frozen) inc_.system->resume();
     return;
@@ -106,8 +97,7 @@ void Migrator::run() {
       rec.messages += static_cast<int>(pr->kport->arrived.size() + pr->kport->pending.size());
   compute(rec.messages * p.kernel.forward_message);
   s.move_incarnation(inc_, d);  // redirection entries at the source, database entries here
-  inc_.migrating = false;
-  inc_.ports_locked = false;
+  inc_.migration.finish();
   rec.restart = sg::Engine::get_clock();
   rec.bytes = moved_;
   if (!was_frozen) inc_.system->resume();
@@ -116,8 +106,7 @@ void Migrator::run() {
   // operations run now.
   if (manager_ghost_.valid())
     d.notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone, rec.restart - rec.start);
-  for (auto& m : inc_.deferred) inc_.ghost_port->requests.push_back(std::move(m));
-  inc_.deferred.clear();
+  for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port->requests.push_back(std::move(m));
   if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
   if (auto* o = d.network().observer()) o->migration(rec);
 }
@@ -128,51 +117,45 @@ void Migrator::run() {
 void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
   Kernel& k = kernel();
   const auto& p = k.params();
-  if (inc_.migrating) {  // serialised: a second migration waits for the first (7.4.1)
-    inc_.deferred.push_back(m);
+  if (inc_.migration.in_progress()) {  // serialised: a second migration waits for the first (7.4.1)
+    inc_.migration.defer(m);
     return;
   }
   if (r.node == k.node() || inc_.state == IncState::Dead || inc_.state == IncState::Loading) {
-    answer(m, ControlReply{E_INVAL}, p.kernel.control_op);
+    answer(m, ControlReply{.status = E_INVAL}, p.kernel.control_op);
     return;
   }
   compute(p.kernel.control_op);
-  double page = p.cpu.page_bytes;
   const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
   KernelMessage km;
   km.dest = LogicalAddr{r.node, Loader::gid, DeliveryType::NodeService};
   km.body =
-      MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? pages(mod->text_bytes, page) : 0, r.manager_ghost};
-  inc_.migrating = true;  // segments locked against growth from now (M2)
+      MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? k.round_to_pages(mod->text_bytes) : 0, r.manager_ghost};
+  inc_.migration.begin();  // segments locked against growth from now (M2)
   auto ans = k.request(*this, std::move(km), p.cpu.kmsg_prepare);
   int status = ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
-  if (status != E_OK) inc_.migrating = false;
-  answer(m, ControlReply{status}, 0);
+  if (status != E_OK) inc_.migration.refused();
+  answer(m, ControlReply{.status = status}, 0);
 }
 
 void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
   Kernel& k = kernel();
   const auto& p = k.params();
   ControlReply reply;
-  bool text_here = h.rdc && k.text_present(h.rdc->id, h.inc->module);
+  bool text_here = h.rdc && k.memory().text_present(h.rdc->id, h.inc->module);
   double text = text_here ? 0 : h.text;
-  if (h.rdc && !k.allows(h.rdc->id))
+  if (h.rdc && !k.memory().allows(h.rdc->id))
     reply.status = E_DENIED;
-  else if (k.memory_used() + h.memory + text > k.memory_size())
+  else if (k.memory().used() + h.memory + text > k.memory().size())
     reply.status = E_NOMEM;  // no swapping: migration is refused (7.4.6)
   if (reply.status == E_OK) {
-    k.charge_memory(h.memory);  // committed (M1)
-    if (h.rdc) k.text_add(h.rdc->id, h.inc->module, 1, h.text);
+    k.memory().charge(h.memory);  // committed (M1)
+    if (h.rdc) k.memory().text_add(h.rdc->id, h.inc->module, 1, h.text);
   }
   compute(p.kernel.host_request);
-  KernelMessage reply_msg;
-  reply_msg.service = Service::Reply;
-  reply_msg.xid = m.xid;
-  reply_msg.dest = KernelPortAddr{m.origin(), 0};
-  reply_msg.body = reply;
-  k.cache_reply(m.origin(), m.xid, reply_msg);
-  k.transmit(*this, reply_msg, p.cpu.kmsg_prepare);
-  if (reply.status != E_OK) return;
+  int status = reply.status;
+  k.reply(*this, m.origin(), m.xid, std::move(reply), p.cpu.kmsg_prepare);
+  if (status != E_OK) return;
   // Timing starts now that the request is validated (Appendix A.2).
   k.start_migrator(*h.inc, h.memory, text, h.manager_ghost);
 }

@@ -6,6 +6,22 @@ namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
 
+namespace {
+/// What the observer is told a message is.
+MessageKind kind_of(const KernelMessage& m) {
+  if (std::holds_alternative<InvocationBody>(m.body)) return MessageKind::Invocation;
+  if (m.service == Service::Reply) return MessageKind::Reply;
+  if (m.service == Service::Ack) return MessageKind::Ack;
+  return std::visit(Overloaded{
+                        [](const HostRequest&) { return MessageKind::Loader; },
+                        [](const LoaderAccess&) { return MessageKind::Loader; },
+                        [](const FileFetch&) { return MessageKind::Loader; },
+                        [](const auto&) { return MessageKind::GhostRequest; },
+                    },
+                    m.body);
+}
+}  // namespace
+
 PacketInterrupt::PacketInterrupt(Kernel& kernel)
     : Process(kernel, "interrupt", m68030::Priority::Interrupt) {}
 
@@ -27,14 +43,14 @@ void PacketInterrupt::run() {
     KernelMessage m = std::move(queue_.front());
     queue_.pop_front();
     // The handler copies the packet out of the sender's card: bus read cycles.
-    net.interconnect().copy(net.kernel(m.src_node).host(), k.host(), p.vme.packet_header_bytes + m.inline_bytes,
-                   p.vme.packet_copy_rate);
+    net.interconnect().copy(net.kernel(m.src_node).host(), k.host(),
+                            p.vme.packet_header_bytes + m.inline_bytes, p.vme.packet_copy_rate);
     if (net.lose_packet()) {
       ++k.stats().packets_lost;
       continue;
     }
     double cost = p.cpu.packet_accept;
-    if (std::holds_alternative<LogicalAddr>(m.dest)) cost += k.db_search_cost();
+    if (std::holds_alternative<LogicalAddr>(m.dest)) cost += k.ports().db_search_cost();
     if (m.service == Service::Async) cost += p.cpu.ack_generate;
     // Inline data moves from the landing area into a kernel message buffer of its size class
     // (Section 4.4.2) when the packet is for a port here; other nodes drop it after the header.
@@ -50,17 +66,8 @@ void PacketInterrupt::run() {
       continue;
     }
     k.cpu().run(nullptr, m68030::Priority::Interrupt, cost);
-    if (auto* o = net.observer()) {
-      MessageKind kind = std::holds_alternative<InvocationBody>(m.body) ? MessageKind::Invocation
-                         : m.service == Service::Reply                  ? MessageKind::Reply
-                         : m.service == Service::Ack                    ? MessageKind::Ack
-                         : std::holds_alternative<HostRequest>(m.body) ||
-                                 std::holds_alternative<LoaderAccess>(m.body) ||
-                                 std::holds_alternative<FileFetch>(m.body)
-                             ? MessageKind::Loader
-                             : MessageKind::GhostRequest;
-      o->kernel_message(m.xid, kind, m.src_node, k.node(), m.sent_at, sg::Engine::get_clock());
-    }
+    if (auto* o = net.observer())
+      o->kernel_message(m.xid, kind_of(m), m.src_node, k.node(), m.sent_at, sg::Engine::get_clock());
     k.deliver(m);
   }
 }

@@ -61,7 +61,7 @@ int System::bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType typ
   // As if propagated from the channel's creator: a unicast stream carries its port's address.
   KernelPortAddr dest;
   for (auto& k : kernels_)
-    for (const auto& a : k->db_lookup(channel, DeliveryType::Channel))
+    for (const auto& a : k->ports().db_lookup(channel, DeliveryType::Channel))
       if (type == ChanType::Unicast) dest = a;
   return holder.add_ref(StreamRef{net_->new_gid(), channel, type, dest});
 }

@@ -5,11 +5,11 @@
 #include <string>
 #include <vector>
 
-#include "models/kernel/model_params.hpp"
 #include "models/kernel/kernel.hpp"
+#include "models/kernel/model_params.hpp"
 #include "models/kernel/system_incarnation.hpp"
-#include "models/platform/platform.hpp"
 #include "models/platform/interconnect.hpp"
+#include "models/platform/platform.hpp"
 
 namespace equus::kernel {
 

@@ -24,7 +24,7 @@ void TimeDaemon::run(double phase) {
       o->node_load(kernel().node(), (now_busy - busy) / p.cpu.time_daemon_period, sg::Engine::get_clock());
       busy = now_busy;
     }
-    kernel().expire_reply_cache(sg::Engine::get_clock() - p.kernel.reply_cache_age);
+    kernel().replies().expire(sg::Engine::get_clock() - p.kernel.reply_cache_age);
     sg::this_actor::sleep_for(p.cpu.time_daemon_period);
   }
 }

@@ -9,6 +9,12 @@
 
 namespace equus::kernel {
 
+/// An overload set of lambdas, for std::visit.
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+
 using GlobalId = uint64_t;  // globally unique bit string (channels, incarnations, loaders)
 
 /// A kernel port identifier: decodes to a node and the port within it.
@@ -59,7 +65,7 @@ struct RefDescrip {
   bool rd_keep = true;    // keep the reference on propagation (false: destroy it)
   uint8_t rd_domain = 0;  // propagation restriction
   uint32_t rd_flags = 0;  // type-specific (e.g. RD_WRITABLE for a buffer)
-  Buf rd_buf;             // the local buffer when rd_type is Buffer (Objectid's oi_buf)
+  Buf rd_buf{};           // the local buffer when rd_type is Buffer (Objectid's oi_buf)
 };
 
 constexpr uint32_t RD_WRITABLE = 1;  // rd_flags: the propagated buffer handle may be written

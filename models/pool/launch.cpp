@@ -40,8 +40,8 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
                               wait_for_rdcs(eq);
                             },
                             false}};
-  for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).set_access(sysrdc->id, true);
-  sys.host_kernel().set_access(sysrdc->id, true);
+  for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).memory().set_access(sysrdc->id, true);
+  sys.host_kernel().memory().set_access(sysrdc->id, true);
 
   // Started directly, as at boot: their standard ports become the default streams' channels.
   auto boot = [&](Kernel& k, int module) -> Incarnation& {

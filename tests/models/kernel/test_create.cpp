@@ -24,7 +24,7 @@ struct Creator {
     r->id = sys.network().new_gid();
     r->name = "creation";
     r->modules = {Module{"child", 64 * 1024, 16 * 1024, 16 * 1024, 8 * 1024, std::move(child)}};
-    for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).set_access(r->id, true);
+    for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).memory().set_access(r->id, true);
     inc = &sys.create(0, "creator", std::move(creator));
     inc->rdc = r;
     sys.start(*inc);

@@ -265,7 +265,7 @@ TEST_F(SimTest, MigrationsWaitForAPortBeingHandedOver) {
   EXPECT_EQ(&r2.kernel(), &sys().kernel(7));
   // Both have ended: no orphan proxy of the port is left attached where R1 went.
   for (int n = 0; n < sys().node_count(); ++n)
-    EXPECT_TRUE(sys().kernel(n).db_lookup(c1, DeliveryType::Channel).empty()) << "node " << n;
+    EXPECT_TRUE(sys().kernel(n).ports().db_lookup(c1, DeliveryType::Channel).empty()) << "node " << n;
 }
 
 TEST_F(SimTest, RetriesOfAnInvocationQueuedBeforeAMigrationAreRecognisedAfterIt) {
@@ -312,7 +312,7 @@ TEST_F(SimTest, DestroyAbortsAMigration) {
   sys().bootstrap_channel(c, ChanType::Unicast, &port);
   auto& mgr = sys().create(10, "manager", [&](Equus& eq) {
     eq.inc_sleep(100);
-    used_before = sys().kernel(5).memory_used();
+    used_before = sys().kernel(5).memory().used();
     rc = eq.inc_migrate(child, 5);
     eq.inc_sleep(20);  // copying a megabyte takes hundreds of milliseconds
     drc = eq.inc_destroy(child);
@@ -324,7 +324,7 @@ TEST_F(SimTest, DestroyAbortsAMigration) {
   EXPECT_EQ(rc, E_OK);
   EXPECT_EQ(drc, E_OK);
   EXPECT_EQ(c.state, IncState::Dead);
-  EXPECT_DOUBLE_EQ(sys().kernel(5).memory_used(), used_before);  // the commitment was given back
+  EXPECT_DOUBLE_EQ(sys().kernel(5).memory().used(), used_before);  // the commitment was given back
   EXPECT_TRUE(sys().kernel(5).hosted().empty());
 }
 

@@ -179,10 +179,10 @@ TEST_F(SimTest, BrkGrowsTheHeapWithinTheNodesMemory) {
       sys(),
       [&](Equus& eq) {
         Kernel& k = eq.incarnation().kernel();
-        used_before = k.memory_used();
+        used_before = k.memory().used();
         grow = eq.inc_brk(1024 * 1024);
-        used_after = k.memory_used();
-        too_much = eq.inc_brk(k.memory_size());
+        used_after = k.memory().used();
+        too_much = eq.inc_brk(k.memory().size());
         shrink = eq.inc_brk(8 * 1024);
       },
       [](Equus&) {});

@@ -216,7 +216,7 @@ TEST_F(SimTest, TerminateKillsTheRdcsIncarnationsAndFreesItsNodes) {
   Launched first, second;
   LaunchSpec spec = ticking_rdc("first", &first, &primary, &child, &copy);
   std::vector<double> memory_before;
-  for (int n = 0; n < sys().node_count(); ++n) memory_before.push_back(sys().kernel(n).memory_used());
+  for (int n = 0; n < sys().node_count(); ++n) memory_before.push_back(sys().kernel(n).memory().used());
   std::vector<std::string> left;
   std::vector<unsigned> still_allowed;
   std::vector<double> memory_after;
@@ -230,8 +230,8 @@ TEST_F(SimTest, TerminateKillsTheRdcsIncarnationsAndFreesItsNodes) {
     terminated_at = eq.now();
     left = survivors(sys(), first.rdc->id);
     for (unsigned n : first.nodes) {
-      if (sys().kernel(static_cast<int>(n)).allows(first.rdc->id)) still_allowed.push_back(n);
-      memory_after.push_back(sys().kernel(static_cast<int>(n)).memory_used());
+      if (sys().kernel(static_cast<int>(n)).memory().allows(first.rdc->id)) still_allowed.push_back(n);
+      memory_after.push_back(sys().kernel(static_cast<int>(n)).memory().used());
     }
     LaunchSpec again = spec;
     again.name = "second";
