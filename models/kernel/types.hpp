@@ -7,13 +7,9 @@
 #include <cstring>
 #include <variant>
 
-namespace equus::kernel {
+#include "models/support/overloaded.hpp"
 
-/// An overload set of lambdas, for std::visit.
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
+namespace equus::kernel {
 
 using GlobalId = uint64_t;  // globally unique bit string (channels, incarnations, loaders)
 
