@@ -25,7 +25,7 @@ def test_known_tables():
 
 def test_reproduce_a1_frame(a1):
     assert list(a1.columns) == ["table", "row", "column", "simulated", "published", "published_sd", "unit",
-                                "role", "rel_error"]
+                                "role", "rel_error", "size_bytes"]
     assert len(a1) > 0
     assert set(a1["table"]) == {"A.1"}
     assert (a1["simulated"] > 0).all()
