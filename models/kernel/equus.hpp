@@ -17,6 +17,8 @@
 
 namespace equus::kernel {
 
+struct ServiceRequest;  // models/kernel/service_protocol.hpp
+
 class Incarnation;
 class SystemIncarnation;
 class Kernel;
@@ -272,7 +274,7 @@ class Equus {
 
   int control(int child, GhostControl c, IncStatus* out);
   int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);
-  int service_call(int stream, uint32_t op, const std::string& label, Msg& msg);
+  int service_call(int stream, const ServiceRequest& request, const std::string& label, Msg& msg);
   /// `called_at`: when the creating call was made (EV_INC_MADE reports the time since).
   int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,
              IncCreateParams* cp, double called_at);

@@ -6,8 +6,8 @@
 #include "models/kernel/equus.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/loader.hpp"
-#include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/service_protocol.hpp"
+#include "models/kernel/system_incarnation.hpp"
 
 namespace sg = simgrid::s4u;
 
@@ -254,8 +254,7 @@ int Equus::inc_rdcExit() {
   if (!inc_.rdc || !inc_.pool_manager_stream) return E_INVAL;
   // The pool manager withdraws every node of the RDC with kill: its incarnations die, this one too.
   Msg m;
-  m.put<uint32_t>(0, kernel::PM_RELEASE);
-  m.put<uint64_t>(8, inc_.rdc->id);
+  ServiceRequest{PM_RELEASE, 0, inc_.rdc->id}.encode(m);
   return inc_invoke(inc_.pool_manager_stream, &m);
 }
 
@@ -290,26 +289,25 @@ int Equus::inc_testReference(int reference) const {
 
 // ---------------------------------------------------------------- stream space and name service
 
-int Equus::service_call(int stream, uint32_t op, const std::string& label, Msg& msg) {
+int Equus::service_call(int stream, const ServiceRequest& request, const std::string& label, Msg& msg) {
   if (!stream) return E_BADREF;
   std::vector<std::byte> buf(label.size());
   std::memcpy(buf.data(), label.data(), label.size());
-  msg.put<uint32_t>(0, op);
+  request.encode(msg);
   msg.m_base = buf.data();
   msg.m_cnt = static_cast<uint32_t>(buf.size());
   int rc = inc_invoke(stream, &msg);
   msg.m_base = nullptr;
   if (rc != E_OK) return rc;
-  return msg.get<uint32_t>(0) == SVC_OK ? E_OK : E_BADREF;
+  return ServiceReply::decode(msg).status == SVC_OK ? E_OK : E_BADREF;
 }
 
 int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies) {
   auto call_trace = trace("ss_put");
   Msg m;
-  m.put<int32_t>(4, ncopies);
   m.m_ref = *refp;
   m.m_ref.rd_keep = true;  // the depositor keeps its reference (Appendix B.3)
-  return service_call(inc_.stream_space_stream, kernel::SS_PUT, label, m);
+  return service_call(inc_.stream_space_stream, ServiceRequest{SS_PUT, ncopies}, label, m);
 }
 
 int Equus::ss_get(const std::string& label, RefDescrip* refp) {
@@ -326,27 +324,27 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
     return E_OK;
   }
   Msg m;
-  int rc = service_call(inc_.stream_space_stream, kernel::SS_GET, label, m);
+  int rc = service_call(inc_.stream_space_stream, ServiceRequest{SS_GET}, label, m);
   if (rc != E_OK) return rc;
   *refp = m.m_ref;
-  int32_t copies = m.get<int32_t>(4);
+  int32_t copies = ServiceReply::decode(m).count;
   if (copies == kernel::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
   return E_OK;
 }
 
 int Equus::ss_return(const std::string& label, int /*keepqueue: ports, with reconfiguration*/) {
   Msg m;
-  return service_call(inc_.stream_space_stream, kernel::SS_RETURN, label, m);
+  return service_call(inc_.stream_space_stream, ServiceRequest{SS_RETURN}, label, m);
 }
 
 int Equus::ss_delete(const std::string& label) {
   Msg m;
-  return service_call(inc_.stream_space_stream, kernel::SS_DELETE, label, m);
+  return service_call(inc_.stream_space_stream, ServiceRequest{SS_DELETE}, label, m);
 }
 
 int Equus::ss_print() {
   Msg m;
-  return service_call(inc_.stream_space_stream, kernel::SS_PRINT, "", m);
+  return service_call(inc_.stream_space_stream, ServiceRequest{SS_PRINT}, "", m);
 }
 
 int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type) {
@@ -363,13 +361,13 @@ int Equus::ns_register(const std::string& service, int stream) {
   Msg m;
   m.m_ref.rd_type = RefType::Stream;
   m.m_ref.rd_obj = stream;
-  return service_call(inc_.name_service_stream, kernel::NS_REGISTER, service, m);
+  return service_call(inc_.name_service_stream, ServiceRequest{NS_REGISTER}, service, m);
 }
 
 int Equus::ns_lookup(const std::string& service, int* stream_p) {
   auto call_trace = trace("ns_lookup");
   Msg m;
-  int rc = service_call(inc_.name_service_stream, kernel::NS_LOOKUP, service, m);
+  int rc = service_call(inc_.name_service_stream, ServiceRequest{NS_LOOKUP}, service, m);
   if (rc == E_OK) *stream_p = m.m_ref.rd_obj;
   return rc;
 }
