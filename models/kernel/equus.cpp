@@ -180,9 +180,13 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
     if (rd.rd_type == RefType::Port) wait_port_ops();
     auto it = inc_.refs().find(rd.rd_obj);
     if (it == inc_.refs().end()) return false;
+    out = PackedRef{};
+    out.type = rd.rd_type;
     bool packed =
         std::visit([&](auto& r) { return rd.rd_type == type_of(r) && pack(r, rd, out); }, it->second);
     if (!packed) return false;
+    // Not kept: the sender's reference goes (a port's own pack hands its queue over first).
+    if (!rd.rd_keep && rd.rd_type != RefType::Port) inc_.erase_ref(rd.rd_obj);
   }
   out.domain = rd.rd_domain;
   cost += k().params().cpu.ref_propagate;
@@ -199,51 +203,37 @@ void Equus::wait_port_ops() {
   self_.clear_waiting();
 }
 
-bool Equus::pack(StreamRef& s, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::Stream;
+bool Equus::pack(StreamRef& s, const RefDescrip& /*rd*/, PackedRef& out) {
   out.channel = s.channel;
   out.chan_type = s.type;
   out.dest = s.dest;
-  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
-bool Equus::pack(StreamHandleRef& h, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::StreamHandle;
+bool Equus::pack(StreamHandleRef& h, const RefDescrip& /*rd*/, PackedRef& out) {
   out.channel = h.stream;
   out.chan_type = h.type;
   out.owner_ghost = h.owner_ghost;
-  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
 bool Equus::pack(AlienBufRef& b, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::AlienBuffer;
   out.owner = b.owner;
   out.owner_ghost = b.owner_ghost;
   out.buf = b.region;
   out.writable = b.writable && (rd.rd_flags & RD_WRITABLE) != 0;
-  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
 bool Equus::pack(IncRef& h, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::Incarnation;
   out.owner = h.inc;
   out.owner_ghost = h.ghost;
   out.node = h.node;
   out.rights = h.rights & (rd.rd_flags ? rd.rd_flags : INC_RIGHTS_ALL);  // rights only reduce
-  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
 bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::Port;
   out.port = rd.rd_obj;
   out.owner_ghost = k().address_of(*inc_.ghost_port);
   out.retained = rd.rd_keep;
@@ -264,12 +254,9 @@ bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
   return true;
 }
 
-bool Equus::pack(PortHandleRef& h, const RefDescrip& rd, PackedRef& out) {
-  out = PackedRef{};
-  out.type = RefType::PortHandle;
+bool Equus::pack(PortHandleRef& h, const RefDescrip& /*rd*/, PackedRef& out) {
   out.port = h.port;
   out.owner_ghost = h.owner_ghost;
-  if (!rd.rd_keep) inc_.erase_ref(rd.rd_obj);
   return true;
 }
 
