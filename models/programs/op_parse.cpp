@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "models/programs/ops.hpp"
+#include "models/support/json_number.hpp"
 
 using nlohmann::json;
 
@@ -36,21 +37,6 @@ std::string join(const Keys& items, const std::string& sep, const std::string& q
 }
 
 [[noreturn]] void fail(const std::string& ptr, const std::string& msg) { throw OpError(ptr, msg); }
-
-/// Integral JSON numbers as int64; 1.0 counts (JSON Schema's "integer" accepts it too).
-std::optional<int64_t> as_int64(const json& j) {
-  if (j.is_number_unsigned()) {
-    auto u = j.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(u);
-  }
-  if (j.is_number_integer()) return j.get<int64_t>();
-  if (j.is_number_float()) {
-    double d = j.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) return static_cast<int64_t>(d);
-  }
-  return std::nullopt;
-}
 
 bool is_identifier(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;

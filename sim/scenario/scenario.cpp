@@ -14,6 +14,7 @@
 #include "models/kernel/model_params.hpp"
 #include "models/params/params.hpp"
 #include "models/programs/registry.hpp"
+#include "models/support/json_number.hpp"
 #include "models/support/overloaded.hpp"
 
 using nlohmann::json;
@@ -47,21 +48,6 @@ std::string join(const std::vector<std::string>& items, const std::string& sep, 
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + quote + items[i] + quote;
   return out;
-}
-
-/// Integral JSON numbers as int64; 1.0 counts (JSON Schema's "integer" accepts it too).
-std::optional<int64_t> as_int64(const json& j) {
-  if (j.is_number_unsigned()) {
-    auto u = j.get<uint64_t>();
-    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
-    return static_cast<int64_t>(u);
-  }
-  if (j.is_number_integer()) return j.get<int64_t>();
-  if (j.is_number_float()) {
-    double d = j.get<double>();
-    if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.2e18) return static_cast<int64_t>(d);
-  }
-  return std::nullopt;
 }
 
 bool is_hex_id(const std::string& s) {
