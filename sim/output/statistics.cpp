@@ -89,13 +89,20 @@ Estimate batch_means(const std::vector<double>& xs, int batches, double confiden
   return e;
 }
 
-double percentile(std::vector<double> xs, double p) {
+namespace {
+/// The p-quantile of already sorted `xs`.
+double sorted_percentile(const std::vector<double>& xs, double p) {
   if (xs.empty()) return std::numeric_limits<double>::quiet_NaN();
-  std::sort(xs.begin(), xs.end());
   double pos = std::clamp(p, 0.0, 1.0) * static_cast<double>(xs.size() - 1);
   auto i = static_cast<std::size_t>(pos);
   double frac = pos - static_cast<double>(i);
   return i + 1 < xs.size() ? xs[i] + frac * (xs[i + 1] - xs[i]) : xs[i];
+}
+}  // namespace
+
+double percentile(std::vector<double> xs, double p) {
+  std::sort(xs.begin(), xs.end());
+  return sorted_percentile(xs, p);
 }
 
 Summary summarise(const std::vector<double>& xs, int batches) {
@@ -107,15 +114,14 @@ Summary summarise(const std::vector<double>& xs, int batches) {
   double ss = 0;
   for (double x : xs) ss += (x - s.mean) * (x - s.mean);
   s.sd = xs.size() > 1 ? std::sqrt(ss / static_cast<double>(xs.size() - 1)) : 0;
-  auto [mn, mx] = std::minmax_element(xs.begin(), xs.end());
-  s.min = *mn;
-  s.max = *mx;
-  std::vector<double> sorted = xs;
+  std::vector<double> sorted = xs;  // sorted once for every quantile
   std::sort(sorted.begin(), sorted.end());
-  s.p50 = percentile(sorted, 0.50);
-  s.p90 = percentile(sorted, 0.90);
-  s.p95 = percentile(sorted, 0.95);
-  s.p99 = percentile(sorted, 0.99);
+  s.min = sorted.front();
+  s.max = sorted.back();
+  s.p50 = sorted_percentile(sorted, 0.50);
+  s.p90 = sorted_percentile(sorted, 0.90);
+  s.p95 = sorted_percentile(sorted, 0.95);
+  s.p99 = sorted_percentile(sorted, 0.99);
   return s;
 }
 
