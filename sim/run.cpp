@@ -63,7 +63,7 @@ void start_watchdog(System& sys, const pool::Pool& pool, double duration_s, RunS
       // Busy while a program runs or loads (servers, INCHOATE and frozen incarnations only wait).
       bool busy = false;
       for (int n = 0; n <= sys.node_count() && !busy; ++n)
-        for (auto* inc : sys.kernel(n).hosted()) {
+        for (auto* inc : sys.kernel(n).hosting().hosted()) {
           // The launch program waiting for its RDCs, once its events are done, runs nothing either.
           bool server = (inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service) ||
                         (inc == &pool.launch_incarnation() && pool.waiting_for_rdcs());

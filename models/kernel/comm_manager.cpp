@@ -22,7 +22,7 @@ void CommManager::run() {
     while (queue_.empty()) block();
     KernelMessage m = std::move(queue_.front());
     queue_.pop_front();
-    kernel().transmit(*this, m, 0);
+    kernel().transport().transmit(*this, m, 0);
   }
 }
 

@@ -115,7 +115,7 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
   km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
-  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (ans) inc_.interrupts.set_stream_handler(stream, {std::move(handler), priority});
   return ans ? E_OK : E_TIMEOUT;
 }
@@ -335,7 +335,7 @@ int Equus::inc_invoke(int stream, Msg* msg) {
   std::optional<KernelMessage> ans;
   {
     SyncCall sync(inc_.migration);
-    ans = k().request(self_, std::move(km), cost);
+    ans = k().transport().request(self_, std::move(km), cost);
   }
   if (!ans) {
     if (checker) checker->failed(*inv);
@@ -379,12 +379,12 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   km.body = InvocationBody{inv};
   if (!reliable) {
     km.service = Service::Datagram;
-    km.xid = k().new_xid();
-    k().transmit(self_, km, cost);
+    km.xid = k().transport().new_xid();
+    k().transport().transmit(self_, km, cost);
     return E_OK;
   }
   auto* checker = k().network().checker();
-  auto ans = k().send_acked(self_, std::move(km), cost);
+  auto ans = k().transport().send_acked(self_, std::move(km), cost);
   if (!ans) {
     if (checker) checker->failed(*inv);
     return E_TIMEOUT;
@@ -418,7 +418,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   double cost = p.cpu.kmsg_prepare;
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
   inv->sender_ghost = k().address_of(*inc_.ghost_port);
-  inv->asinvoke_id = k().new_xid();
+  inv->asinvoke_id = k().transport().new_xid();
   if (!pack_ref(*msg, inv->ref, cost)) return E_BADREF;
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
@@ -426,7 +426,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   const GlobalId sent_on = s->channel;
   km.body = InvocationBody{inv};
   auto* checker = k().network().checker();
-  auto ans = k().send_acked(self_, std::move(km), cost);
+  auto ans = k().transport().send_acked(self_, std::move(km), cost);
   if (checker) ans ? checker->sent(*inv) : checker->failed(*inv);
   s = inc_.ref<StreamRef>(stream);
   if (!ans) {
@@ -486,11 +486,11 @@ double Equus::copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double co
       if (!remote) {
         cost += k().cpu().local_bulk_copy_time(n);
       } else {
-        k().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n, p.vme.read_copy_rate,
-                      [&](double, bool) {
-                        self_.compute(cost + p.kernel.bulk_pull_setup);
-                        cost = 0;
-                      });
+        k().transport().bulk_copy(k().network().kernel(inv.sender_node).host(), k().host(), n,
+                                  p.vme.read_copy_rate, [&](double, bool) {
+                                    self_.compute(cost + p.kernel.bulk_pull_setup);
+                                    cost = 0;
+                                  });
       }
       std::memcpy(msg->m_base, inv.sender_data, n);
       break;
@@ -500,7 +500,7 @@ double Equus::copy_extra(const QueuedMessage& q, Msg* msg, uint32_t n, double co
       KernelMessage f;
       f.dest = inv.sender_ghost;
       f.body = GhostFetch{q.inv, msg->m_base, n, k().node()};
-      k().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
+      k().transport().request(self_, std::move(f), cost + p.cpu.kmsg_prepare);
       cost = 0;
       break;
     }
@@ -545,7 +545,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     KernelMessage c;
     c.dest = inv.sender_ghost;
     c.body = GhostCompletion{inv.stream, inv.asinvoke_id};
-    k().send_acked(self_, std::move(c), cost + p.cpu.kmsg_prepare);
+    k().transport().send_acked(self_, std::move(c), cost + p.cpu.kmsg_prepare);
     cost = 0;
   } else if (inv.kind == InvokeKind::Invoke) {
     if (block_invoker) {
@@ -553,7 +553,7 @@ int Equus::inc_receive(int port, Msg* msg, int block_invoker, int selector, int 
     } else {
       // The kernel unblocks the invoker itself: cheaper than a user-level inc_reply.
       // The final address tells the invoker where its stream now leads; not so for a forwarded call.
-      k().reply(self_, q.src_node, q.xid, ReplyBody{}, cost + p.cpu.kmsg_prepare, resolved);
+      k().transport().reply(self_, q.src_node, q.xid, ReplyBody{}, cost + p.cpu.kmsg_prepare, resolved);
       cost = 0;
     }
   }
@@ -595,7 +595,8 @@ int Equus::inc_reply(int reply_handle, Msg* msg) {
     std::memcpy(h.inv->reply_buffer, msg->m_base, n);
   }
   rb.extra_bytes = n;
-  k().reply(self_, h.src_node, h.xid, rb, cost, h.port);  // any reply carries the final address (8.4.3)
+  k().transport().reply(self_, h.src_node, h.xid, rb, cost,
+                        h.port);  // any reply carries the final address (8.4.3)
   return E_OK;
 }
 
@@ -622,7 +623,7 @@ int Equus::inc_forward(int stream, int reply_handle, Msg* msg) {
   km.xid = h.xid;
   km.reply_node = h.src_node;
   km.body = InvocationBody{inv};
-  k().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
+  k().transport().transmit(self_, km, entry() + p.cpu.kmsg_prepare);
   return E_OK;
 }
 
@@ -642,7 +643,7 @@ int Equus::inc_copyto(int buffer_handle, unsigned offset, const std::byte* data,
   km.body = GhostCopy{true, Buf{b->region.bf_base + offset, nbytes}, const_cast<std::byte*>(data), nbytes,
                       k().node()};
   SyncCall sync(inc_.migration);
-  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   return ans ? E_OK : E_TIMEOUT;
 }
 
@@ -659,7 +660,7 @@ int Equus::inc_copyfrom(int buffer_handle, unsigned offset, std::byte* data, uns
   km.dest = b->owner_ghost;
   km.body = GhostCopy{false, Buf{b->region.bf_base + offset, nbytes}, data, nbytes, k().node()};
   SyncCall sync(inc_.migration);
-  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   return ans ? E_OK : E_TIMEOUT;
 }
 
@@ -742,7 +743,7 @@ int Equus::inc_hanCreate(int stream_or_port) {
 int Equus::inc_close(int reference) {
   auto call = enter();
   int rc = E_OK;
-  if (auto* sr = inc_.ref<StreamRef>(reference)) k().notify_stream_closed(inc_, sr->gid);
+  if (auto* sr = inc_.ref<StreamRef>(reference)) k().hosting().notify_stream_closed(inc_, sr->gid);
   if (auto* o = k().network().observer()) {
     if (auto* sr = inc_.ref<StreamRef>(reference)) o->reference_closed(inc_.gid(), sr->channel);
     if (auto* pr = inc_.ref<PortRef>(reference)) o->reference_closed(inc_.gid(), pr->channel());

@@ -12,7 +12,7 @@ int Equus::ghost_request(KernelPortAddr ghost, Op op, KernelPortAddr* resolved) 
   KernelMessage km;
   km.dest = ghost;
   km.body = std::move(op);
-  auto ans = k().request(self_, std::move(km), k().params().cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), k().params().cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
   if (resolved) *resolved = ans->resolved;
   const auto* r = std::get_if<ControlReply>(&ans->body);

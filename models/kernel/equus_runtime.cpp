@@ -45,7 +45,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
-  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
   const auto& cr = std::get<ControlReply>(ans->body);
   if (cr.status != E_OK) return cr.status;
@@ -64,7 +64,7 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
   int rc;
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
-    Incarnation* image = k().network().kernel(src->node).find_incarnation(src->inc);
+    Incarnation* image = k().network().kernel(src->node).hosting().find_incarnation(src->inc);
     bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
     rc = inchoate && image->rdc
              ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp, called_at)
@@ -107,7 +107,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = std::move(r);
-  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), p.cpu.kmsg_prepare);
   call.leave();
   if (!ans) return E_TIMEOUT;
   const auto& cr = std::get<ControlReply>(ans->body);
@@ -196,7 +196,7 @@ int Equus::control(int child, GhostControl c, IncStatus* out) {
   KernelMessage km;
   km.dest = h->ghost;
   km.body = std::move(c);
-  auto ans = k().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), entry() + p.cpu.kmsg_prepare);
   call.leave();
   if (!ans) return E_TIMEOUT;
   const auto& r = std::get<ControlReply>(ans->body);
@@ -229,7 +229,7 @@ int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
   km.body = LoaderAccess{rdcid, allow, kill};
-  auto ans = k().request(self_, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k().transport().request(self_, std::move(km), p.cpu.kmsg_prepare);
   return ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
 }
 
@@ -266,7 +266,7 @@ int Equus::inc_brk(double new_bytes) {
     self_.block_until(sg::Engine::get_clock() + k().params().kernel.migration_poll_period);
   }
   self_.clear_waiting();
-  double want = k().round_to_pages(new_bytes);
+  double want = k().memory().round_to_pages(new_bytes);
   int rc = E_OK;
   if (new_bytes < 0) {
     rc = E_INVAL;

@@ -52,7 +52,7 @@ void Ghost::probe_parents() {
     KernelMessage probe;
     probe.dest = parent.ghost;
     probe.body = GhostControl{control::Status{}};
-    auto ans = k.request(*this, std::move(probe), k.params().cpu.kmsg_prepare);
+    auto ans = k.transport().request(*this, std::move(probe), k.params().cpu.kmsg_prepare);
     bool alive = ans && std::get<ControlReply>(ans->body).state != IncState::Dead;
     if (parent.type == DEP_ABSOLUTE && !alive) absolute_gone = true;
     if (parent.type == DEP_GROUP) {
@@ -61,7 +61,7 @@ void Ghost::probe_parents() {
     }
   }
   if (absolute_gone || (any_group && !group_alive))
-    k.unhost(inc_, "dependency: parent terminated or unreachable");
+    k.hosting().unhost(inc_, "dependency: parent terminated or unreachable");
 }
 
 void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
@@ -138,12 +138,13 @@ void Ghost::control(const KernelMessage& m, const GhostControl& c) {
   for (auto& [id, ref] : inc_.refs())
     if (auto* pr = std::get_if<PortRef>(&ref)) r.queued += static_cast<int>(pr->kport->arrived.size());
   answer(m, r, k.params().kernel.control_op);
-  if (std::holds_alternative<control::Destroy>(c.op)) k.unhost(inc_, "destroyed");  // stops this ghost too
+  if (std::holds_alternative<control::Destroy>(c.op))
+    k.hosting().unhost(inc_, "destroyed");  // stops this ghost too
 }
 
 void Ghost::bulk(sg::Host* from, sg::Host* to, double bytes, double rate) {
   // The first chunk's set-up is the caller's; further chunks cost further message set-ups.
-  kernel().bulk_copy(from, to, bytes, rate, [this](double, bool first) {
+  kernel().transport().bulk_copy(from, to, bytes, rate, [this](double, bool first) {
     if (!first) compute(kernel().params().kernel.bulk_push_setup);
   });
 }
@@ -207,7 +208,7 @@ void Ghost::freeze_stream(const KernelMessage& m, const FreezeStream& fs) {
 }
 
 void Ghost::done(const KernelMessage& m) {
-  kernel().reply(*this, m.origin(), m.xid, ReplyBody{}, kernel().params().cpu.kmsg_prepare);
+  kernel().transport().reply(*this, m.origin(), m.xid, ReplyBody{}, kernel().params().cpu.kmsg_prepare);
 }
 
 namespace {

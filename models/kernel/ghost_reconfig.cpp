@@ -11,8 +11,8 @@ void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
   Kernel& k = kernel();
   r.node = k.node();
   // The ghost's address: incarnation handles follow migrations.
-  k.reply(*this, m.origin(), m.xid, std::move(r), cpu + k.params().cpu.kmsg_prepare,
-          inc_.ghost_port ? k.address_of(*inc_.ghost_port) : KernelPortAddr{});
+  k.transport().reply(*this, m.origin(), m.xid, std::move(r), cpu + k.params().cpu.kmsg_prepare,
+                      inc_.ghost_port ? k.address_of(*inc_.ghost_port) : KernelPortAddr{});
 }
 
 template <class Op, class Local>
@@ -22,7 +22,7 @@ int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local, ControlReply* repl
   KernelMessage km;
   km.dest = ghost;
   km.body = std::move(op);
-  auto ans = k.request(*this, std::move(km), k.params().cpu.kmsg_prepare);
+  auto ans = k.transport().request(*this, std::move(km), k.params().cpu.kmsg_prepare);
   if (!ans) return E_TIMEOUT;
   const auto* r = std::get_if<ControlReply>(&ans->body);
   if (r && reply) *reply = *r;

@@ -41,157 +41,6 @@ void Kernel::boot(double phase) {
   }
 }
 
-// ---------------------------------------------------------------- hosting
-
-Incarnation& Kernel::host(RdcPtr rdc, int module, const std::string& name, Program program) {
-  Hosted h;
-  h.inc = std::make_unique<Incarnation>(*this, net_.new_gid(), name);
-  h.inc->rdc = std::move(rdc);
-  h.inc->module = module;
-  KernelPort& gp = ports_.create(h.inc.get(), true);
-  h.inc->ghost_port = &gp;
-  ports_.db_enter(h.inc->gid(), DeliveryType::Ghost, address_of(gp));
-  h.ghost = std::make_unique<Ghost>(*this, *h.inc);
-  h.system = std::make_unique<SystemIncarnation>(*this, *h.inc, std::move(program));
-  h.inc->ghost = h.ghost.get();
-  h.inc->system = h.system.get();
-  hosted_.push_back(std::move(h));
-  return *hosted_.back().inc;
-}
-
-void Kernel::start(Incarnation& inc) {
-  if (auto* o = net_.observer())
-    o->incarnation_created(inc.gid(), inc.name(), inc.rdc ? inc.rdc->name : "",
-                           inc.rdc && inc.module >= 0 ? inc.rdc->modules[inc.module].name : "", node_,
-                           sg::Engine::get_clock());
-  inc.ghost->start();
-  inc.system->start();
-}
-
-void Kernel::unhost(Incarnation& inc, const char* why) {
-  for (auto& h : hosted_) {
-    if (h.inc.get() != &inc || !h.alive) continue;
-    h.alive = false;
-    bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
-    inc.state = IncState::Dead;
-    h.system->stop();
-    for (auto& [id, r] : inc.refs())
-      if (auto* pr = std::get_if<PortRef>(&r)) close_port(inc, *pr);
-    for (auto& [id, pr] : inc.propagating) close_port(inc, pr);
-    inc.propagating.clear();
-    inc.refs().clear();
-    ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
-    // Its ghost port goes too: later operations on it find no port and fail after their retries.
-    ports_.erase(inc.ghost_port->index);
-    inc.ghost_port = nullptr;
-    memory_.charge(-inc.memory);
-    if (inc.rdc && inc.module >= 0 && counts_text) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
-    if (auto* o = net_.observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
-    // Those that registered interest learn of the death (EV_INC_DEAD), and watchers of its streams of
-    // their closure, sent by the communications manager like any response nobody here waits for.
-    for (const auto& ghost : inc.interested) notify(ghost, inc.gid(), EvType::IncDead);
-    for (const auto& [stream, ghost] : inc.stream_watchers) notify(ghost, stream, EvType::StreamClosed);
-    inc.stream_watchers.clear();
-    // Stopping the ghost last: it may be the caller. Data stays allocated until the run ends.
-    h.ghost->stop();
-    return;
-  }
-}
-
-void Kernel::start_migrator(Incarnation& inc, double committed, double text, KernelPortAddr manager_ghost) {
-  migrators_.push_back(std::make_unique<Migrator>(*this, inc, committed, text, manager_ghost));
-  migrators_.back()->start();
-}
-
-void Kernel::move_incarnation(Incarnation& inc, Kernel& to) {
-  auto it =
-      std::find_if(hosted_.begin(), hosted_.end(), [&](const Hosted& h) { return h.inc.get() == &inc; });
-  if (it == hosted_.end()) return;
-  Hosted h = std::move(*it);
-  hosted_.erase(it);
-  // Kernel ports move with their queues; the old addresses redirect to the new ones.
-  auto move_port = [&](KernelPort* kp) {
-    uint32_t old = kp->index;
-    KernelPort& moved = to.ports().adopt(ports_.release(old));
-    ports_.redirect(old, to.address_of(moved));
-    return &moved;
-  };
-  auto move_ref = [&](PortRef& pr) {
-    for (KernelPort* proxy : pr.proxies) {
-      ports_.db_remove(proxy->channel, DeliveryType::Channel, address_of(*proxy));
-      move_port(proxy);
-      to.ports().db_enter(proxy->channel, DeliveryType::Channel, to.address_of(*proxy));
-    }
-    move_port(pr.kport);
-  };
-  for (auto& [id, r] : inc.refs())
-    if (auto* pr = std::get_if<PortRef>(&r)) move_ref(*pr);
-  for (auto& [id, pr] : inc.propagating) move_ref(pr);
-  ports_.db_remove(inc.gid(), DeliveryType::Ghost, address_of(*inc.ghost_port));
-  move_port(inc.ghost_port);
-  to.ports().db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
-  // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
-  // the redirections to the destination and must be recognised there. Entries do not say whose they
-  // are, so all go: another incarnation's never match there.
-  replies_.copy_to(to.replies_);
-  // Memory and text here are freed (the destination committed its own).
-  memory_.charge(-inc.memory);
-  if (inc.rdc && inc.module >= 0) memory_.text_add(inc.rdc->id, inc.module, -1, 0);
-  // Its processes now run on the destination card.
-  inc.set_kernel(to);
-  h.ghost->move_to(to);
-  h.system->move_to(to);
-  h.ghost->set_host(to.host());
-  h.system->set_host(to.host());
-  to.hosted_.push_back(std::move(h));
-}
-
-void Kernel::notify(KernelPortAddr ghost, GlobalId about, EvType type) {
-  KernelMessage n;
-  n.service = Service::Datagram;
-  n.xid = new_xid();
-  n.src_node = node_;
-  n.dest = ghost;
-  n.body = GhostControl{control::Notify{.about = about, .type = type}};
-  hand_to_comm_manager(std::move(n));
-}
-
-void Kernel::notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about, EvType type,
-                            double elapsed_s) {
-  KernelMessage n;
-  n.service = Service::Datagram;
-  n.xid = new_xid();
-  n.dest = ghost;
-  n.body = GhostControl{control::Notify{about, type, static_cast<uint32_t>(std::lround(elapsed_s * 1e6))}};
-  transmit(from, n, params_.cpu.kmsg_prepare);
-}
-
-void Kernel::notify_stream_closed(Incarnation& inc, GlobalId stream) {
-  auto [b, e] = inc.stream_watchers.equal_range(stream);
-  for (auto it = b; it != e; ++it) notify(it->second, stream, EvType::StreamClosed);
-  inc.stream_watchers.erase(stream);
-}
-
-std::vector<Incarnation*> Kernel::hosted(GlobalId rdc) const {
-  std::vector<Incarnation*> out;
-  for (const auto& h : hosted_)
-    if (h.alive && h.inc->rdc && h.inc->rdc->id == rdc) out.push_back(h.inc.get());
-  return out;
-}
-
-std::vector<Incarnation*> Kernel::hosted() const {
-  std::vector<Incarnation*> out;
-  for (const auto& h : hosted_)
-    if (h.alive) out.push_back(h.inc.get());
-  return out;
-}
-
-Incarnation* Kernel::find_incarnation(GlobalId gid) const {
-  for (const auto& h : hosted_)
-    if (h.alive && h.inc->gid() == gid) return h.inc.get();
-  return nullptr;
-}
-
 void Kernel::for_each_queued(const std::function<void(const Invocation&)>& f) const {
   ports_.for_each([&f](const KernelPort& kp) {
     for (const auto& q : kp.arrived) f(*q.inv);
@@ -317,7 +166,7 @@ void Kernel::forward(Process& by, KernelMessage f, Destination to, uint64_t reco
   f.locate = to.channel;
   // Reliably, one at a time so that the order is kept.
   in_flight_.push_back(inv);
-  send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
+  transport_.send_acked(by, std::move(f), params_.kernel.forward_message + params_.cpu.kmsg_prepare);
   in_flight_.erase(std::find(in_flight_.begin(), in_flight_.end(), inv));
 }
 
@@ -336,132 +185,6 @@ bool Kernel::follow_redirection(KernelMessage& m, uint32_t index) {
 
 // ---------------------------------------------------------------- sending
 
-void Kernel::reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
-                   KernelPortAddr resolved) {
-  KernelMessage r;
-  r.service = Service::Reply;
-  r.xid = xid;
-  r.dest = KernelPortAddr{to_node, 0};
-  r.resolved = resolved;
-  r.body = std::move(body);
-  replies_.store(to_node, xid, r);
-  transmit(from, r, cpu_before);
-}
-
-void Kernel::bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
-                       const std::function<void(double chunk, bool first)>& before_chunk) {
-  double left = bytes;
-  bool first = true;
-  while (left > 0) {
-    double chunk = std::min(left, params_.vme.max_copy_per_message);
-    if (before_chunk) before_chunk(chunk, first);
-    net_.interconnect().copy(from, to, chunk, rate);
-    left -= chunk;
-    first = false;
-  }
-}
-
-double Kernel::round_to_pages(double bytes) const {
-  double page = params_.cpu.page_bytes;
-  return page > 0 ? std::ceil(bytes / page) * page : bytes;
-}
-
-void Kernel::transmit(Process& from, KernelMessage& m, double cpu_before) {
-  m.src_node = node_;
-  if (down_) return;  // a failed card sends nothing
-  struct Posted {     // on every way out: the packet is posted (or delivered here)
-    KernelMessage& m;
-    ~Posted() {
-      if (m.stream_holder) m.stream_holder->transmit.posted(m.stream);
-    }
-  } posted{m};
-  int dest = LogicalAddr::broadcast;
-  if (const auto* ka = std::get_if<KernelPortAddr>(&m.dest))
-    dest = ka->node;
-  else
-    dest = std::get<LogicalAddr>(m.dest).node;
-
-  const auto& cpu = params_.cpu;
-  if (dest == node_) {
-    // Same card: the kernel delivers directly, no bus and no interrupt.
-    bool logical = std::holds_alternative<LogicalAddr>(m.dest);
-    from.compute(cpu_before + cpu.packet_accept + (logical ? ports_.db_search_cost() : 0));
-    deliver(m);
-    return;
-  }
-  if (dest != LogicalAddr::broadcast) {
-    from.compute(cpu_before + cpu.packet_send);
-    net_.kernel(dest).post_packet(m);
-    return;
-  }
-  // No hardware broadcast: a point-to-point packet to every other kernel, in turn, each destination
-  // pulling its copy while the next is posted (Section 8.4.4); the local database is searched too.
-  double first = cpu_before + ports_.db_search_cost();
-  int pool = net_.pool_size();
-  for (int i = 1; i <= pool; ++i) {
-    int n = (node_ + i) % (pool + 1);  // the host slot (pool) is skipped: it runs no Equus RDC
-    if (n == pool || n == node_) continue;
-    from.compute(first + cpu.packet_send);
-    first = 0;
-    net_.kernel(n).post_packet(m);
-  }
-  if (!ports_.db_lookup(std::get<LogicalAddr>(m.dest).gid, std::get<LogicalAddr>(m.dest).type).empty())
-    deliver(m);
-}
-
-std::optional<KernelMessage> Kernel::reliable(Process& from, KernelMessage m, double cpu_before) {
-  m.xid = new_xid();
-  m.src_node = node_;
-  uint64_t xid = m.xid;
-  auto& tx = transactions_[xid];
-  tx.waiter = &from;
-  const auto& kp = params_.kernel;
-  tx.request = m.service == Service::Request;
-  for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
-    if (attempt > 0) ++stats_.retries;
-    if (attempt > 0 && m.stream_holder && m.stream_holder->state != IncState::Dead) {
-      for (const auto& [id, r] : m.stream_holder->refs())
-        if (const auto* s = std::get_if<StreamRef>(&r); s && s->gid == m.stream && s->channel != m.locate) {
-          m.locate = s->channel;  // rebound while retrying: the retry goes to the new channel
-          m.binding = s->binding;
-          m.dest = s->dest.valid()
-                       ? Address{s->dest}
-                       : Address{LogicalAddr{LogicalAddr::broadcast, s->channel, DeliveryType::Channel}};
-        }
-    }
-    if (attempt > 0 && m.locate && std::holds_alternative<KernelPortAddr>(m.dest))
-      m.dest = LogicalAddr{LogicalAddr::broadcast, m.locate, DeliveryType::Channel};  // fall back: locate
-    transmit(from, m, attempt == 0 ? cpu_before : 0);
-    double deadline = sg::Engine::get_clock() + kp.retry_interval;
-    from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
-    while (!tx.done && from.block_until(deadline)) {
-    }
-    if (tx.attached) {  // alive at the receiver: the next retry is a probe, not a failure
-      tx.attached = false;
-      attempt = 0;
-    }
-    if (tx.done) {
-      from.clear_waiting();
-      KernelMessage answer = std::move(tx.answer);
-      transactions_.erase(xid);
-      return answer;
-    }
-  }
-  from.clear_waiting();
-  transactions_.erase(xid);
-  return std::nullopt;
-}
-
-std::optional<KernelMessage> Kernel::request(Process& from, KernelMessage m, double cpu_before) {
-  m.service = Service::Request;
-  return reliable(from, std::move(m), cpu_before);
-}
-
-std::optional<KernelMessage> Kernel::send_acked(Process& from, KernelMessage m, double cpu_before) {
-  m.service = Service::Async;
-  return reliable(from, std::move(m), cpu_before);
-}
-
 void Kernel::hand_to_comm_manager(KernelMessage m) { comm_manager_->post(std::move(m)); }
 
 // ---------------------------------------------------------------- arrival
@@ -473,19 +196,6 @@ void Kernel::post_packet(KernelMessage& m) {
   }
   m.sent_at = sg::Engine::get_clock();
   interrupt_->post(m);
-}
-
-void Kernel::answer_transaction(KernelMessage& m) {
-  auto it = transactions_.find(m.xid);
-  if (it == transactions_.end() || it->second.done)
-    return;  // late: another destination answered first, or a retry's duplicate
-  if (it->second.request && m.service == Service::Ack) {
-    it->second.attached = true;  // the request was received; its reply is still to come
-    return;
-  }
-  it->second.done = true;
-  it->second.answer = std::move(m);
-  it->second.waiter->wake();
 }
 
 KernelMessage Kernel::make_ack(const KernelMessage& m, KernelPortAddr resolved) {
@@ -550,7 +260,7 @@ bool Kernel::cancels_timer(const KernelMessage& m) const {
 void Kernel::deliver(KernelMessage& m) {
   ++stats_.packets_in;
   if (m.service == Service::Reply || m.service == Service::Ack) {
-    answer_transaction(m);
+    transport_.answer(m);
     return;
   }
   std::vector<KernelPort*> targets;

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/kernel/hosting.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/invariant_checker.hpp"
 #include "models/kernel/kernel_port.hpp"
@@ -23,6 +24,7 @@
 #include "models/kernel/port_table.hpp"
 #include "models/kernel/process.hpp"
 #include "models/kernel/reply_cache.hpp"
+#include "models/kernel/transport.hpp"
 #include "models/m68030/cpu.hpp"
 #include "models/platform/interconnect.hpp"
 
@@ -100,25 +102,12 @@ class Kernel {
   const PortTable& ports() const { return ports_; }
   KernelPortAddr address_of(const KernelPort& p) const { return {node_, p.index}; }
 
-  // ---- delivery services, called by a process of this node. `cpu_before` is the caller's own work
-  // up to the transmission, folded into the same CPU burst.
-  uint64_t new_xid() { return next_xid_++; }
-  /// Transmits once, without waiting (datagrams, replies, acknowledgements, forwarded messages).
-  void transmit(Process& from, KernelMessage& m, double cpu_before);
-  /// Request-reply: re-sends every retry interval until a reply; nullopt after max_retries.
-  std::optional<KernelMessage> request(Process& from, KernelMessage m, double cpu_before);
-  /// Asynchronous send with acknowledgement and retry; nullopt when no acknowledgement came.
-  std::optional<KernelMessage> send_acked(Process& from, KernelMessage m, double cpu_before);
-  /// Replies to request `xid` from `to_node` with `body` (and the final address `resolved`, if any):
-  /// cached first, so that a retry of the request gets the same reply (at-most-once, 8.4.1).
-  void reply(Process& from, int to_node, uint64_t xid, Body body, double cpu_before,
-             KernelPortAddr resolved = {});
-  /// Copies `bytes` from `from` to `to` over the interconnect, at most max_copy_per_message per kernel
-  /// message; `before_chunk(chunk, first)` runs before each chunk's copy (its message's work).
-  void bulk_copy(simgrid::s4u::Host* from, simgrid::s4u::Host* to, double bytes, double rate,
-                 const std::function<void(double chunk, bool first)>& before_chunk = {});
-  /// `bytes` rounded up to whole pages (memory is allocated by the page).
-  double round_to_pages(double bytes) const;
+  /// The sending half: delivery services, transactions, replies and bulk copies (Section 8.4.1).
+  Transport& transport() { return transport_; }
+  /// The incarnations hosted here, their start, end and migration away.
+  Hosting& hosting() { return hosting_; }
+  const Hosting& hosting() const { return hosting_; }
+  bool is_down() const { return down_; }
 
   // ---- arrival
   /// A packet posted by `src` for this node: queued for the interrupt handler.
@@ -141,46 +130,17 @@ class Kernel {
   /// Queues a response for the communications manager (interrupt handlers cannot send).
   void hand_to_comm_manager(KernelMessage m);
 
-  // ---- hosting incarnations (Sections 8.2.2, 8.3)
-  /// Creates an incarnation here with its ghost and system incarnation (not started) and its ghost port.
-  Incarnation& host(RdcPtr rdc, int module, const std::string& name, Program program);
-  /// Starts a hosted incarnation's processes.
-  void start(Incarnation& inc);
-  /// Ends an incarnation here: stops its processes, frees its ports, database entries and memory.
-  void unhost(Incarnation& inc, const char* why);
-  /// Tells the ghosts watching one of `inc`'s streams that it is closed (EV_SM_CLOSED).
-  void notify_stream_closed(Incarnation& inc, GlobalId stream);
-  /// An event with an elapsed time (EV_INC_MADE, EV_INC_MIGRATEDONE: microseconds in ed_info2), sent
-  /// by `from` as one datagram to the interested ghost.
-  void notify_elapsed(Process& from, KernelPortAddr ghost, GlobalId about, EvType type, double elapsed_s);
   /// The node's access list and memory.
   NodeMemory& memory() { return memory_; }
   const NodeMemory& memory() const { return memory_; }
-  std::vector<Incarnation*> hosted(GlobalId rdc) const;  // live incarnations of an RDC here
-  std::vector<Incarnation*> hosted() const;              // all live incarnations here
-  Incarnation* find_incarnation(GlobalId gid) const;
-  /// Migration: the incarnation's kernel data, ports and processes move to `to` (Section 7.4.4):
-  /// redirection entries here for its kernel ports, database entries there.
-  void move_incarnation(Incarnation& inc, Kernel& to);
-  /// Starts this (destination) kernel's process migrating `inc` here.
-  void start_migrator(Incarnation& inc, double committed, double text, KernelPortAddr manager_ghost);
   /// Every invocation queued, pending or being forwarded here (the invariant checker's end of run).
   void for_each_queued(const std::function<void(const Invocation&)>& f) const;
 
  private:
-  struct Transaction {
-    Process* waiter = nullptr;
-    bool done = false;
-    bool request = false;   // request-reply (not an asynchronous send)
-    bool attached = false;  // the receiver has it and has not replied yet: keep waiting
-    KernelMessage answer;
-  };
-  std::optional<KernelMessage> reliable(Process& from, KernelMessage m, double cpu_before);
   /// Sends one forwarded invocation message to `to` (unless the fault injection would `lose` it).
   void forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose);
   /// Re-routes an arrival for a deleted kernel port along its redirection entry; false if none.
   bool follow_redirection(KernelMessage& m, uint32_t index);
-  void answer_transaction(KernelMessage& m);
   bool drop_duplicate(KernelMessage& m);
   /// A message sent before its stream was rebound away from its one target port, arriving after:
   /// follows the stream (true), or is delivered as over the new channel if that is of the same port.
@@ -189,8 +149,6 @@ class Kernel {
   /// `key` is the transmission it is known by: `m`, or `orig` for a forwarded message.
   void queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& targets, const KernelMessage& key,
                         const KernelMessage& orig);
-  /// An event notification to a ghost, sent without waiting.
-  void notify(KernelPortAddr ghost, GlobalId about, EvType type);
   static KernelMessage make_ack(const KernelMessage& m, KernelPortAddr resolved);
   /// Acknowledges an asynchronous message, carrying the final destination address.
   void acknowledge(const KernelMessage& m, KernelPortAddr resolved);
@@ -203,22 +161,14 @@ class Kernel {
   KernelStats stats_;
   PortTable ports_;
   std::vector<std::shared_ptr<Invocation>> in_flight_;  // being forwarded
-  uint64_t next_xid_ = 1;
-  std::unordered_map<uint64_t, Transaction> transactions_;
   ReplyCache replies_;
+  Transport transport_{*this};
   std::unique_ptr<PacketInterrupt> interrupt_;
   std::unique_ptr<CommManager> comm_manager_;
   std::unique_ptr<TimeDaemon> time_daemon_;
   std::unique_ptr<Loader> loader_;
   std::unique_ptr<FileService> file_service_;  // the UNIX host only
-  struct Hosted {
-    std::unique_ptr<Incarnation> inc;
-    std::unique_ptr<Ghost> ghost;
-    std::unique_ptr<SystemIncarnation> system;
-    bool alive = true;
-  };
-  std::vector<Hosted> hosted_;
-  std::vector<std::unique_ptr<Migrator>> migrators_;
+  Hosting hosting_{*this};
   NodeMemory memory_;
   friend class PacketInterrupt;
   friend class CommManager;

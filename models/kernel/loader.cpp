@@ -12,8 +12,8 @@ namespace {
 
 /// Answers a request at process level (loaders and services can send, unlike interrupt handlers).
 void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_before) {
-  self.kernel().reply(self, m.origin(), m.xid, std::move(r),
-                      cpu_before + self.kernel().params().cpu.kmsg_prepare);
+  self.kernel().transport().reply(self, m.origin(), m.xid, std::move(r),
+                                  cpu_before + self.kernel().params().cpu.kmsg_prepare);
 }
 
 /// Every incarnation of an RDC is by default absolutely dependent upon its launch program (Section
@@ -29,7 +29,8 @@ void depend_on_launch(Incarnation& inc) {
 /// EV_INC_MIGRATEDONE. Bootstrap incarnations have no creator and are never hosted by a loader.
 void notify_made(Process& self, const Incarnation& inc, KernelPortAddr creator, double called_at,
                  double made) {
-  if (creator.valid()) self.kernel().notify_elapsed(self, creator, inc.gid(), EvType::Made, made - called_at);
+  if (creator.valid())
+    self.kernel().hosting().notify_elapsed(self, creator, inc.gid(), EvType::Made, made - called_at);
 }
 
 }  // namespace
@@ -70,7 +71,7 @@ void Loader::access(const KernelMessage& m, const LoaderAccess& a) {
   Kernel& k = kernel();
   k.memory().set_access(a.rdc, a.allow);
   if (!a.allow && a.kill)
-    for (auto* inc : k.hosted(a.rdc)) k.unhost(*inc, "node withdrawn");
+    for (auto* inc : k.hosting().hosted(a.rdc)) k.hosting().unhost(*inc, "node withdrawn");
   answer(*this, m, ControlReply{}, k.params().kernel.control_op);
 }
 
@@ -79,7 +80,7 @@ void Loader::status(const KernelMessage& m) {
   ControlReply r;
   r.node = k.node();
   r.memory = k.memory().used();
-  r.incarnations = static_cast<int>(k.hosted().size());
+  r.incarnations = static_cast<int>(k.hosting().hosted().size());
   answer(*this, m, r, k.params().kernel.control_op);
 }
 
@@ -87,7 +88,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   Kernel& k = kernel();
   const auto& p = k.params();
   const Module& mod = r.rdc->modules.at(r.module);
-  auto pages = [&k](double bytes) { return k.round_to_pages(bytes); };
+  auto pages = [&k](double bytes) { return k.memory().round_to_pages(bytes); };
   bool shared = k.memory().text_present(r.rdc->id, r.module);
   double text = shared ? 0 : pages(mod.text_bytes);  // shared text is charged once per node
   double memory =
@@ -109,7 +110,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
     fork(m, r, memory, text);
     return;
   }
-  Incarnation& inc = k.host(r.rdc, r.module, r.name, mod.program);
+  Incarnation& inc = k.hosting().host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
   inc.heap = pages(mod.heap_bytes);
   inc.state = IncState::Loading;
@@ -138,7 +139,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
         fetch.body = FileFetch{image, kk.node()};
       }
       self.set_waiting("text and data of a new incarnation");
-      kk.request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
+      kk.transport().request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
       self.clear_waiting();
     }
     // Made: a STARTED incarnation's program runs next, an INCHOATE one waits here.
@@ -160,7 +161,7 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
   depend_on_launch(inc);
-  k.start(inc);
+  k.hosting().start(inc);
 }
 
 void Loader::add_default_streams(Incarnation& inc) {
@@ -178,18 +179,18 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   const auto& p = k.params();
   const Module& mod = r.rdc->modules.at(r.module);
   Incarnation& parent = *r.fork_of;
-  Incarnation& inc = k.host(r.rdc, r.module, r.name + "'", r.program);
-  inc.memory = memory - k.round_to_pages(mod.heap_bytes) + parent.heap;
+  Incarnation& inc = k.hosting().host(r.rdc, r.module, r.name + "'", r.program);
+  inc.memory = memory - k.memory().round_to_pages(mod.heap_bytes) + parent.heap;
   inc.heap = parent.heap;
   inc.params = parent.params;
   k.memory().charge(inc.memory);
-  k.memory().text_add(r.rdc->id, r.module, 1, k.round_to_pages(mod.text_bytes));
+  k.memory().text_add(r.rdc->id, r.module, 1, k.memory().round_to_pages(mod.text_bytes));
   KernelMessage fetch;
   fetch.dest = r.image_ghost;
   fetch.body =
       GhostImage{text + mod.data_bytes + parent.heap + mod.stack_bytes + p.kernel.pincdata_bytes, k.node()};
   set_waiting("the image of a forking incarnation");
-  k.request(*this, std::move(fetch), p.cpu.kmsg_prepare);
+  k.transport().request(*this, std::move(fetch), p.cpu.kmsg_prepare);
   clear_waiting();
   double made = sg::Engine::get_clock();
 
@@ -228,7 +229,7 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
   depend_on_launch(inc);
-  k.start(inc);
+  k.hosting().start(inc);
   // inc_fork returned once the copy was made; the event still follows, as for every creation.
   if (auto* o = k.network().observer()) o->incarnation_made(inc.gid(), r.called_at, made);
   notify_made(*this, inc, r.creator_ghost, r.called_at, made);
@@ -248,7 +249,7 @@ void FileService::serve(KernelMessage& m) {
   set_waiting("the host's disc");
   sg::this_actor::sleep_for(p.host.disc_access + f->bytes / p.host.disc_read_rate);
   clear_waiting();
-  k.bulk_copy(k.host(), k.network().kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
+  k.transport().bulk_copy(k.host(), k.network().kernel(f->to_node).host(), f->bytes, p.vme.write_copy_rate);
   answer(*this, m, ControlReply{}, 0);
 }
 

@@ -27,9 +27,10 @@ void Migrator::fetch(double bytes) {
   Kernel& d = kernel();
   const auto& p = d.params();
   double page = p.cpu.page_bytes;
-  d.bulk_copy(inc_.kernel().host(), d.host(), bytes, p.vme.read_copy_rate, [&](double chunk, bool) {
-    compute(p.kernel.bulk_pull_setup + std::ceil(chunk / page) * p.kernel.migrate_per_page);
-  });
+  d.transport().bulk_copy(
+      inc_.kernel().host(), d.host(), bytes, p.vme.read_copy_rate, [&](double chunk, bool) {
+        compute(p.kernel.bulk_pull_setup + std::ceil(chunk / page) * p.kernel.migrate_per_page);
+      });
   moved_ += bytes;
 }
 
@@ -51,7 +52,7 @@ void Migrator::run() {
   rec.from = s.node();
   rec.to = d.node();
   rec.start = sg::Engine::get_clock();
-  auto pages = [&d](double bytes) { return d.round_to_pages(bytes); };
+  auto pages = [&d](double bytes) { return d.memory().round_to_pages(bytes); };
   const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
 
   // M3: the pincdata, locked at the source once fetched; a kernel port and database entry per port.
@@ -96,7 +97,7 @@ void Migrator::run() {
     if (const auto* pr = std::get_if<PortRef>(&r))
       rec.messages += static_cast<int>(pr->kport->arrived.size() + pr->kport->pending.size());
   compute(rec.messages * p.kernel.forward_message);
-  s.move_incarnation(inc_, d);  // redirection entries at the source, database entries here
+  s.hosting().move_incarnation(inc_, d);  // redirection entries at the source, database entries here
   inc_.migration.finish();
   rec.restart = sg::Engine::get_clock();
   rec.bytes = moved_;
@@ -105,7 +106,8 @@ void Migrator::run() {
   // EV_INC_MIGRATEDONE with the elapsed time (microseconds in ed_info2), to the manager; deferred
   // operations run now.
   if (manager_ghost_.valid())
-    d.notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone, rec.restart - rec.start);
+    d.hosting().notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone,
+                               rec.restart - rec.start);
   for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port->requests.push_back(std::move(m));
   if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
   if (auto* o = d.network().observer()) o->migration(rec);
@@ -129,10 +131,10 @@ void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
   const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
   KernelMessage km;
   km.dest = LogicalAddr{r.node, Loader::gid, DeliveryType::NodeService};
-  km.body =
-      MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? k.round_to_pages(mod->text_bytes) : 0, r.manager_ghost};
+  km.body = MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? k.memory().round_to_pages(mod->text_bytes) : 0,
+                        r.manager_ghost};
   inc_.migration.begin();  // segments locked against growth from now (M2)
-  auto ans = k.request(*this, std::move(km), p.cpu.kmsg_prepare);
+  auto ans = k.transport().request(*this, std::move(km), p.cpu.kmsg_prepare);
   int status = ans ? std::get<ControlReply>(ans->body).status : E_TIMEOUT;
   if (status != E_OK) inc_.migration.refused();
   answer(m, ControlReply{.status = status}, 0);
@@ -154,10 +156,10 @@ void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
   }
   compute(p.kernel.host_request);
   int status = reply.status;
-  k.reply(*this, m.origin(), m.xid, std::move(reply), p.cpu.kmsg_prepare);
+  k.transport().reply(*this, m.origin(), m.xid, std::move(reply), p.cpu.kmsg_prepare);
   if (status != E_OK) return;
   // Timing starts now that the request is validated (Appendix A.2).
-  k.start_migrator(*h.inc, h.memory, text, h.manager_ghost);
+  k.hosting().start_migrator(*h.inc, h.memory, text, h.manager_ghost);
 }
 
 }  // namespace equus::kernel

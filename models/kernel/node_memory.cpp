@@ -1,6 +1,13 @@
 #include "models/kernel/node_memory.hpp"
 
+#include <cmath>
+
 namespace equus::kernel {
+
+double NodeMemory::round_to_pages(double bytes) const {
+  double page = params_.cpu.page_bytes;
+  return page > 0 ? std::ceil(bytes / page) * page : bytes;
+}
 
 void NodeMemory::set_access(GlobalId rdc, bool allow) {
   if (allow)

@@ -23,6 +23,8 @@ class NodeMemory {
   double used() const { return used_; }
   double size() const { return params_.cpu.memory_bytes; }
   void charge(double bytes) { used_ += bytes; }
+  /// `bytes` rounded up to whole pages (memory is allocated by the page).
+  double round_to_pages(double bytes) const;
   /// Whether the module's text is already here (shared by its incarnations, Section 3.1).
   bool text_present(GlobalId rdc, int module) const;
   /// Counts incarnations using a module's text here; the text's memory is held while any does.

@@ -40,12 +40,12 @@ const std::vector<std::string>& System::finish_checks() {
 }
 
 Incarnation& System::create(int node, const std::string& name, Program program) {
-  return network().kernel(node).host(nullptr, -1, name, std::move(program));
+  return network().kernel(node).hosting().host(nullptr, -1, name, std::move(program));
 }
 
-void System::start(Incarnation& inc) { inc.kernel().start(inc); }
+void System::start(Incarnation& inc) { inc.kernel().hosting().start(inc); }
 
-void System::destroy(Incarnation& inc) { inc.kernel().unhost(inc, "destroyed"); }
+void System::destroy(Incarnation& inc) { inc.kernel().hosting().unhost(inc, "destroyed"); }
 
 GlobalId System::bootstrap_channel(Incarnation& owner, ChanType type, int* port_id) {
   GlobalId chan = net_->new_gid();
@@ -87,7 +87,7 @@ std::string System::blocked_report(bool servers) const {
   std::ostringstream out;
   for (int n = 0; n < net_->size(); ++n) {
     Kernel& k = net_->kernel(n);
-    for (auto* inc : k.hosted())
+    for (auto* inc : k.hosting().hosted())
       if (inc->system && !inc->system->finished() && inc->system->is_waiting() &&
           (servers || !(inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service)))
         out << "  " << inc->name() << " at "

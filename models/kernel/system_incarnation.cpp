@@ -18,7 +18,7 @@ void SystemIncarnation::start() {
     if (program_) program_(api);
     settle();
     finished_ = true;
-    kernel().unhost(inc_, "exited");  // main returned: the incarnation terminates
+    kernel().hosting().unhost(inc_, "exited");  // main returned: the incarnation terminates
   });
   if (inc_.rdc && inc_.module >= 0 && inc_.rdc->modules[inc_.module].service) actor_->daemonize();
 }

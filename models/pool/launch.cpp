@@ -45,7 +45,8 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
 
   // Started directly, as at boot: their standard ports become the default streams' channels.
   auto boot = [&](Kernel& k, int module) -> Incarnation& {
-    Incarnation& inc = k.host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
+    Incarnation& inc =
+        k.hosting().host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
     GlobalId chan = sys.network().new_gid();
     inc.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast));
     return inc;
@@ -65,9 +66,9 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
         inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
   }
   system_ = sysrdc;
-  ns.kernel().start(ns);
-  pm.kernel().start(pm);
-  launch.kernel().start(launch);
+  ns.kernel().hosting().start(ns);
+  pm.kernel().hosting().start(pm);
+  launch.kernel().hosting().start(launch);
 }
 
 int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {

@@ -61,7 +61,7 @@ TEST_F(SimTest, MigrationIsTransparentToSendersAndReportsItsElapsedTime) {
   EXPECT_EQ(where.front(), 1u);
   EXPECT_EQ(where.back(), 5u);
   EXPECT_EQ(&c.kernel(), &sys().kernel(5));
-  EXPECT_TRUE(sys().kernel(1).hosted().empty());
+  EXPECT_TRUE(sys().kernel(1).hosting().hosted().empty());
 }
 
 TEST_F(SimTest, MigrationIsRefusedWhenTheDestinationLacksMemory) {
@@ -325,7 +325,7 @@ TEST_F(SimTest, DestroyAbortsAMigration) {
   EXPECT_EQ(drc, E_OK);
   EXPECT_EQ(c.state, IncState::Dead);
   EXPECT_DOUBLE_EQ(sys().kernel(5).memory().used(), used_before);  // the commitment was given back
-  EXPECT_TRUE(sys().kernel(5).hosted().empty());
+  EXPECT_TRUE(sys().kernel(5).hosting().hosted().empty());
 }
 
 }  // namespace equus::test

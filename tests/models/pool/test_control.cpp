@@ -141,7 +141,7 @@ TEST_F(SimTest, RdcExitKillsEveryIncarnationOfTheRdc) {
   EXPECT_GT(child_last, 0.3);
   EXPECT_LT(child_last, 1.0);
   for (int n = 0; n < sys().node_count(); ++n)
-    for (auto* inc : sys().kernel(n).hosted())
+    for (auto* inc : sys().kernel(n).hosting().hosted())
       EXPECT_FALSE(inc->rdc && inc->rdc->name == "ctl") << inc->name() << " survived";
 }
 

@@ -52,7 +52,7 @@ LaunchSpec ticking_rdc(const std::string& name, const Launched* launched, double
 std::vector<std::string> survivors(System& sys, GlobalId rdc) {
   std::vector<std::string> names;
   for (int n = 0; n < sys.node_count(); ++n)
-    for (auto* inc : sys.kernel(n).hosted(rdc)) names.push_back(inc->name());
+    for (auto* inc : sys.kernel(n).hosting().hosted(rdc)) names.push_back(inc->name());
   return names;
 }
 }  // namespace
