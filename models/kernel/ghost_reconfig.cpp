@@ -61,7 +61,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
   compute(p.kernel.reconfig_op);      // lines 3-5; what arrives meanwhile is acknowledged and queued
   if (!retained) main.moving = true;  // forwardMsgs: arrivals are pending while the queue is forwarded
   if (!retained) {
-    k.forward_arrived(
+    k.forwarding().forward_arrived(
         *this, main, [](const QueuedMessage&) { return true; },
         [&](const QueuedMessage& q) { return dest_for(q.channel); }, rc);
   }
@@ -75,7 +75,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     GlobalId chan = proxy->channel;
     Destination to = dest_for(chan);
     compute(p.kernel.port_setup);  // lines 12-16: the attachment's database entry, kernel port go
-    k.forward_pending(
+    k.forwarding().forward_pending(
         *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
     k.detach(*pr, proxy, to.port);
   }
@@ -85,7 +85,7 @@ void Ghost::prop_activate(KernelMessage& m, const PropActivate& a) {
     inc_.propagating.erase(a.port);
   } else {
     if (auto* c = k.network().checker()) c->relax_order();  // two queues now: footnote 3 of 8.5
-    Kernel::wake_receiver(main);
+    Forwarding::wake_receiver(main);
   }
 }
 
@@ -130,18 +130,18 @@ int Ghost::detach_port(const DetachPort& d, const KernelMessage* request) {
   Destination to{d.to, d.channel};
   GlobalId chan = d.channel;
   if (d.move_q)
-    k.forward_arrived(
+    k.forwarding().forward_arrived(
         *this, main, [chan](const QueuedMessage& q) { return q.channel == chan; },
         [&](const QueuedMessage&) { return to; }, rc);
   else if (auto* c = k.network().checker())
     c->relax_order();  // the old queue stays: footnote 3 of 8.5
   if (request) answer(*request, ControlReply{}, 0);
   compute(k.params().kernel.port_setup);  // as Figure 8.5 lines 12-16: database entry, kernel port go
-  k.forward_pending(
+  k.forwarding().forward_pending(
       *this, main, [chan](const PendingMessage& pm) { return pm.channel == chan; }, to, rc);
   k.detach(*pr, proxy, d.to);
   main.receive_locked = false;
-  Kernel::wake_receiver(main);
+  Forwarding::wake_receiver(main);
   return E_OK;
 }
 
@@ -193,13 +193,13 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
   main.receive_locked = true;     // line 8
   compute(p.kernel.reconfig_op);  // lines 3-7; what arrives meanwhile is acknowledged, then forwarded
   main.moving_stream = stream;    // the forwarding routine's: the stream's arrivals are pending
-  k.forward_arrived(
+  k.forwarding().forward_arrived(
       *this, main, [stream](const QueuedMessage& q) { return q.inv->stream == stream; },
       [&](const QueuedMessage&) { return to; }, rc);
   uint32_t binding = 0;
   int status = rebind_holder(r, &binding);
   if (status == E_OK) main.rebound[stream] = {binding, to};  // for its messages still on their way
-  k.forward_pending(
+  k.forwarding().forward_pending(
       *this, main,
       [stream](const PendingMessage& pm) {
         return std::get<InvocationBody>(pm.msg.body).inv->stream == stream;
@@ -207,7 +207,7 @@ void Ghost::rebind_at_receiver(KernelMessage& m, const RebindAtReceiver& r) {
       to, rc);
   main.moving_stream = 0;
   main.receive_locked = false;
-  Kernel::wake_receiver(main);
+  Forwarding::wake_receiver(main);
   answer(m, ControlReply{.status = status}, 0);
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "models/kernel/forwarding.hpp"
 #include "models/kernel/hosting.hpp"
 #include "models/kernel/incarnation.hpp"
 #include "models/kernel/invariant_checker.hpp"
@@ -86,16 +87,8 @@ class Kernel {
   void detach(PortRef& port, KernelPort* proxy, KernelPortAddr to);
   /// Closes a port: its queue is discarded with its attachments.
   void close_port(Incarnation& inc, PortRef& port);
-  /// Forwards, in order, the messages queued at `main` that `pick` selects to `to` (each reliably,
-  /// Section 8.5.1), marking `proxies` moving first; returns the number forwarded.
-  int forward_arrived(Process& by, KernelPort& main, const std::function<bool(const QueuedMessage&)>& pick,
-                      const std::function<Destination(const QueuedMessage&)>& to, uint64_t reconfig);
-  /// Forwards the pending messages `pick` selects to `to` (they are acknowledged by their new
-  /// destination).
-  int forward_pending(Process& by, KernelPort& main, const std::function<bool(const PendingMessage&)>& pick,
-                      Destination to, uint64_t reconfig);
-  /// Wakes a receiver waiting at `main` (after a receive lock is lifted).
-  static void wake_receiver(KernelPort& main);
+  /// The forwarding of queued messages by reconfigurations (Section 8.5.1).
+  Forwarding& forwarding() { return forwarding_; }
   // ---- kernel ports
   /// The node's kernel ports, global-identifier database and redirection entries.
   PortTable& ports() { return ports_; }
@@ -137,8 +130,6 @@ class Kernel {
   void for_each_queued(const std::function<void(const Invocation&)>& f) const;
 
  private:
-  /// Sends one forwarded invocation message to `to` (unless the fault injection would `lose` it).
-  void forward(Process& by, KernelMessage f, Destination to, uint64_t reconfig, bool lose);
   /// Re-routes an arrival for a deleted kernel port along its redirection entry; false if none.
   bool follow_redirection(KernelMessage& m, uint32_t index);
   bool drop_duplicate(KernelMessage& m);
@@ -160,9 +151,9 @@ class Kernel {
   const params::ModelParams& params_;
   KernelStats stats_;
   PortTable ports_;
-  std::vector<std::shared_ptr<Invocation>> in_flight_;  // being forwarded
   ReplyCache replies_;
   Transport transport_{*this};
+  Forwarding forwarding_{*this};
   std::unique_ptr<PacketInterrupt> interrupt_;
   std::unique_ptr<CommManager> comm_manager_;
   std::unique_ptr<TimeDaemon> time_daemon_;

@@ -35,6 +35,12 @@ struct Destination {
   GlobalId channel = 0;
 };
 
+/// Where a message for `d` is sent: its kernel port if known, else located by broadcast.
+inline Address address(const Destination& d) {
+  if (d.port.valid()) return d.port;
+  return LogicalAddr{LogicalAddr::broadcast, d.channel, DeliveryType::Channel};
+}
+
 /// A kernel port: the arrived queue of invocation messages, or a ghost's request queue.
 struct KernelPort {
   uint32_t index = 0;
