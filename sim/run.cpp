@@ -65,9 +65,10 @@ void start_watchdog(System& sys, const pool::Pool& pool, double duration_s, RunS
       for (int n = 0; n <= sys.node_count() && !busy; ++n)
         for (auto* inc : sys.kernel(n).hosting().hosted()) {
           // The launch program waiting for its RDCs, once its events are done, runs nothing either.
-          bool server = (inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service) ||
+          bool server = (inc->rdc() && inc->module() >= 0 && inc->rdc()->modules[inc->module()].service) ||
                         (inc == &pool.launch_incarnation() && pool.waiting_for_rdcs());
-          busy = busy || (!server && (inc->state == IncState::Started || inc->state == IncState::Loading));
+          busy =
+              busy || (!server && (inc->state() == IncState::Started || inc->state() == IncState::Loading));
         }
       if (!busy || sg::Engine::get_clock() + period > duration_s) break;
     }

@@ -114,7 +114,7 @@ int Equus::inc_setStreamHandler(int stream_handle, Handler handler, int priority
   GlobalId stream = h->stream;
   KernelMessage km;  // the stream's holder is asked to tell us when it closes the stream
   km.dest = h->owner_ghost;
-  km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port)}};
+  km.body = GhostControl{control::WatchStream{stream, k().address_of(*inc_.ghost_port())}};
   auto ans = k().transport().request(self_, std::move(km), p.cpu.kmsg_prepare);
   if (ans) inc_.interrupts.set_stream_handler(stream, {std::move(handler), priority});
   return ans ? E_OK : E_TIMEOUT;
@@ -171,7 +171,7 @@ bool Equus::pack_ref(const Msg& msg, PackedRef& out, double& cost) {
     out = PackedRef{};
     out.type = RefType::Buffer;
     out.owner = inc_.gid();
-    out.owner_ghost = k().address_of(*inc_.ghost_port);
+    out.owner_ghost = k().address_of(*inc_.ghost_port());
     out.buf = rd.rd_buf;
     out.writable = (rd.rd_flags & RD_WRITABLE) != 0;
   } else {
@@ -235,7 +235,7 @@ bool Equus::pack(IncRef& h, const RefDescrip& rd, PackedRef& out) {
 
 bool Equus::pack(PortRef& pr, const RefDescrip& rd, PackedRef& out) {
   out.port = rd.rd_obj;
-  out.owner_ghost = k().address_of(*inc_.ghost_port);
+  out.owner_ghost = k().address_of(*inc_.ghost_port());
   out.retained = rd.rd_keep;
   // Only ports attached exclusively to unicast or to multicast channels propagate (6.2.1).
   for (const auto* proxy : pr.proxies) {
@@ -417,7 +417,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   }
   double cost = p.cpu.kmsg_prepare;
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
-  inv->sender_ghost = k().address_of(*inc_.ghost_port);
+  inv->sender_ghost = k().address_of(*inc_.ghost_port());
   inv->asinvoke_id = k().transport().new_xid();
   if (!pack_ref(*msg, inv->ref, cost)) return E_BADREF;
   s->outstanding.push_back(inv->asinvoke_id);
@@ -734,9 +734,9 @@ int Equus::inc_hanCreate(int stream_or_port) {
   auto call = enter();
   int rc = E_BADREF;
   if (auto* s = inc_.ref<StreamRef>(stream_or_port))
-    rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port), s->type});
+    rc = inc_.add_ref(StreamHandleRef{s->gid, k().address_of(*inc_.ghost_port()), s->type});
   else if (inc_.ref<PortRef>(stream_or_port))
-    rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port)});
+    rc = inc_.add_ref(PortHandleRef{stream_or_port, k().address_of(*inc_.ghost_port())});
   return rc;
 }
 

@@ -21,7 +21,7 @@ int Equus::ghost_request(KernelPortAddr ghost, Op op, KernelPortAddr* resolved) 
 
 bool Equus::port_owner(int port, KernelPortAddr* ghost, int* id) const {
   if (inc_.ref<PortRef>(port)) {
-    *ghost = k().address_of(*inc_.ghost_port);
+    *ghost = k().address_of(*inc_.ghost_port());
     *id = port;
     return true;
   }
@@ -139,7 +139,7 @@ int Equus::inc_migrate(int child, unsigned node) {
     rc = E_INVAL;
   } else {
     KernelPortAddr ghost = h->ghost, now_at;
-    MigrateRequest r{static_cast<int>(node), k().address_of(*inc_.ghost_port)};
+    MigrateRequest r{static_cast<int>(node), k().address_of(*inc_.ghost_port())};
     rc = ghost_request(ghost, r, &now_at);
     if (now_at.valid() && (h = inc_.ref<IncRef>(child))) h->ghost = now_at;  // it may have moved before
   }

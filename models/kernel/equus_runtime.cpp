@@ -20,9 +20,9 @@ using kernel::SVC_OK;
 int Equus::inc_moduleId(const std::string& modname) {
   auto call = enter();
   int rc = E_BADREF;
-  if (inc_.rdc)
-    for (std::size_t i = 0; i < inc_.rdc->modules.size(); ++i)
-      if (inc_.rdc->modules[i].name == modname) rc = MODULE_ID_BASE + static_cast<int>(i);
+  if (inc_.rdc())
+    for (std::size_t i = 0; i < inc_.rdc()->modules.size(); ++i)
+      if (inc_.rdc()->modules[i].name == modname) rc = MODULE_ID_BASE + static_cast<int>(i);
   return rc;
 }
 
@@ -40,7 +40,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
   r.inchoate = cp && cp->inchoate;
   r.params = std::make_shared<IncParams>(cp ? cp->params : IncParams{});
   r.image_ghost = image_ghost;
-  r.creator_ghost = k().address_of(*inc_.ghost_port);
+  r.creator_ghost = k().address_of(*inc_.ghost_port());
   r.called_at = called_at;
   KernelMessage km;
   km.dest = LogicalAddr{static_cast<int>(node), Loader::gid, DeliveryType::NodeService};
@@ -65,12 +65,12 @@ int Equus::inc_create(int blueprint, unsigned node, int* inchan_p, int* stream_p
   if (auto* src = inc_.ref<IncRef>(blueprint)) {
     // From an INCHOATE incarnation of ours: its module, its image in memory.
     Incarnation* image = k().network().kernel(src->node).hosting().find_incarnation(src->inc);
-    bool inchoate = image && (image->state == IncState::Inchoate || image->state == IncState::Loading);
-    rc = inchoate && image->rdc
-             ? create(image->rdc, image->module, src->ghost, node, inchan_p, stream_p, cp, called_at)
+    bool inchoate = image && (image->state() == IncState::Inchoate || image->state() == IncState::Loading);
+    rc = inchoate && image->rdc()
+             ? create(image->rdc(), image->module(), src->ghost, node, inchan_p, stream_p, cp, called_at)
              : E_INVAL;
   } else {
-    rc = create(inc_.rdc, blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp, called_at);
+    rc = create(inc_.rdc(), blueprint - MODULE_ID_BASE, {}, node, inchan_p, stream_p, cp, called_at);
   }
   return rc;
 }
@@ -79,7 +79,7 @@ int Equus::launch_create(RdcPtr rdc, int module, unsigned node, int* inchan_p, i
                          IncCreateParams* cp) {
   double called_at = sg::Engine::get_clock();
   auto call = enter();
-  int rc = inc_.rdc && inc_.rdc->system
+  int rc = inc_.rdc() && inc_.rdc()->system
                ? create(std::move(rdc), module, {}, node, inchan_p, stream_p, cp, called_at)
                : E_DENIED;
   return rc;
@@ -91,16 +91,16 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   const auto& p = k().params();
   double called_at = sg::Engine::get_clock();
   auto call = enter();
-  if (!inc_.rdc || inc_.module < 0 || static_cast<int>(node) >= k().network().pool_size()) {
+  if (!inc_.rdc() || inc_.module() < 0 || static_cast<int>(node) >= k().network().pool_size()) {
     return E_INVAL;
   }
   HostRequest r;
-  r.rdc = inc_.rdc;
-  r.module = inc_.module;
+  r.rdc = inc_.rdc();
+  r.module = inc_.module();
   r.name = inc_.name();
-  r.image_ghost = k().address_of(*inc_.ghost_port);
+  r.image_ghost = k().address_of(*inc_.ghost_port());
   r.fork_of = &inc_;
-  r.creator_ghost = k().address_of(*inc_.ghost_port);
+  r.creator_ghost = k().address_of(*inc_.ghost_port());
   r.called_at = called_at;
   r.program = std::move(child);
   for (int i = 0; i < nports; ++i) r.fork_ports.push_back(ports_list[i]);
@@ -220,7 +220,7 @@ int Equus::inc_status(int child, IncStatus* statep) {
 int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
   const auto& p = k().params();
   auto call = enter();
-  if (!inc_.rdc || !inc_.rdc->system) {
+  if (!inc_.rdc() || !inc_.rdc()->system) {
     return E_DENIED;  // only system RDCs change access lists (Appendix B.7)
   }
   if (static_cast<int>(node) >= k().network().pool_size()) {
@@ -238,24 +238,25 @@ int Equus::inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill) {
   return loader_access(node, rdcid, false, kill != 0);
 }
 
-GlobalId Equus::inc_rdcId() const { return inc_.rdc ? inc_.rdc->id : 0; }
+GlobalId Equus::inc_rdcId() const { return inc_.rdc() ? inc_.rdc()->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {
   if (type != DEP_NONE && type != DEP_ABSOLUTE && type != DEP_GROUP) return E_INVAL;
-  return control(child, GhostControl{control::Depend{k().address_of(*inc_.ghost_port), type}}, nullptr);
+  return control(child, GhostControl{control::Depend{k().address_of(*inc_.ghost_port()), type}}, nullptr);
 }
 
 int Equus::inc_setInterest(int child, EvType event_type, int set) {
   if (event_type != EvType::IncDead) return E_INVAL;  // the events the model generates for children
-  return control(child, GhostControl{control::Interest{k().address_of(*inc_.ghost_port), set != 0}}, nullptr);
+  return control(child, GhostControl{control::Interest{k().address_of(*inc_.ghost_port()), set != 0}},
+                 nullptr);
 }
 
 int Equus::inc_rdcExit() {
-  if (!inc_.rdc || !inc_.pool_manager_stream) return E_INVAL;
+  if (!inc_.rdc() || !inc_.defaults().pool_manager) return E_INVAL;
   // The pool manager withdraws every node of the RDC with kill: its incarnations die, this one too.
   Msg m;
-  ServiceRequest{PM_RELEASE, 0, inc_.rdc->id}.encode(m);
-  return inc_invoke(inc_.pool_manager_stream, &m);
+  ServiceRequest{PM_RELEASE, 0, inc_.rdc()->id}.encode(m);
+  return inc_invoke(inc_.defaults().pool_manager, &m);
 }
 
 int Equus::inc_brk(double new_bytes) {
@@ -307,15 +308,15 @@ int Equus::ss_put(const std::string& label, const RefDescrip* refp, int ncopies)
   Msg m;
   m.m_ref = *refp;
   m.m_ref.rd_keep = true;  // the depositor keeps its reference (Appendix B.3)
-  return service_call(inc_.stream_space_stream, ServiceRequest{SS_PUT, ncopies}, label, m);
+  return service_call(inc_.defaults().stream_space, ServiceRequest{SS_PUT, ncopies}, label, m);
 }
 
 int Equus::ss_get(const std::string& label, RefDescrip* refp) {
   auto call_trace = trace("ss_get");
-  auto hit = inc_.ss_cache.find(label);
-  if (hit != inc_.ss_cache.end() && inc_.has_ref(hit->second)) {
+  auto hit = inc_.ss_cache().find(label);
+  if (hit != inc_.ss_cache().end() && inc_.has_ref(hit->second)) {
     // A local search in the caller's address space (Section 5.5.3).
-    self_.compute(k().params().cpu.db_search_per_entry * static_cast<double>(inc_.ss_cache.size()));
+    self_.compute(k().params().cpu.db_search_per_entry * static_cast<double>(inc_.ss_cache().size()));
     refp->rd_obj = hit->second;
     refp->rd_type = RefType::Stream;
     if (inc_.ref<StreamHandleRef>(hit->second)) refp->rd_type = RefType::StreamHandle;
@@ -324,27 +325,28 @@ int Equus::ss_get(const std::string& label, RefDescrip* refp) {
     return E_OK;
   }
   Msg m;
-  int rc = service_call(inc_.stream_space_stream, ServiceRequest{SS_GET}, label, m);
+  int rc = service_call(inc_.defaults().stream_space, ServiceRequest{SS_GET}, label, m);
   if (rc != E_OK) return rc;
   *refp = m.m_ref;
   int32_t copies = ServiceReply::decode(m).count;
-  if (copies == kernel::SS_UNLIMITED) inc_.ss_cache[label] = refp->rd_obj;  // limited and don't-cache are not
+  if (copies == kernel::SS_UNLIMITED)
+    inc_.ss_cache()[label] = refp->rd_obj;  // limited and don't-cache are not
   return E_OK;
 }
 
 int Equus::ss_return(const std::string& label, int /*keepqueue: ports, with reconfiguration*/) {
   Msg m;
-  return service_call(inc_.stream_space_stream, ServiceRequest{SS_RETURN}, label, m);
+  return service_call(inc_.defaults().stream_space, ServiceRequest{SS_RETURN}, label, m);
 }
 
 int Equus::ss_delete(const std::string& label) {
   Msg m;
-  return service_call(inc_.stream_space_stream, ServiceRequest{SS_DELETE}, label, m);
+  return service_call(inc_.defaults().stream_space, ServiceRequest{SS_DELETE}, label, m);
 }
 
 int Equus::ss_print() {
   Msg m;
-  return service_call(inc_.stream_space_stream, ServiceRequest{SS_PRINT}, "", m);
+  return service_call(inc_.defaults().stream_space, ServiceRequest{SS_PRINT}, "", m);
 }
 
 int Equus::ss_createChan(const std::string& label, int* stream_p, int* port_p, ChanType chan_type) {
@@ -361,13 +363,13 @@ int Equus::ns_register(const std::string& service, int stream) {
   Msg m;
   m.m_ref.rd_type = RefType::Stream;
   m.m_ref.rd_obj = stream;
-  return service_call(inc_.name_service_stream, ServiceRequest{NS_REGISTER}, service, m);
+  return service_call(inc_.defaults().name_service, ServiceRequest{NS_REGISTER}, service, m);
 }
 
 int Equus::ns_lookup(const std::string& service, int* stream_p) {
   auto call_trace = trace("ns_lookup");
   Msg m;
-  int rc = service_call(inc_.name_service_stream, ServiceRequest{NS_LOOKUP}, service, m);
+  int rc = service_call(inc_.defaults().name_service, ServiceRequest{NS_LOOKUP}, service, m);
   if (rc == E_OK) *stream_p = m.m_ref.rd_obj;
   return rc;
 }

@@ -26,7 +26,7 @@ void Ghost::stop() {
 }
 
 void Ghost::run() {
-  KernelPort& kp = *inc_.ghost_port;
+  KernelPort& kp = *inc_.ghost_port();
   kp.waiter = this;
   double period = kernel().params().kernel.dependency_probe_period;
   double next_probe = sg::Engine::get_clock() + period;
@@ -73,30 +73,30 @@ void Ghost::complete(GlobalId stream, uint64_t asinvoke_id) {
       inc_.events().push_back(
           EvDesc{static_cast<uint32_t>(id), EvType::AsinvokeDone, static_cast<uint32_t>(asinvoke_id), 0});
     }
-  if (inc_.system) inc_.system->wake();
+  if (inc_.system()) inc_.system()->wake();
 }
 
 int Ghost::apply(const control::Freeze&) {
-  if (inc_.state == IncState::Started) {
-    inc_.system->suspend();
-    inc_.state = IncState::Frozen;
+  if (inc_.state() == IncState::Started) {
+    inc_.system()->suspend();
+    inc_.set_state(IncState::Frozen);
   }
   return E_OK;
 }
 
 int Ghost::apply(const control::Unfreeze&) {
-  if (inc_.state == IncState::Frozen) {
-    inc_.state = IncState::Started;
-    inc_.system->resume();
+  if (inc_.state() == IncState::Frozen) {
+    inc_.set_state(IncState::Started);
+    inc_.system()->resume();
   }
   return E_OK;
 }
 
 int Ghost::apply(const control::Start& op) {
-  if (inc_.state != IncState::Inchoate) return E_INVAL;
+  if (inc_.state() != IncState::Inchoate) return E_INVAL;
   if (op.params) inc_.params = op.params;
-  inc_.state = IncState::Started;
-  inc_.system->wake();
+  inc_.set_state(IncState::Started);
+  inc_.system()->wake();
   return E_OK;
 }
 
@@ -124,7 +124,7 @@ int Ghost::apply(const control::WatchStream& op) {
 int Ghost::apply(const control::Notify& op) {
   inc_.events().push_back(EvDesc{0, op.type, static_cast<uint32_t>(op.about), op.info});
   if (inc_.interrupts.watches(op.about)) inc_.interrupts.raise();
-  if (inc_.system) inc_.system->wake();
+  if (inc_.system()) inc_.system()->wake();
   return E_OK;
 }
 
@@ -133,7 +133,7 @@ void Ghost::control(const KernelMessage& m, const GhostControl& c) {
   ControlReply r;
   r.status = std::visit([this](const auto& op) { return apply(op); }, c.op);
   if (std::holds_alternative<control::Notify>(c.op)) return;  // a notification: nobody waits for an answer
-  r.state = inc_.state;
+  r.state = inc_.state();
   r.memory = inc_.memory;
   for (auto& [id, ref] : inc_.refs())
     if (auto* pr = std::get_if<PortRef>(&ref)) r.queued += static_cast<int>(pr->kport->arrived.size());
@@ -186,7 +186,7 @@ void Ghost::copy(const KernelMessage& m, const GhostCopy& c) {
 void Ghost::image(const KernelMessage& m, const GhostImage& img) {
   // An INCHOATE incarnation's text and data, in memory here, copied to a new incarnation's node
   // once they have been assembled.
-  while (inc_.state == IncState::Loading) {
+  while (inc_.state() == IncState::Loading) {
     set_waiting("its incarnation's text and data");
     block();
   }
@@ -203,7 +203,7 @@ void Ghost::freeze_stream(const KernelMessage& m, const FreezeStream& fs) {
       s->frozen = fs.freeze;
       status = E_OK;
     }
-  if (!fs.freeze && inc_.system) inc_.system->wake();
+  if (!fs.freeze && inc_.system()) inc_.system()->wake();
   answer(m, ControlReply{.status = status}, kernel().params().kernel.control_op);
 }
 

@@ -12,13 +12,13 @@ void Ghost::answer(const KernelMessage& m, ControlReply r, double cpu) {
   r.node = k.node();
   // The ghost's address: incarnation handles follow migrations.
   k.transport().reply(*this, m.origin(), m.xid, std::move(r), cpu + k.params().cpu.kmsg_prepare,
-                      inc_.ghost_port ? k.address_of(*inc_.ghost_port) : KernelPortAddr{});
+                      inc_.ghost_port() ? k.address_of(*inc_.ghost_port()) : KernelPortAddr{});
 }
 
 template <class Op, class Local>
 int Ghost::on_ghost(KernelPortAddr ghost, Op op, Local local, ControlReply* reply) {
   Kernel& k = kernel();
-  if (ghost == k.address_of(*inc_.ghost_port)) return local(op);  // ourselves: no message
+  if (ghost == k.address_of(*inc_.ghost_port())) return local(op);  // ourselves: no message
   KernelMessage km;
   km.dest = ghost;
   km.body = std::move(op);

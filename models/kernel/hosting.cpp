@@ -19,26 +19,25 @@ Hosting::~Hosting() = default;
 Incarnation& Hosting::host(RdcPtr rdc, int module, const std::string& name, Program program) {
   Hosted h;
   h.inc = std::make_unique<Incarnation>(kernel_, kernel_.network().new_gid(), name);
-  h.inc->rdc = std::move(rdc);
-  h.inc->module = module;
+  h.inc->join(std::move(rdc), module);
   KernelPort& gp = kernel_.ports().create(h.inc.get(), true);
-  h.inc->ghost_port = &gp;
+  h.inc->ghost_port_ = &gp;
   kernel_.ports().db_enter(h.inc->gid(), DeliveryType::Ghost, kernel_.address_of(gp));
   h.ghost = std::make_unique<Ghost>(kernel_, *h.inc);
   h.system = std::make_unique<SystemIncarnation>(kernel_, *h.inc, std::move(program));
-  h.inc->ghost = h.ghost.get();
-  h.inc->system = h.system.get();
+  h.inc->ghost_ = h.ghost.get();
+  h.inc->system_ = h.system.get();
   hosted_.push_back(std::move(h));
   return *hosted_.back().inc;
 }
 
 void Hosting::start(Incarnation& inc) {
   if (auto* o = kernel_.network().observer())
-    o->incarnation_created(inc.gid(), inc.name(), inc.rdc ? inc.rdc->name : "",
-                           inc.rdc && inc.module >= 0 ? inc.rdc->modules[inc.module].name : "",
+    o->incarnation_created(inc.gid(), inc.name(), inc.rdc() ? inc.rdc()->name : "",
+                           inc.rdc() && inc.module() >= 0 ? inc.rdc()->modules[inc.module()].name : "",
                            kernel_.node(), sg::Engine::get_clock());
-  inc.ghost->start();
-  inc.system->start();
+  inc.ghost()->start();
+  inc.system()->start();
 }
 
 void Hosting::unhost(Incarnation& inc, const char* why) {
@@ -46,7 +45,7 @@ void Hosting::unhost(Incarnation& inc, const char* why) {
     if (h.inc.get() != &inc || !h.alive) continue;
     h.alive = false;
     bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
-    inc.state = IncState::Dead;
+    inc.set_state(IncState::Dead);
     h.system->stop();
     for (auto& [id, r] : inc.refs())
       if (auto* pr = std::get_if<PortRef>(&r)) kernel_.close_port(inc, *pr);
@@ -54,13 +53,13 @@ void Hosting::unhost(Incarnation& inc, const char* why) {
     inc.propagating.clear();
     inc.refs().clear();
     PortTable& ports = kernel_.ports();
-    ports.db_remove(inc.gid(), DeliveryType::Ghost, kernel_.address_of(*inc.ghost_port));
+    ports.db_remove(inc.gid(), DeliveryType::Ghost, kernel_.address_of(*inc.ghost_port()));
     // Its ghost port goes too: later operations on it find no port and fail after their retries.
-    ports.erase(inc.ghost_port->index);
-    inc.ghost_port = nullptr;
+    ports.erase(inc.ghost_port()->index);
+    inc.ghost_port_ = nullptr;
     NodeMemory& memory = kernel_.memory();
     memory.charge(-inc.memory);
-    if (inc.rdc && inc.module >= 0 && counts_text) memory.text_add(inc.rdc->id, inc.module, -1, 0);
+    if (inc.rdc() && inc.module() >= 0 && counts_text) memory.text_add(inc.rdc()->id, inc.module(), -1, 0);
     if (auto* o = kernel_.network().observer()) o->incarnation_ended(inc.gid(), sg::Engine::get_clock(), why);
     // Those that registered interest learn of the death (EV_INC_DEAD), and watchers of its streams of
     // their closure, sent by the communications manager like any response nobody here waits for.
@@ -97,9 +96,9 @@ void Hosting::move_ports(Incarnation& inc, Kernel& to) {
   for (auto& [id, r] : inc.refs())
     if (auto* pr = std::get_if<PortRef>(&r)) move_ref(*pr);
   for (auto& [id, pr] : inc.propagating) move_ref(pr);
-  ports.db_remove(inc.gid(), DeliveryType::Ghost, kernel_.address_of(*inc.ghost_port));
-  move_port(inc.ghost_port);
-  to.ports().db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port));
+  ports.db_remove(inc.gid(), DeliveryType::Ghost, kernel_.address_of(*inc.ghost_port()));
+  move_port(inc.ghost_port());
+  to.ports().db_enter(inc.gid(), DeliveryType::Ghost, to.address_of(*inc.ghost_port()));
 }
 
 void Hosting::move_incarnation(Incarnation& inc, Kernel& to) {
@@ -115,7 +114,7 @@ void Hosting::move_incarnation(Incarnation& inc, Kernel& to) {
   kernel_.replies().copy_to(to.replies());
   // Memory and text here are freed (the destination committed its own).
   kernel_.memory().charge(-inc.memory);
-  if (inc.rdc && inc.module >= 0) kernel_.memory().text_add(inc.rdc->id, inc.module, -1, 0);
+  if (inc.rdc() && inc.module() >= 0) kernel_.memory().text_add(inc.rdc()->id, inc.module(), -1, 0);
   // Its processes now run on the destination card.
   inc.set_kernel(to);
   h.ghost->move_to(to);
@@ -154,7 +153,7 @@ void Hosting::notify_stream_closed(Incarnation& inc, GlobalId stream) {
 std::vector<Incarnation*> Hosting::hosted(GlobalId rdc) const {
   std::vector<Incarnation*> out;
   for (const auto& h : hosted_)
-    if (h.alive && h.inc->rdc && h.inc->rdc->id == rdc) out.push_back(h.inc.get());
+    if (h.alive && h.inc->rdc() && h.inc->rdc()->id == rdc) out.push_back(h.inc.get());
   return out;
 }
 

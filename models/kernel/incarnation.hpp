@@ -94,6 +94,14 @@ struct ReplyHandle {
   KernelPortAddr port;  // where the invocation was received: the reply tells the invoker (8.4.3)
 };
 
+/// The default streams of an incarnation (Section 3.3): reference identifiers, 0 when absent.
+struct DefaultStreams {
+  int name_service = 0;
+  int pool_manager = 0;
+  int stream_space = 0;
+  int std_port = 0;  // the port a creator's stream leads to
+};
+
 class Incarnation {
  public:
   Incarnation(Kernel& kernel, GlobalId gid, std::string name)
@@ -133,27 +141,51 @@ class Incarnation {
 
   std::deque<EvDesc>& events() { return events_; }
 
-  // Kernel message buffers in use by messages queued at this incarnation's ports.
-  int small_in_use = 0;
-  int large_in_use = 0;
+  // Its processes and ghost port (Section 8.2.2), set by the kernel that hosts it.
+  SystemIncarnation* system() const { return system_; }
+  Ghost* ghost() const { return ghost_; }
+  KernelPort* ghost_port() const { return ghost_port_; }
 
-  SystemIncarnation* system = nullptr;
-  Ghost* ghost = nullptr;
-  KernelPort* ghost_port = nullptr;
+  // Hosting (Chapter 3): the RDC and module it belongs to (none for incarnations set up directly by a
+  // test or experiment), and its state.
+  const RdcPtr& rdc() const { return rdc_; }
+  int module() const { return module_; }
+  /// Makes it an incarnation of module `module` of `rdc`.
+  void join(RdcPtr rdc, int module) {
+    rdc_ = std::move(rdc);
+    module_ = module;
+  }
+  IncState state() const { return state_; }
+  void set_state(IncState s) { state_ = s; }
 
-  // Hosting (Chapter 3): the RDC and module it belongs to, its state, memory and parameters.
-  RdcPtr rdc;  // nullptr for incarnations set up directly by a test or experiment
-  int module = -1;
-  IncState state = IncState::Started;
+  /// Kernel message buffers in use by messages queued at its ports (small or large): takes one if fewer
+  /// than `limit` are in use.
+  bool take_buffer(bool large, int limit) {
+    int& in_use = large ? large_in_use_ : small_in_use_;
+    if (in_use >= limit) return false;
+    ++in_use;
+    return true;
+  }
+  /// Takes one whatever the limit (a forwarded message must not be lost).
+  void force_buffer(bool large) { ++(large ? large_in_use_ : small_in_use_); }
+  void release_buffer(bool large) { --(large ? large_in_use_ : small_in_use_); }
+
+  /// Default streams every incarnation gets (Section 3.3); 0 when absent.
+  const DefaultStreams& defaults() const { return defaults_; }
+  void set_defaults(DefaultStreams d) { defaults_ = std::move(d); }
+  /// The run-time's cache of references got from stream space (5.5.3).
+  std::map<std::string, int>& ss_cache() { return ss_cache_; }
+  const std::map<std::string, int>& ss_cache() const { return ss_cache_; }
+  /// Exchanges the stream-space stream and its cache with `stream` and `cache` (a program serving
+  /// several RDCs uses each one's stream space in turn).
+  void swap_stream_space(int& stream, std::map<std::string, int>& cache) {
+    std::swap(defaults_.stream_space, stream);
+    std::swap(ss_cache_, cache);
+  }
+
   double memory = 0;  // bytes charged at its node
   double heap = 0;    // current heap segment (inc_brk)
   std::shared_ptr<IncParams> params;
-  // Default streams every incarnation gets (Section 3.3); 0 when absent.
-  int name_service_stream = 0;
-  int pool_manager_stream = 0;
-  int stream_space_stream = 0;
-  int std_port = 0;                     // the port a creator's stream leads to
-  std::map<std::string, int> ss_cache;  // run-time cache of references got from stream space (5.5.3)
   struct Parent {
     KernelPortAddr ghost;
     int type = DEP_ABSOLUTE;
@@ -171,6 +203,7 @@ class Incarnation {
   TransmitGate transmit;  // a rebinding of the stream being transmitted waits for its packet
 
  private:
+  friend class Hosting;  // sets the processes and the ghost port
   Kernel* kernel_;
   GlobalId gid_;
   std::string name_;
@@ -179,6 +212,16 @@ class Incarnation {
   int next_handle_ = 2;  // inc_receive returns 0, 1 or a handle > 1
   std::map<int, ReplyHandle> handles_;
   std::deque<EvDesc> events_;
+  SystemIncarnation* system_ = nullptr;
+  Ghost* ghost_ = nullptr;
+  KernelPort* ghost_port_ = nullptr;
+  RdcPtr rdc_;
+  int module_ = -1;
+  IncState state_ = IncState::Started;
+  int small_in_use_ = 0;
+  int large_in_use_ = 0;
+  DefaultStreams defaults_;
+  std::map<std::string, int> ss_cache_;
 };
 
 }  // namespace equus::kernel

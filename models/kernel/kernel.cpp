@@ -232,7 +232,7 @@ void Kernel::deliver(KernelMessage& m) {
   // Operations and notifications for a ghost; those addressed to a channel go to the ghost of the
   // incarnation whose port is attached to it.
   KernelPort* kp = targets.front();
-  if (!kp->ghost && kp->owner && kp->owner->ghost_port) kp = kp->owner->ghost_port;
+  if (!kp->ghost && kp->owner && kp->owner->ghost_port()) kp = kp->owner->ghost_port();
   kp->requests.push_back(m);
   if (m.service == Service::Async) acknowledge(m, {});
   if (kp->waiter) kp->waiter->wake();
@@ -282,21 +282,21 @@ void Kernel::queue_invocation(KernelMessage& m, const std::vector<KernelPort*>& 
     }
     Incarnation& inc = *kp->owner;
     bool large = m.inline_bytes > 0;
-    int& in_use = large ? inc.large_in_use : inc.small_in_use;
     int limit = large ? params_.kernel.large_buffers : params_.kernel.small_buffers;
-    if (in_use >= limit && m.orig_node < 0) {
+    if (m.orig_node >= 0) {
+      inc.force_buffer(large);  // forwarded: never dropped
+    } else if (!inc.take_buffer(large, limit)) {
       ++stats_.packets_dropped_no_buffer;
       continue;
     }
-    ++in_use;
     any = true;
     Service service = m.orig_node >= 0 ? m.orig_service : m.service;
     kp->arrived.push_back(
         QueuedMessage{inv, service, key.origin(), key.xid, large, proxy ? proxy->channel : 0});
     if (kp->waiter && (kp->selector == 0 || kp->selector == inv->stream)) kp->waiter->wake();
-    if (kp->interrupts && kp->owner && kp->owner->system) {
+    if (kp->interrupts && kp->owner && kp->owner->system()) {
       kp->owner->interrupts.raise();  // delivered at the owner's next kernel exit or while it waits
-      kp->owner->system->wake();
+      kp->owner->system()->wake();
     }
     KernelPortAddr resolved = address_of(proxy ? *proxy : *kp);
     if (m.orig_node >= 0) {
@@ -319,8 +319,6 @@ std::deque<QueuedMessage>::iterator Kernel::find_message(KernelPort& kp, GlobalI
                       [selector](const QueuedMessage& q) { return q.inv->stream == selector; });
 }
 
-void Kernel::release_buffer(Incarnation& inc, const QueuedMessage& q) {
-  (q.large ? inc.large_in_use : inc.small_in_use)--;
-}
+void Kernel::release_buffer(Incarnation& inc, const QueuedMessage& q) { inc.release_buffer(q.large); }
 
 }  // namespace equus::kernel

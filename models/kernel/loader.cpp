@@ -20,8 +20,8 @@ void answer(Process& self, const KernelMessage& m, ControlReply r, double cpu_be
 /// 7.3): its ghost probes the launch program's, so that the RDC does not outlive it as an orphan.
 /// Set before the ghost starts, which then probes from the first period.
 void depend_on_launch(Incarnation& inc) {
-  if (inc.rdc && !inc.rdc->system && inc.rdc->launch_ghost.valid())
-    inc.parents.push_back(Incarnation::Parent{inc.rdc->launch_ghost, DEP_ABSOLUTE});
+  if (inc.rdc() && !inc.rdc()->system && inc.rdc()->launch_ghost.valid())
+    inc.parents.push_back(Incarnation::Parent{inc.rdc()->launch_ghost, DEP_ABSOLUTE});
 }
 
 /// The new incarnation was made at `made` (its text and data in memory): EV_INC_MADE to the creator's
@@ -113,13 +113,13 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   Incarnation& inc = k.hosting().host(r.rdc, r.module, r.name, mod.program);
   inc.memory = memory;
   inc.heap = pages(mod.heap_bytes);
-  inc.state = IncState::Loading;
+  inc.set_state(IncState::Loading);
   inc.params = r.params ? r.params : std::make_shared<IncParams>();
   k.memory().charge(memory);
   k.memory().text_add(r.rdc->id, r.module, 1, pages(mod.text_bytes));
   GlobalId std_channel = k.network().new_gid();
-  inc.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast));
-  KernelPort& std_kp = *inc.ref<PortRef>(inc.std_port)->proxies.front();
+  inc.set_defaults(DefaultStreams{.std_port = inc.add_ref(k.open_port(inc, std_channel, ChanType::Unicast))});
+  KernelPort& std_kp = *inc.ref<PortRef>(inc.defaults().std_port)->proxies.front();
   add_default_streams(inc);
 
   // What the system incarnation fetches before it can run.
@@ -127,35 +127,36 @@ void Loader::host(KernelMessage& m, const HostRequest& r) {
   bool inchoate = r.inchoate;
   KernelPortAddr image_ghost = r.image_ghost, creator = r.creator_ghost;
   double called_at = r.called_at;
-  inc.system->set_prologue([&inc, image, inchoate, image_ghost, creator, called_at](SystemIncarnation& self) {
-    Kernel& kk = self.kernel();
-    if (image > 0) {
-      KernelMessage fetch;
-      if (image_ghost.valid()) {  // from an INCHOATE incarnation in memory
-        fetch.dest = image_ghost;
-        fetch.body = GhostImage{image, kk.node()};
-      } else {  // from the RDC binary on the host's disc
-        fetch.dest = LogicalAddr{kk.network().host_node(), FileService::gid, DeliveryType::NodeService};
-        fetch.body = FileFetch{image, kk.node()};
-      }
-      self.set_waiting("text and data of a new incarnation");
-      kk.transport().request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
-      self.clear_waiting();
-    }
-    // Made: a STARTED incarnation's program runs next, an INCHOATE one waits here.
-    double made = sg::Engine::get_clock();
-    inc.state = inchoate ? IncState::Inchoate : IncState::Started;
-    inc.ghost->wake();  // it may hold image requests until now
-    if (auto* o = kk.network().observer()) o->incarnation_made(inc.gid(), called_at, made);
-    notify_made(self, inc, creator, called_at, made);
-    while (inc.state == IncState::Inchoate) {
-      self.set_waiting("inc_create from an INCHOATE incarnation, or its start");
-      self.block();
-    }
-    self.clear_waiting();
-  });
+  inc.system()->set_prologue(
+      [&inc, image, inchoate, image_ghost, creator, called_at](SystemIncarnation& self) {
+        Kernel& kk = self.kernel();
+        if (image > 0) {
+          KernelMessage fetch;
+          if (image_ghost.valid()) {  // from an INCHOATE incarnation in memory
+            fetch.dest = image_ghost;
+            fetch.body = GhostImage{image, kk.node()};
+          } else {  // from the RDC binary on the host's disc
+            fetch.dest = LogicalAddr{kk.network().host_node(), FileService::gid, DeliveryType::NodeService};
+            fetch.body = FileFetch{image, kk.node()};
+          }
+          self.set_waiting("text and data of a new incarnation");
+          kk.transport().request(self, std::move(fetch), kk.params().cpu.kmsg_prepare);
+          self.clear_waiting();
+        }
+        // Made: a STARTED incarnation's program runs next, an INCHOATE one waits here.
+        double made = sg::Engine::get_clock();
+        inc.set_state(inchoate ? IncState::Inchoate : IncState::Started);
+        inc.ghost()->wake();  // it may hold image requests until now
+        if (auto* o = kk.network().observer()) o->incarnation_made(inc.gid(), called_at, made);
+        notify_made(self, inc, creator, called_at, made);
+        while (inc.state() == IncState::Inchoate) {
+          self.set_waiting("inc_create from an INCHOATE incarnation, or its start");
+          self.block();
+        }
+        self.clear_waiting();
+      });
   reply.inc = inc.gid();
-  reply.ghost = k.address_of(*inc.ghost_port);
+  reply.ghost = k.address_of(*inc.ghost_port());
   reply.std_channel = std_channel;
   reply.std_port = k.address_of(std_kp);
   reply.node = k.node();
@@ -168,9 +169,11 @@ void Loader::add_default_streams(Incarnation& inc) {
   auto add_default = [&](GlobalId chan) {
     return chan ? inc.add_ref(StreamRef{kernel().network().new_gid(), chan, ChanType::Unicast, {}}) : 0;
   };
-  inc.name_service_stream = add_default(inc.rdc->name_service);
-  inc.pool_manager_stream = add_default(inc.rdc->pool_manager);
-  inc.stream_space_stream = add_default(inc.rdc->stream_space);
+  DefaultStreams d = inc.defaults();
+  d.name_service = add_default(inc.rdc()->name_service);
+  d.pool_manager = add_default(inc.rdc()->pool_manager);
+  d.stream_space = add_default(inc.rdc()->stream_space);
+  inc.set_defaults(d);
 }
 
 void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double text) {
@@ -218,14 +221,11 @@ void Loader::fork(KernelMessage& m, const HostRequest& r, double memory, double 
       inc.set_ref(id, copy);
     }
   }
-  inc.name_service_stream = parent.name_service_stream;
-  inc.pool_manager_stream = parent.pool_manager_stream;
-  inc.stream_space_stream = parent.stream_space_stream;
-  inc.std_port = parent.std_port;
-  inc.ss_cache = parent.ss_cache;
-  inc.state = IncState::Started;
+  inc.set_defaults(parent.defaults());
+  inc.ss_cache() = parent.ss_cache();
+  inc.set_state(IncState::Started);
   reply.inc = inc.gid();
-  reply.ghost = k.address_of(*inc.ghost_port);
+  reply.ghost = k.address_of(*inc.ghost_port());
   reply.node = k.node();
   answer(*this, m, reply, p.kernel.host_request);
   depend_on_launch(inc);

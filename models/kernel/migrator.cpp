@@ -35,10 +35,10 @@ void Migrator::fetch(double bytes) {
 }
 
 bool Migrator::aborted() {
-  if (inc_.state != IncState::Dead) return false;
+  if (inc_.state() != IncState::Dead) return false;
   Kernel& d = kernel();
   d.memory().charge(-committed_);
-  if (text_ > 0 && inc_.rdc) d.memory().text_add(inc_.rdc->id, inc_.module, -1, 0);
+  if (text_ > 0 && inc_.rdc()) d.memory().text_add(inc_.rdc()->id, inc_.module(), -1, 0);
   inc_.migration.finish();
   return true;
 }
@@ -53,7 +53,7 @@ void Migrator::run() {
   rec.to = d.node();
   rec.start = sg::Engine::get_clock();
   auto pages = [&d](double bytes) { return d.memory().round_to_pages(bytes); };
-  const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
+  const Module* mod = inc_.rdc() && inc_.module() >= 0 ? &inc_.rdc()->modules[inc_.module()] : nullptr;
 
   // M3: the pincdata, locked at the source once fetched; a kernel port and database entry per port.
   compute(p.kernel.migrate_setup);
@@ -70,7 +70,7 @@ void Migrator::run() {
   // Not during a synchronous invocation or bulk transfer (7.4.2), nor while its ghost works on its
   // ports: from then on such operations wait until the ports have moved.
   inc_.migration.set_migrator(this);
-  while (inc_.migration.busy() && inc_.state != IncState::Dead) {
+  while (inc_.migration.busy() && inc_.state() != IncState::Dead) {
     set_waiting(
         "end of a synchronous invocation, bulk transfer or port operation of a migrating incarnation");
     block();
@@ -81,13 +81,13 @@ void Migrator::run() {
   inc_.migration.lock_ports();
 
   // Frozen when heap copying begins; heap, stack, data and registers follow.
-  bool was_frozen = inc_.state != IncState::Started;
-  if (!was_frozen) inc_.system->suspend();
+  bool was_frozen = inc_.state() != IncState::Started;
+  if (!was_frozen) inc_.system()->suspend();
   rec.frozen = sg::Engine::get_clock();
   double data = mod ? pages(mod->data_bytes) + pages(mod->stack_bytes) : 0;
   fetch(pages(inc_.heap) + data);
   if (aborted()) {
-    if (!was_frozen) inc_.system->resume();
+    if (!was_frozen) inc_.system()->resume();
     return;
   }
 
@@ -101,15 +101,15 @@ void Migrator::run() {
   inc_.migration.finish();
   rec.restart = sg::Engine::get_clock();
   rec.bytes = moved_;
-  if (!was_frozen) inc_.system->resume();
+  if (!was_frozen) inc_.system()->resume();
 
   // EV_INC_MIGRATEDONE with the elapsed time (microseconds in ed_info2), to the manager; deferred
   // operations run now.
   if (manager_ghost_.valid())
     d.hosting().notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone,
                                rec.restart - rec.start);
-  for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port->requests.push_back(std::move(m));
-  if (!inc_.ghost_port->requests.empty()) inc_.ghost->wake();
+  for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port()->requests.push_back(std::move(m));
+  if (!inc_.ghost_port()->requests.empty()) inc_.ghost()->wake();
   if (auto* o = d.network().observer()) o->migration(rec);
 }
 
@@ -123,15 +123,15 @@ void Ghost::migrate_request(KernelMessage& m, const MigrateRequest& r) {
     inc_.migration.defer(m);
     return;
   }
-  if (r.node == k.node() || inc_.state == IncState::Dead || inc_.state == IncState::Loading) {
+  if (r.node == k.node() || inc_.state() == IncState::Dead || inc_.state() == IncState::Loading) {
     answer(m, ControlReply{.status = E_INVAL}, p.kernel.control_op);
     return;
   }
   compute(p.kernel.control_op);
-  const Module* mod = inc_.rdc && inc_.module >= 0 ? &inc_.rdc->modules[inc_.module] : nullptr;
+  const Module* mod = inc_.rdc() && inc_.module() >= 0 ? &inc_.rdc()->modules[inc_.module()] : nullptr;
   KernelMessage km;
   km.dest = LogicalAddr{r.node, Loader::gid, DeliveryType::NodeService};
-  km.body = MigrateHost{&inc_, inc_.rdc, inc_.memory, mod ? k.memory().round_to_pages(mod->text_bytes) : 0,
+  km.body = MigrateHost{&inc_, inc_.rdc(), inc_.memory, mod ? k.memory().round_to_pages(mod->text_bytes) : 0,
                         r.manager_ghost};
   inc_.migration.begin();  // segments locked against growth from now (M2)
   auto ans = k.transport().request(*this, std::move(km), p.cpu.kmsg_prepare);
@@ -144,7 +144,7 @@ void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
   Kernel& k = kernel();
   const auto& p = k.params();
   ControlReply reply;
-  bool text_here = h.rdc && k.memory().text_present(h.rdc->id, h.inc->module);
+  bool text_here = h.rdc && k.memory().text_present(h.rdc->id, h.inc->module());
   double text = text_here ? 0 : h.text;
   if (h.rdc && !k.memory().allows(h.rdc->id))
     reply.status = E_DENIED;
@@ -152,7 +152,7 @@ void Loader::migrate_host(KernelMessage& m, const MigrateHost& h) {
     reply.status = E_NOMEM;  // no swapping: migration is refused (7.4.6)
   if (reply.status == E_OK) {
     k.memory().charge(h.memory);  // committed (M1)
-    if (h.rdc) k.memory().text_add(h.rdc->id, h.inc->module, 1, h.text);
+    if (h.rdc) k.memory().text_add(h.rdc->id, h.inc->module(), 1, h.text);
   }
   compute(p.kernel.host_request);
   int status = reply.status;

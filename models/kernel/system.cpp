@@ -68,18 +68,18 @@ int System::bootstrap_stream(Incarnation& holder, GlobalId channel, ChanType typ
 
 int System::bootstrap_buffer_handle(Incarnation& holder, Incarnation& owner, Buf buf, bool writable) {
   return holder.add_ref(
-      AlienBufRef{owner.gid(), owner.kernel().address_of(*owner.ghost_port), buf, writable});
+      AlienBufRef{owner.gid(), owner.kernel().address_of(*owner.ghost_port()), buf, writable});
 }
 
 int System::bootstrap_handle(Incarnation& holder, Incarnation& owner, int ref) {
-  KernelPortAddr ghost = owner.kernel().address_of(*owner.ghost_port);
+  KernelPortAddr ghost = owner.kernel().address_of(*owner.ghost_port());
   if (auto* s = owner.ref<StreamRef>(ref)) return holder.add_ref(StreamHandleRef{s->gid, ghost, s->type});
   if (owner.ref<PortRef>(ref)) return holder.add_ref(PortHandleRef{ref, ghost});
   return 0;
 }
 
 int System::bootstrap_inc_handle(Incarnation& parent, Incarnation& child) {
-  return parent.add_ref(IncRef{child.gid(), child.kernel().address_of(*child.ghost_port),
+  return parent.add_ref(IncRef{child.gid(), child.kernel().address_of(*child.ghost_port()),
                                child.kernel().node(), INC_RIGHTS_ALL});
 }
 
@@ -88,11 +88,11 @@ std::string System::blocked_report(bool servers) const {
   for (int n = 0; n < net_->size(); ++n) {
     Kernel& k = net_->kernel(n);
     for (auto* inc : k.hosting().hosted())
-      if (inc->system && !inc->system->finished() && inc->system->is_waiting() &&
-          (servers || !(inc->rdc && inc->module >= 0 && inc->rdc->modules[inc->module].service)))
+      if (inc->system() && !inc->system()->finished() && inc->system()->is_waiting() &&
+          (servers || !(inc->rdc() && inc->module() >= 0 && inc->rdc()->modules[inc->module()].service)))
         out << "  " << inc->name() << " at "
             << (n < platform_->node_count() ? platform_->nodes()[n].name : std::string("unix"))
-            << " waits on " << inc->system->waiting_description() << "\n";
+            << " waits on " << inc->system()->waiting_description() << "\n";
   }
   return out.str();
 }

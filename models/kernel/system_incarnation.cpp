@@ -20,7 +20,7 @@ void SystemIncarnation::start() {
     finished_ = true;
     kernel().hosting().unhost(inc_, "exited");  // main returned: the incarnation terminates
   });
-  if (inc_.rdc && inc_.module >= 0 && inc_.rdc->modules[inc_.module].service) actor_->daemonize();
+  if (inc_.rdc() && inc_.module() >= 0 && inc_.rdc()->modules[inc_.module()].service) actor_->daemonize();
 }
 
 void SystemIncarnation::suspend() {

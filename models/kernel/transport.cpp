@@ -80,7 +80,7 @@ void Transport::transmit(Process& from, KernelMessage& m, double cpu_before) {
 }
 
 void Transport::follow_stream(KernelMessage& m) {
-  if (!m.stream_holder || m.stream_holder->state == IncState::Dead) return;
+  if (!m.stream_holder || m.stream_holder->state() == IncState::Dead) return;
   for (const auto& [id, r] : m.stream_holder->refs())
     if (const auto* s = std::get_if<StreamRef>(&r); s && s->gid == m.stream && s->channel != m.locate) {
       m.locate = s->channel;  // rebound while retrying: the retry goes to the new channel

@@ -256,12 +256,11 @@ bool Administrator::alive(Equus& eq, int handle) {
 /// RDCs, so it switches them around the call.
 int Administrator::ss_get(Equus& eq, RdcState& r, const std::string& label) {
   Incarnation& self = eq.incarnation();
-  std::swap(self.ss_cache, r.ss_cache);
-  int saved = std::exchange(self.stream_space_stream, r.launched.stream_space);
+  int stream = r.launched.stream_space;
+  self.swap_stream_space(stream, r.ss_cache);
   RefDescrip d;
   int rc = eq.ss_get(label, &d);
-  self.stream_space_stream = saved;
-  std::swap(self.ss_cache, r.ss_cache);
+  self.swap_stream_space(stream, r.ss_cache);
   return rc == E_OK ? d.rd_obj : -1;
 }
 

@@ -48,22 +48,23 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
     Incarnation& inc =
         k.hosting().host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
     GlobalId chan = sys.network().new_gid();
-    inc.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast));
+    inc.set_defaults(DefaultStreams{.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast))});
     return inc;
   };
   Incarnation& ns = boot(sys.kernel(service_node), ns_module);
   Incarnation& pm = boot(sys.kernel(service_node), pm_module);
   Incarnation& launch = boot(sys.host_kernel(), launch_module);
   launch_ = &launch;
-  auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.std_port)->channel(); };
+  auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.defaults().std_port)->channel(); };
   sysrdc->name_service = channel_of(ns);
   sysrdc->pool_manager = channel_of(pm);
   for (Incarnation* inc : {&ns, &pm, &launch}) {
-    inc->rdc = sysrdc;
-    inc->name_service_stream =
+    DefaultStreams d = inc->defaults();
+    d.name_service =
         inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->name_service, ChanType::Unicast, {}});
-    inc->pool_manager_stream =
+    d.pool_manager =
         inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
+    inc->set_defaults(d);
   }
   system_ = sysrdc;
   ns.kernel().hosting().start(ns);
@@ -92,7 +93,7 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   ServiceRequest{PM_ALLOC, spec.nodes, rdc_id}.encode(m);
   m.m_base = buf.data();
   m.m_cnt = static_cast<uint32_t>(buf.size());
-  int rc = launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
+  int rc = launcher.inc_invoke(launcher.incarnation().defaults().pool_manager, &m);
   if (rc != E_OK) return rc;
   auto reply = ServiceReply::decode(m);
   if (reply.status != SVC_OK) return E_NOMEM;
@@ -115,7 +116,7 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   rdc->pool_manager = system_->pool_manager;
   // Before any incarnation of the RDC is hosted: each loader makes it dependent upon this program.
   Incarnation& self = launcher.incarnation();
-  rdc->launch_ghost = self.kernel().address_of(*self.ghost_port);
+  rdc->launch_ghost = self.kernel().address_of(*self.ghost_port());
   int ss_handle = 0, ss_stream = 0;
   rc = launcher.launch_create(rdc, static_cast<int>(rdc->modules.size()) - 1, out->nodes.front(), &ss_handle,
                               &ss_stream, nullptr);
@@ -141,7 +142,7 @@ int Pool::terminate(Equus& launcher, const Launched& launched) {
   live_.erase(launched.rdc->id);
   Msg m;
   ServiceRequest{PM_RELEASE, 0, launched.rdc->id}.encode(m);
-  return launcher.inc_invoke(launcher.incarnation().pool_manager_stream, &m);
+  return launcher.inc_invoke(launcher.incarnation().defaults().pool_manager, &m);
 }
 
 void Pool::wait_for_rdcs(Equus& launcher) {
@@ -152,7 +153,7 @@ void Pool::wait_for_rdcs(Equus& launcher) {
   // ghost, not this process, answers the probes. No set_waiting: a run does not report it as blocked.
   waiting_ = true;
   sg::Actor::self()->daemonize();
-  for (;;) launcher.incarnation().system->block();  // wakes (events) are spurious here
+  for (;;) launcher.incarnation().system()->block();  // wakes (events) are spurious here
 }
 
 }  // namespace equus::pool

@@ -29,7 +29,7 @@ int next_request(Equus& eq, Msg& m, std::vector<std::byte>& buf) {
     m = Msg{};
     m.m_base = buf.data();
     m.m_cnt = static_cast<uint32_t>(buf.size());
-    int h = eq.inc_receive(eq.incarnation().std_port, &m, 1, 0, -1);
+    int h = eq.inc_receive(eq.incarnation().defaults().std_port, &m, 1, 0, -1);
     if (h > 1) return h;
   }
 }

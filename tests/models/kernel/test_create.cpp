@@ -26,7 +26,7 @@ struct Creator {
     r->modules = {Module{"child", 64 * 1024, 16 * 1024, 16 * 1024, 8 * 1024, std::move(child)}};
     for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).memory().set_access(r->id, true);
     inc = &sys.create(0, "creator", std::move(creator));
-    inc->rdc = r;
+    inc->join(r, inc->module());
     sys.start(*inc);
   }
   Incarnation* inc = nullptr;
@@ -144,7 +144,7 @@ TEST_F(SimTest, ForkedCopyIsReportedMadeToo) {
         got = eq.inc_eventWait(&ev, 5000);
       },
       [](Equus&) {});
-  c.inc->module = 0;  // it forks as an incarnation of "child" would
+  c.inc->join(c.inc->rdc(), 0);  // it forks as an incarnation of "child" would
   run();
   ASSERT_EQ(forked, 1);
   ASSERT_EQ(got, 1);

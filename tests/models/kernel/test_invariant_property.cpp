@@ -534,9 +534,9 @@ std::string run_case(sg::Engine& engine, System& sys, const Case& c) {
   // A case lasts seconds of simulated time; a hang shows as incarnations left alive. (The pool's
   // keeper actor keeps the engine, and the kernels' daemons, alive between runs.)
   auto ended = [&] {
-    bool all = w.mgr->state == IncState::Dead;
-    for (auto* inc : w.recv) all = all && inc->state == IncState::Dead;
-    for (auto* inc : w.send) all = all && inc->state == IncState::Dead;
+    bool all = w.mgr->state() == IncState::Dead;
+    for (auto* inc : w.recv) all = all && inc->state() == IncState::Dead;
+    for (auto* inc : w.send) all = all && inc->state() == IncState::Dead;
     return all;
   };
   while (!ended() && sg::Engine::get_clock() < start + 600) engine.run_until(sg::Engine::get_clock() + 0.25);

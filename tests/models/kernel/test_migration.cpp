@@ -323,7 +323,7 @@ TEST_F(SimTest, DestroyAbortsAMigration) {
   run();
   EXPECT_EQ(rc, E_OK);
   EXPECT_EQ(drc, E_OK);
-  EXPECT_EQ(c.state, IncState::Dead);
+  EXPECT_EQ(c.state(), IncState::Dead);
   EXPECT_DOUBLE_EQ(sys().kernel(5).memory().used(), used_before);  // the commitment was given back
   EXPECT_TRUE(sys().kernel(5).hosting().hosted().empty());
 }

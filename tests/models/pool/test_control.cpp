@@ -142,7 +142,7 @@ TEST_F(SimTest, RdcExitKillsEveryIncarnationOfTheRdc) {
   EXPECT_LT(child_last, 1.0);
   for (int n = 0; n < sys().node_count(); ++n)
     for (auto* inc : sys().kernel(n).hosting().hosted())
-      EXPECT_FALSE(inc->rdc && inc->rdc->name == "ctl") << inc->name() << " survived";
+      EXPECT_FALSE(inc->rdc() && inc->rdc()->name == "ctl") << inc->name() << " survived";
 }
 
 TEST_F(SimTest, ReferenceWithNoPropagationDomainCannotBePropagatedFurther) {
@@ -253,7 +253,7 @@ TEST_F(SimTest, IncarnationHandlePropagatedWithReducedRightsCannotDestroy) {
       },
       [&](Equus& eq) {
         Msg m;
-        if (eq.inc_receive(eq.incarnation().std_port, &m, 0, 0, 2000) != 1) return;
+        if (eq.inc_receive(eq.incarnation().defaults().std_port, &m, 0, 0, 2000) != 1) return;
         got_type = static_cast<int>(m.m_ref.rd_type);
         IncStatus st;
         status_rc = eq.inc_status(m.m_ref.rd_obj, &st);

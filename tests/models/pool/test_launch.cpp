@@ -156,7 +156,7 @@ TEST_F(SimTest, DestroyingTheLaunchProgramTerminatesEveryIncarnationOfItsRdc) {
   Pool p(sys(), pool_users(), 0, [&](Equus& eq) { rc = pool->launch(eq, spec, &launched); });
   pool = &p;
   Incarnation& launch = p.launch_incarnation();
-  IncRef launch_ref{launch.gid(), sys().host_kernel().address_of(*launch.ghost_port),
+  IncRef launch_ref{launch.gid(), sys().host_kernel().address_of(*launch.ghost_port()),
                     sys().network().host_node()};
   sys().spawn(10, "killer", [&](Equus& eq) {
     eq.inc_sleep(static_cast<int>(destroy_at * 1000));
@@ -165,7 +165,7 @@ TEST_F(SimTest, DestroyingTheLaunchProgramTerminatesEveryIncarnationOfItsRdc) {
   run_until(destroy_at + 20);
   ASSERT_EQ(rc, E_OK);
   EXPECT_EQ(destroyed, E_OK);
-  EXPECT_EQ(launch.state, IncState::Dead);
+  EXPECT_EQ(launch.state(), IncState::Dead);
   // Still running when the launch program died (its launcher code had long returned), then found out
   // by a probe: within a probe period plus the retries that find the launch program gone.
   const auto& kp = sys().params().kernel;
@@ -188,7 +188,7 @@ TEST_F(SimTest, RdcRunsToItsEndAfterTheLauncherReturns) {
   spec.user = "tim";
   spec.modules = {module("primary", 16, [&](Equus& eq) {
     eq.inc_sleep(static_cast<int>(run_for * 1000 / 2));
-    launch_meanwhile = pool->launch_incarnation().state;
+    launch_meanwhile = pool->launch_incarnation().state();
     eq.inc_sleep(static_cast<int>(run_for * 1000 / 2));
     finished = eq.now();
   })};
@@ -257,7 +257,7 @@ TEST_F(SimTest, TerminateKillsTheRdcsIncarnationsAndFreesItsNodes) {
   EXPECT_EQ(second.nodes, first.nodes);  // the lowest free nodes of tim's groups again
   EXPECT_EQ(term2, E_OK);
   EXPECT_FALSE(p.waiting_for_rdcs());
-  EXPECT_EQ(p.launch_incarnation().state, IncState::Dead);
+  EXPECT_EQ(p.launch_incarnation().state(), IncState::Dead);
 }
 
 }  // namespace equus::test
