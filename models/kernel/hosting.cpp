@@ -8,6 +8,9 @@
 #include "models/kernel/migrator.hpp"
 #include "models/kernel/system_incarnation.hpp"
 
+XBT_LOG_EXTERNAL_CATEGORY(equus_kernel);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(kernel_hosting, equus_kernel, "Incarnations hosted, started, ended, moved");
+
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
@@ -36,6 +39,8 @@ void Hosting::start(Incarnation& inc) {
     o->incarnation_created(inc.gid(), inc.name(), inc.rdc() ? inc.rdc()->name : "",
                            inc.rdc() && inc.module() >= 0 ? inc.rdc()->modules[inc.module()].name : "",
                            kernel_.node(), sg::Engine::get_clock());
+  XBT_VERB("%s (%llx) starts on node %d", inc.name().c_str(), static_cast<unsigned long long>(inc.gid()),
+           kernel_.node());
   inc.ghost()->start();
   inc.system()->start();
 }
@@ -44,6 +49,8 @@ void Hosting::unhost(Incarnation& inc, const char* why) {
   for (auto& h : hosted_) {
     if (h.inc.get() != &inc || !h.alive) continue;
     h.alive = false;
+    XBT_VERB("%s (%llx) ends on node %d: %s", inc.name().c_str(), static_cast<unsigned long long>(inc.gid()),
+             kernel_.node(), why);
     bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
     inc.set_state(IncState::Dead);
     h.system->stop();
@@ -107,6 +114,8 @@ void Hosting::move_incarnation(Incarnation& inc, Kernel& to) {
   if (it == hosted_.end()) return;
   Hosted h = std::move(*it);
   hosted_.erase(it);
+  XBT_VERB("%s (%llx) moves from node %d to node %d", inc.name().c_str(),
+           static_cast<unsigned long long>(inc.gid()), kernel_.node(), to.node());
   move_ports(inc, to);
   // At most once across the move (8.4.1): retries of what it received, replied to or not, now follow
   // the redirections to the destination and must be recognised there. Entries do not say whose they

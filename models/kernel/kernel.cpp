@@ -11,6 +11,10 @@
 #include "models/kernel/system_incarnation.hpp"
 #include "models/kernel/time_daemon.hpp"
 
+XBT_LOG_EXTERNAL_CATEGORY(equus);
+XBT_LOG_NEW_SUBCATEGORY(equus_kernel, equus, "The kernel: ports, delivery, hosting, migration");
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(kernel_delivery, equus_kernel, "Arrival and delivery of kernel packets");
+
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
@@ -205,6 +209,8 @@ void Kernel::deliver(KernelMessage& m) {
       if (auto* kp = ports_.find(a.index)) targets.push_back(kp);
   }
   if (targets.empty()) {
+    XBT_DEBUG("node %d drops packet %llu from node %d: no port", node_,
+              static_cast<unsigned long long>(m.xid), m.src_node);
     ++stats_.packets_dropped_no_port;  // not for this node (or the port is gone): the sender retries
     return;
   }

@@ -7,6 +7,9 @@
 #include "models/kernel/loader.hpp"
 #include "models/kernel/system_incarnation.hpp"
 
+XBT_LOG_EXTERNAL_CATEGORY(equus_kernel);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(kernel_migration, equus_kernel, "Migrations, phase by phase");
+
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
@@ -52,6 +55,7 @@ void Migrator::run() {
   rec.from = s.node();
   rec.to = d.node();
   rec.start = sg::Engine::get_clock();
+  XBT_VERB("%s migrates from node %d to node %d", inc_.name().c_str(), rec.from, rec.to);
   auto pages = [&d](double bytes) { return d.memory().round_to_pages(bytes); };
   const Module* mod = inc_.rdc() && inc_.module() >= 0 ? &inc_.rdc()->modules[inc_.module()] : nullptr;
 
@@ -110,6 +114,8 @@ void Migrator::run() {
                                rec.restart - rec.start);
   for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port()->requests.push_back(std::move(m));
   if (!inc_.ghost_port()->requests.empty()) inc_.ghost()->wake();
+  XBT_VERB("%s restarted on node %d, %.3f ms after the migration began", inc_.name().c_str(), rec.to,
+           (rec.restart - rec.start) * 1e3);
   if (auto* o = d.network().observer()) o->migration(rec);
 }
 

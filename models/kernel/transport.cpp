@@ -4,6 +4,10 @@
 
 #include "models/kernel/kernel.hpp"
 
+XBT_LOG_EXTERNAL_CATEGORY(equus_kernel);
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(kernel_transport, equus_kernel,
+                                "The delivery services: transmissions, retries, transactions");
+
 namespace sg = simgrid::s4u;
 
 namespace equus::kernel {
@@ -101,6 +105,8 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
   tx.request = m.service == Service::Request;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) {
+      XBT_DEBUG("node %d retries transaction %llu (attempt %d)", kernel_.node(),
+                static_cast<unsigned long long>(xid), attempt);
       ++kernel_.stats().retries;
       follow_stream(m);
     }
@@ -124,6 +130,8 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
   }
   from.clear_waiting();
   transactions_.erase(xid);
+  XBT_VERB("node %d: transaction %llu unanswered after %d retries", kernel_.node(),
+           static_cast<unsigned long long>(xid), kp.max_retries);
   return std::nullopt;
 }
 

@@ -106,6 +106,15 @@ TEST(Cli, LogShowsOneLayersWork) {
   EXPECT_EQ(e.err.find("[equus_services/"), std::string::npos);  // another layer stays quiet
 }
 
+TEST(Cli, KernelLogShowsHostingAndNotThePool) {
+  auto dir = fresh("kernel-log");
+  auto e = equus("--log=equus_kernel.thres:verbose run " + printer_server() + " --out " + dir.string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_NE(e.err.find("[kernel_hosting/VERBOSE]"), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find(" starts on node "), std::string::npos) << e.err;
+  EXPECT_EQ(e.err.find("[pool_manager/"), std::string::npos);
+}
+
 TEST(Cli, CfgReachesSimGridAndABadKeyIsOneLine) {
   auto dir = fresh("cfg");
   auto ok = equus("--cfg=contexts/stack-size:256 run " + printer_server() + " --out " + dir.string());
