@@ -297,8 +297,13 @@ void Equus::unpack_ref(const PackedRef& ref, Msg* msg) {
 
 // ---------------------------------------------------------------- B.4.1
 
-std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg) {
+std::shared_ptr<Invocation> Equus::new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg,
+                                                  double& cost) {
+  // The reference first: a call that fails with E_BADREF takes no sequence number of the stream.
+  PackedRef ref;
+  if (!pack_ref(msg, ref, cost)) return nullptr;
   auto inv = std::make_shared<Invocation>();
+  inv->ref = std::move(ref);
   inv->kind = kind;
   inv->head = msg.m_head;
   inv->extra_bytes = msg.m_cnt;
@@ -320,13 +325,13 @@ int Equus::inc_invoke(int stream, Msg* msg) {
     self_.compute(entry());
     return !s ? E_BADREF : s->type != ChanType::Unicast ? E_NOTUNICAST : E_INVAL;
   }
-  auto inv = new_invocation(InvokeKind::Invoke, *s, *msg);
-  inv->reply_buffer = msg->m_base;
-  inv->reply_room = msg->m_cnt;
-  if (!pack_ref(*msg, inv->ref, cost)) {
+  auto inv = new_invocation(InvokeKind::Invoke, *s, *msg, cost);
+  if (!inv) {
     self_.compute(entry());
     return E_BADREF;
   }
+  inv->reply_buffer = msg->m_base;
+  inv->reply_room = msg->m_cnt;
   KernelMessage km = stream_message(*s);
   inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
@@ -365,13 +370,13 @@ int Equus::send_async(int stream, Msg* msg, bool reliable) {
   }
   // The extra data is copied out of the caller's space now (Section 4.3.1).
   double cost = entry() + p.cpu.kmsg_prepare + k().cpu().local_copy_time(msg->m_cnt);
-  auto inv = new_invocation(reliable ? InvokeKind::Send : InvokeKind::Dgram, *s, *msg);
-  inv->sender_data = nullptr;  // copied out now instead
-  if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
-  if (!pack_ref(*msg, inv->ref, cost)) {
+  auto inv = new_invocation(reliable ? InvokeKind::Send : InvokeKind::Dgram, *s, *msg, cost);
+  if (!inv) {
     self_.compute(entry());
     return E_BADREF;
   }
+  inv->sender_data = nullptr;  // copied out now instead
+  if (msg->m_cnt > 0) inv->inline_data.assign(msg->m_base, msg->m_base + msg->m_cnt);
   KernelMessage km = stream_message(*s);
   inc_.transmit.begin(s->gid);
   const GlobalId sent_on = s->channel;
@@ -416,10 +421,10 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
     }
   }
   double cost = p.cpu.kmsg_prepare;
-  auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg);
+  auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg, cost);
+  if (!inv) return E_BADREF;
   inv->sender_ghost = k().address_of(*inc_.ghost_port());
   inv->asinvoke_id = k().transport().new_xid();
-  if (!pack_ref(*msg, inv->ref, cost)) return E_BADREF;
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
   inc_.transmit.begin(s->gid);

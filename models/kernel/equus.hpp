@@ -259,7 +259,9 @@ class Equus {
   /// A request to a ghost; returns its ControlReply status.
   template <class Op>
   int ghost_request(KernelPortAddr ghost, Op op, KernelPortAddr* resolved = nullptr);
-  std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg);
+  /// A new invocation on `s` carrying `msg`, its reference packed (adding to `cost`); nullptr, having
+  /// taken no sequence number of the stream, when the reference names nothing (E_BADREF).
+  std::shared_ptr<Invocation> new_invocation(InvokeKind kind, StreamRef& s, const Msg& msg, double& cost);
 
   /// Reports the call from its construction to its destruction to the run's observer, if any.
   struct CallTrace {

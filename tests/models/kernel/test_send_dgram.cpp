@@ -341,3 +341,36 @@ TEST_F(SimTest, SendWithACountButNoBufferDoesNotCrashTheReceiver) {
 }
 
 }  // namespace equus::test
+
+namespace equus::test {
+
+// A send, invoke or asinvoke whose reference names nothing fails with E_BADREF before it takes a
+// stream sequence number: the messages after it are not taken for lost (regression: the invariant
+// checker reported a lost message and the run exited 3).
+TEST_F(SimTest, ABadReferenceTakesNoStreamSequenceNumber) {
+  Pair p;
+  std::vector<uint32_t> got;
+  std::vector<int> rcs;
+  auto& r = sys().spawn(1, "receiver", [&](Equus& eq) { got = drain(eq, p.port, 2000); });
+  GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &p.port);
+  auto& s = sys().spawn(0, "sender", [&](Equus& eq) {
+    auto send = [&](uint32_t head, int ref) {
+      Msg m;
+      m.put<uint32_t>(0, head);
+      if (ref) {
+        m.m_ref.rd_type = RefType::Stream;
+        m.m_ref.rd_obj = ref;
+      }
+      return eq.inc_send(p.stream, &m);
+    };
+    rcs.push_back(send(0, 0));
+    rcs.push_back(send(99, 4242));  // names no reference
+    rcs.push_back(send(1, 0));
+  });
+  p.stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
+  run();
+  EXPECT_EQ(rcs, (std::vector<int>{E_OK, E_BADREF, E_OK}));
+  EXPECT_TRUE(in_order(got, 2)) << got.size();
+}
+
+}  // namespace equus::test
