@@ -56,18 +56,20 @@ void add_modules(const ScenarioSpec& spec, const programs::OpHooks& hooks, pool:
                                            ptr, msg, sg::Engine::get_clock()));
       XBT_VERB("%s", summary.errors.back().c_str());
     };
-    plan.modules.push_back(Module{
-        name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
-        m.cpp.empty() ? programs::op_program(m.ops, module_hooks) : programs::find_program(m.cpp), m.service});
+    plan.modules.push_back(
+        Module{name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
+               m.cpp.empty() ? programs::op_program(m.ops, module_hooks) : programs::find_program(m.cpp),
+               m.service});
   }
 }
 
 /// The name of an Equus status (types.hpp).
 std::string status_text(double value) {
   static const std::map<int, const char*> names = {
-      {E_OK, "E_OK"},       {E_BADREF, "E_BADREF"}, {E_TIMEOUT, "E_TIMEOUT"}, {E_TOOBIG, "E_TOOBIG"},
-      {E_NOTUNICAST, "E_NOTUNICAST"}, {E_RANGE, "E_RANGE"}, {E_INVAL, "E_INVAL"}, {E_DENIED, "E_DENIED"},
-      {E_NOMEM, "E_NOMEM"}, {E_RIGHTS, "E_RIGHTS"}};
+      {E_OK, "E_OK"},         {E_BADREF, "E_BADREF"},         {E_TIMEOUT, "E_TIMEOUT"},
+      {E_TOOBIG, "E_TOOBIG"}, {E_NOTUNICAST, "E_NOTUNICAST"}, {E_RANGE, "E_RANGE"},
+      {E_INVAL, "E_INVAL"},   {E_DENIED, "E_DENIED"},         {E_NOMEM, "E_NOMEM"},
+      {E_RIGHTS, "E_RIGHTS"}};
   auto it = names.find(static_cast<int>(value));
   return it == names.end() ? fmt::format("status {}", value) : fmt::format("{} ({})", it->second, value);
 }
@@ -144,7 +146,8 @@ std::vector<std::string> clear_outputs(const std::string& out_dir) {
   for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
     auto name = e.path().filename().string();
     bool graph = name.rfind("graph-", 0) == 0 && e.path().extension() == ".dot";
-    bool owned = graph || name == "trace.json" || std::find(tables.begin(), tables.end(), name) != tables.end();
+    bool owned =
+        graph || name == "trace.json" || std::find(tables.begin(), tables.end(), name) != tables.end();
     if (owned && e.is_regular_file()) removed.push_back(name);
   }
   std::sort(removed.begin(), removed.end());

@@ -99,7 +99,8 @@ std::optional<unsigned> parse_kernel_id(const std::string& text) {
   std::string hex = text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0 ? text.substr(2) : text;
   auto digits = hex.find_first_not_of('0');  // leading zeros do not count against the 8 digits
   if (hex.empty() || hex.size() - std::min(digits, hex.size()) > 8 ||
-      !std::all_of(hex.begin(), hex.end(), [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); }))
+      !std::all_of(hex.begin(), hex.end(),
+                   [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); }))
     return std::nullopt;
   return static_cast<unsigned>(std::stoull(hex, nullptr, 16));
 }

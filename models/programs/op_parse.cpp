@@ -42,7 +42,7 @@ struct Path {
   };
   Parse& state;
   const Path* parent = nullptr;
-  std::string_view key;  // an object key (the parsed JSON outlives the parse), or
+  std::string_view key;   // an object key (the parsed JSON outlives the parse), or
   std::size_t index = 0;  // an array index when `key` is null
   std::size_t depth = 0;
 
@@ -172,8 +172,8 @@ Expr expression(const std::string& key, const json& arg, const Path& ptr) {
   if (x && y && !checked_arith(kind, *x, *y))
     fail(ptr, "integer overflow: " + std::to_string(*x) + " and " + std::to_string(*y) +
                   " give a result that does not fit in 64 bits");
-  return {Arith{kind, std::make_shared<const Expr>(std::move(lhs)), std::make_shared<const Expr>(std::move(rhs)),
-                ptr.str()}};
+  return {Arith{kind, std::make_shared<const Expr>(std::move(lhs)),
+                std::make_shared<const Expr>(std::move(rhs)), ptr.str()}};
 }
 
 void parse(const json& j, const Path& ptr, Expr& out) {

@@ -180,8 +180,12 @@ class Interpreter {
     while (!stop_ && cond(op.cond)) run(op.body);
   }
   void exec(const ops::If& op) { run(cond(op.cond) ? op.then : op.otherwise); }
-  void exec(const ops::Compute& op) { eq_.compute(static_cast<double>(ops::bounded_value(op.ms, value(op.ms))) / 1000.0); }
-  void exec(const ops::Sleep& op) { eq_.inc_sleep(static_cast<int>(ops::bounded_value(op.ms, value(op.ms)))); }
+  void exec(const ops::Compute& op) {
+    eq_.compute(static_cast<double>(ops::bounded_value(op.ms, value(op.ms))) / 1000.0);
+  }
+  void exec(const ops::Sleep& op) {
+    eq_.inc_sleep(static_cast<int>(ops::bounded_value(op.ms, value(op.ms))));
+  }
 
   void exec(const ops::Invoke& op) {
     Msg m;

@@ -39,7 +39,8 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
     while (start <= item.size()) {
       auto comma = item.find(',', start);
       auto part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (part.empty()) throw std::runtime_error("--only: empty table name (known: " + joined(es::known_tables()) + ")");
+      if (part.empty())
+        throw std::runtime_error("--only: empty table name (known: " + joined(es::known_tables()) + ")");
       out.push_back(part);
       if (comma == std::string::npos) break;
       start = comma + 1;
@@ -137,9 +138,10 @@ void add_scenario_options(CLI::App* cmd, ScenarioArgs& a) {
 /// What the run could not do as the scenario asked, on stderr; the exit status it calls for (0 or 2).
 int report_problems(const es::ScenarioResult& r, bool strict) {
   if (!r.cleared.empty())
-    std::cerr << fmt::format("equus: note: removed {} files of an earlier run from {}: {}\n", r.cleared.size(),
-                             r.out_dir, joined(r.cleared));
-  for (const auto& f : r.failures) std::cerr << "equus: " << (strict ? "error" : "warning") << ": failed: " << f << "\n";
+    std::cerr << fmt::format("equus: note: removed {} files of an earlier run from {}: {}\n",
+                             r.cleared.size(), r.out_dir, joined(r.cleared));
+  for (const auto& f : r.failures)
+    std::cerr << "equus: " << (strict ? "error" : "warning") << ": failed: " << f << "\n";
   for (const auto& e : r.errors) std::cerr << "equus: error: " << e << "\n";
   return !r.errors.empty() || (strict && !r.failures.empty()) ? 2 : 0;
 }
@@ -156,7 +158,8 @@ int run(const ScenarioArgs& a, bool seed_given, bool graphs_only) {
   std::cout << fmt::format("{}: ran to {:.3f} s simulated, {} incarnations\n", r.name, r.end_time,
                            r.incarnations_created);
   if (!r.failures.empty())
-    std::cout << fmt::format("  {} operations the scenario asked for failed (see stderr)\n", r.failures.size());
+    std::cout << fmt::format("  {} operations the scenario asked for failed (see stderr)\n",
+                             r.failures.size());
   if (!r.errors.empty())
     std::cout << fmt::format("  {} programs stopped on an error (see stderr)\n", r.errors.size());
   for (const auto& [k, n] : r.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);

@@ -274,9 +274,9 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
 }
 
 const std::vector<std::string>& results_file_names() {
-  static const std::vector<std::string> names = {
-      "results.json", "incarnations.csv", "calls.csv",      "records.csv",
-      "node_load.csv", "messages.csv",    "migrations.csv", "reconfigurations.csv"};
+  static const std::vector<std::string> names = {"results.json",   "incarnations.csv",    "calls.csv",
+                                                 "records.csv",    "node_load.csv",       "messages.csv",
+                                                 "migrations.csv", "reconfigurations.csv"};
   return names;
 }
 

@@ -327,7 +327,8 @@ ModuleSpec Checker::module(const std::string& module_name, const json& j, const 
   } else {
     try {  // the op language's own parser: the same definitions run the program
       const auto& l = scenario_limits();
-      programs::ops::Limits limits{l.max_op_depth, l.max_ops, static_cast<int64_t>(l.max_message_bytes), l.file};
+      programs::ops::Limits limits{l.max_op_depth, l.max_ops, static_cast<int64_t>(l.max_message_bytes),
+                                   l.file};
       m.ops = std::make_shared<const programs::ops::Block>(programs::ops::parse_ops(p["ops"], limits));
     } catch (const programs::ops::OpError& e) {
       fail(at(pp, "ops") + e.pointer(), e.message());
@@ -719,8 +720,8 @@ void Checker::check_ops(const ScenarioSpec& s) const {
     double max = packet ? vme.max_packet_data : vme.max_copy_per_message;
     if (v && static_cast<double>(*v) > max)
       fail(at(p, "bytes"), fmt::format("{} bytes exceed the {} of {} bytes (vme.{})", *v,
-                                        packet ? "data one packet carries" : "most one kernel copy moves",
-                                        max, packet ? "max_packet_data" : "max_copy_per_message"));
+                                       packet ? "data one packet carries" : "most one kernel copy moves", max,
+                                       packet ? "max_packet_data" : "max_copy_per_message"));
   };
   for (const auto& [module_name, m] : s.modules) {
     if (!m.ops) continue;
@@ -970,8 +971,8 @@ class CheckedSax {
  private:
   struct Frame {
     bool object;
-    std::string key;         // the member being read
-    std::size_t index = 0;   // the element being read
+    std::string key;        // the member being read
+    std::size_t index = 0;  // the element being read
     std::set<std::string> keys;
   };
 
@@ -1007,7 +1008,8 @@ class CheckedSax {
 /// "line L, column C" of byte `idx` of `text` (both 1-based).
 std::string line_column(const std::string& text, std::size_t idx) {
   idx = std::min(idx, text.size());
-  std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(idx), '\n'));
+  std::size_t line = 1 + static_cast<std::size_t>(
+                             std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(idx), '\n'));
   auto nl = idx == 0 ? std::string::npos : text.rfind('\n', idx - 1);
   std::size_t column = nl == std::string::npos ? idx + 1 : idx - nl;
   return "line " + std::to_string(line) + ", column " + std::to_string(column);

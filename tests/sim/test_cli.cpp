@@ -119,11 +119,10 @@ TEST(Cli, CfgReachesSimGridAndABadKeyIsOneLine) {
 // ---- Issue 14: exit status 0, 2 or 3 and never CLI11's 1xx; checked options; visible failures ----
 
 TEST(Cli, UsageErrorsExitTwoNeverCli11Codes) {
-  for (const std::string args : {"reproduce --experiments abc", "no-such-subcommand", "", "run",
-                                 "reproduce --only ''", "reproduce --only A.1,,A.2",
-                                 "reproduce --set kernel.packet_loss_probability=2",
-                                 "params --set kernel.packet_loss_probability=-0.5",
-                                 "params --set m68030.speed_factor=0"}) {
+  for (const std::string args :
+       {"reproduce --experiments abc", "no-such-subcommand", "", "run", "reproduce --only ''",
+        "reproduce --only A.1,,A.2", "reproduce --set kernel.packet_loss_probability=2",
+        "params --set kernel.packet_loss_probability=-0.5", "params --set m68030.speed_factor=0"}) {
     auto e = equus(args);
     EXPECT_EQ(e.status, 2) << args << ": " << e.err;
     EXPECT_TRUE(e.out.find("A.1 ") == std::string::npos) << args << ": a table ran";

@@ -278,7 +278,8 @@ TEST(ParamRanges, EveryRangeNamesAParameter) {
   auto doc = nlohmann::json::parse(in);
   auto infos = ModelParams::load().infos;
   for (const auto& [name, r] : doc["ranges"].items()) {
-    EXPECT_TRUE(std::any_of(infos.begin(), infos.end(), [&](const auto& i) { return i.name == name; })) << name;
+    EXPECT_TRUE(std::any_of(infos.begin(), infos.end(), [&](const auto& i) { return i.name == name; }))
+        << name;
     EXPECT_TRUE(r.contains("provenance")) << name;
   }
 }

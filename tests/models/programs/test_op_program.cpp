@@ -541,10 +541,11 @@ TEST(OpProgram, ComputedOverflowStopsTheProgramNamingThePointer) {
   EXPECT_EQ(run.values("before"), std::vector<double>{1});
   EXPECT_TRUE(run.values("after").empty());
   ASSERT_EQ(run.summary.errors.size(), 1u);
-  EXPECT_EQ(run.summary.errors[0].rfind("op-overflow.json: /modules/manager/program/ops/4/value/add/1/add: integer "
-                                        "overflow: add of 9223372036854775807 and 1 does not fit in 64 bits (at ",
-                                        0),
-            0u)
+  EXPECT_EQ(
+      run.summary.errors[0].rfind("op-overflow.json: /modules/manager/program/ops/4/value/add/1/add: integer "
+                                  "overflow: add of 9223372036854775807 and 1 does not fit in 64 bits (at ",
+                                  0),
+      0u)
       << run.summary.errors[0];
 }
 
@@ -556,9 +557,10 @@ TEST(OpProgram, ComputedSizeOutOfRangeStopsTheProgram) {
   auto run = run_json(scenario(bytes, json::array(), json::array()), "op-bytes");
   EXPECT_TRUE(run.values("after").empty());
   ASSERT_EQ(run.summary.errors.size(), 1u);
-  EXPECT_NE(run.summary.errors[0].find("op-bytes.json: /modules/manager/program/ops/0/bytes: computed value -1 is "
-                                       "out of range [0, 4194304]"),
-            std::string::npos)
+  EXPECT_NE(
+      run.summary.errors[0].find("op-bytes.json: /modules/manager/program/ops/0/bytes: computed value -1 is "
+                                 "out of range [0, 4194304]"),
+      std::string::npos)
       << run.summary.errors[0];
 }
 

@@ -74,13 +74,15 @@ TEST(ScenarioInput, NumberOverflowNamesFileLineAndPointer) {
 }
 
 TEST(ScenarioInput, DuplicateKeyNamesPointerAndLine) {
-  EXPECT_EQ(error_of("{\"name\": \"t\",\n\n  \"name\": \"u\"}"), "t.json: /name: duplicate key (line 3, column 8)");
+  EXPECT_EQ(error_of("{\"name\": \"t\",\n\n  \"name\": \"u\"}"),
+            "t.json: /name: duplicate key (line 3, column 8)");
 }
 
 TEST(ScenarioInput, UserStringsInErrorsAreEscapedAndCut) {
   std::string user = "tim\nand\tthe rest\x01" + std::string(5000, 'a');
   auto e = error_of(R"({"name": "t", "modules": {"m": {"text_kb": 8, "program": {"ops": []}}},
-                        "rdcs": [{"name": "r", "user": )" + json(user).dump() + R"(, "primary": {"module": "m"}}]})");
+                        "rdcs": [{"name": "r", "user": )" +
+                    json(user).dump() + R"(, "primary": {"module": "m"}}]})");
   EXPECT_TRUE(starts_with(e, "t.json: /rdcs/0/user: unknown user 'tim\\nand\\tthe rest\\x01aaa")) << e;
   EXPECT_EQ(e.find('\n'), std::string::npos);
   EXPECT_LT(e.size(), 700u);
@@ -116,7 +118,8 @@ TEST(ScenarioInput, OpNestingStopsAtItsOwnLimit) {
   // 60 nested loops are 120 levels below the op array: within the JSON limit, over the op limit.
   auto e = error_of(with_ops(nested_loops(60)));
   EXPECT_TRUE(starts_with(e, "t.json: /modules/m/program/ops/0/body/0/body/0")) << e;
-  EXPECT_TRUE(ends_with(e, ": nested deeper than 100 levels (limit max_op_depth in " + limits_file + ")")) << e;
+  EXPECT_TRUE(ends_with(e, ": nested deeper than 100 levels (limit max_op_depth in " + limits_file + ")"))
+      << e;
   // A parsed document (the JSON text's limit does not apply) of 30,000 nested adds stops there too.
   json value = 1;
   for (int i = 0; i < 30000; ++i) value = json{{"add", json::array({1, std::move(value)})}};
@@ -149,7 +152,8 @@ TEST(ScenarioInput, TwoHundredThousandOpsParseInLinearTime) {
   EXPECT_LT(large / small, 8.0) << small << " s for 50,000 ops, " << large << " s for 200,000";
   // The same program with one op holding a key twice is still refused, by pointer.
   auto dup = with_ops(ops + R"({"op": "set", "var": "x", "var": "y", "value": 1}])");
-  EXPECT_TRUE(starts_with(error_of(dup), "t.json: /modules/m/program/ops/200000/var: duplicate key (line 1,"));
+  EXPECT_TRUE(
+      starts_with(error_of(dup), "t.json: /modules/m/program/ops/200000/var: duplicate key (line 1,"));
 }
 
 // ---- Counts and sizes ----
@@ -163,15 +167,18 @@ TEST(ScenarioInput, LimitsAreDataWithUnitsAndProvenance) {
   const auto& l = sim::scenario_limits();
   EXPECT_EQ(l.max_json_depth, doc["limits"]["max_json_depth"]["value"].get<std::size_t>());
   EXPECT_EQ(l.max_op_depth, doc["limits"]["max_op_depth"]["value"].get<std::size_t>());
-  EXPECT_EQ(l.max_message_bytes, doc["limits"]["max_message_bytes"]["value"].get<std::size_t>() * 1024 * 1024);
+  EXPECT_EQ(l.max_message_bytes,
+            doc["limits"]["max_message_bytes"]["value"].get<std::size_t>() * 1024 * 1024);
 }
 
 TEST(ScenarioInput, TooManyNodesNamesTheLimit) {
   auto doc = json::parse(with_ops("[]"));
   json nodes = json::array();
-  for (int i = 0; i < 4097; ++i) nodes.push_back({{"id", fmt::format("{:x}", 0x1000 + i)}, {"name", fmt::format("n{}", i)}});
+  for (int i = 0; i < 4097; ++i)
+    nodes.push_back({{"id", fmt::format("{:x}", 0x1000 + i)}, {"name", fmt::format("n{}", i)}});
   doc["platform"] = {{"nodes", nodes}};
-  EXPECT_EQ(doc_error_of(doc), "t.json: /platform/nodes: more than 4096 nodes (limit max_nodes in " + limits_file + ")");
+  EXPECT_EQ(doc_error_of(doc),
+            "t.json: /platform/nodes: more than 4096 nodes (limit max_nodes in " + limits_file + ")");
 }
 
 struct BadOp {
@@ -181,7 +188,8 @@ struct BadOp {
 class NegativeOrOversized : public testing::TestWithParam<BadOp> {};
 
 TEST_P(NegativeOrOversized, IsRejectedInValidation) {
-  EXPECT_EQ(error_of(with_ops("[" + GetParam().op + "]")), "t.json: /modules/m/program/ops/0/" + GetParam().error);
+  EXPECT_EQ(error_of(with_ops("[" + GetParam().op + "]")),
+            "t.json: /modules/m/program/ops/0/" + GetParam().error);
 }
 
 const std::string bytes_range =
@@ -196,16 +204,19 @@ INSTANTIATE_TEST_SUITE_P(
         BadOp{R"({"op": "receive", "port": "p", "msg": "m", "timeout_ms": -2})",
               "timeout_ms: must be a timeout in ms >= 0, or -1 for none (got -2)"},
         BadOp{R"({"op": "send", "stream": "s", "bytes": -1})", "bytes: " + bytes_range + " (got -1)"},
-        BadOp{R"({"op": "send", "stream": "s", "bytes": 4294967296})", "bytes: " + bytes_range + " (got 4294967296)"},
+        BadOp{R"({"op": "send", "stream": "s", "bytes": 4294967296})",
+              "bytes: " + bytes_range + " (got 4294967296)"},
         BadOp{R"({"op": "reply", "msg": "m", "bytes": -1})", "bytes: " + bytes_range + " (got -1)"},
         BadOp{R"({"op": "send", "stream": "s", "bytes": 2000})",
               "bytes: 2000 bytes exceed the data one packet carries of 1536 bytes (vme.max_packet_data)"},
         BadOp{R"({"op": "dgram", "stream": "s", "bytes": 1537})",
               "bytes: 1537 bytes exceed the data one packet carries of 1536 bytes (vme.max_packet_data)"},
         BadOp{R"({"op": "invoke", "stream": "s", "bytes": 65537})",
-              "bytes: 65537 bytes exceed the most one kernel copy moves of 65536 bytes (vme.max_copy_per_message)"},
+              "bytes: 65537 bytes exceed the most one kernel copy moves of 65536 bytes "
+              "(vme.max_copy_per_message)"},
         BadOp{R"({"op": "set", "var": "x", "value": {"mul": [4611686018427387904, 2]}})",
-              "value/mul: integer overflow: 4611686018427387904 and 2 give a result that does not fit in 64 bits"},
+              "value/mul: integer overflow: 4611686018427387904 and 2 give a result that does not fit in 64 "
+              "bits"},
         BadOp{R"({"op": "create", "module": "m", "node": -1, "as": "c"})",
               "node: node index -1 is not in the pool (0 to 10)"},
         BadOp{R"({"op": "create", "module": "m", "node": 11, "as": "c"})",
@@ -214,7 +225,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ScenarioInput, EdgeValuesAreAccepted) {
   auto ok = [](const std::string& op) {
-    EXPECT_NO_THROW(sim::parse_scenario_text(with_ops("[" + op + "]"), "t.json", params::data_dir() + "/scenarios"))
+    EXPECT_NO_THROW(
+        sim::parse_scenario_text(with_ops("[" + op + "]"), "t.json", params::data_dir() + "/scenarios"))
         << op;
   };
   ok(R"({"op": "set", "var": "x", "value": {"mod": [-9223372036854775808, -1]}})");  // 0, no SIGFPE
