@@ -1,11 +1,13 @@
 #include "sim/facade.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -244,6 +246,8 @@ ScenarioResult result_of(const ScenarioSpec& spec, const std::string& out_dir, R
   r.blocked = std::move(summary.blocked);
   r.out_dir = out_dir;
   r.files = std::move(summary.files);
+  r.failures = std::move(summary.failures);
+  r.errors = std::move(summary.errors);
   if (!out_dir.empty() && spec.outputs.results)
     for (const auto& f : std::filesystem::directory_iterator(out_dir))
       if (f.path().extension() == ".csv") r.tables[f.path().stem().string()] = f.path().string();
@@ -255,6 +259,9 @@ ScenarioResult result_of(const ScenarioSpec& spec, const std::string& out_dir, R
 std::string validate_scenario(const std::string& scenario) { return load(scenario).name; }
 
 ScenarioResult run_scenario(const ScenarioOptions& o) {
+  for (double t : o.graph_at)  // it names a file: graph--1.dot, or nothing at all for nan
+    if (!std::isfinite(t) || t < 0)
+      throw std::runtime_error(fmt::format("graph time {} must be a finite number of seconds >= 0", t));
   auto spec = load(o.scenario);
   for (const auto& [name, value] : o.overrides) spec.overrides[name] = value;
   model_params(spec.overrides);  // a bad override stops the run before it starts
@@ -269,7 +276,10 @@ ScenarioResult run_scenario(const ScenarioOptions& o) {
     std::filesystem::create_directories(out_dir, ec);
     if (ec) throw std::runtime_error(out_dir + ": cannot create the output directory: " + ec.message());
   }
-  return result_of(spec, out_dir, sim::run_scenario(spec, out_dir, o.graph_at));
+  auto cleared = clear_outputs(out_dir);  // an earlier run's files must not pass for this one's
+  auto r = result_of(spec, out_dir, sim::run_scenario(spec, out_dir, o.graph_at));
+  r.cleared = std::move(cleared);
+  return r;
 }
 
 void set_simgrid_options(const std::vector<std::string>& options) {

@@ -62,6 +62,9 @@ struct ScenarioResult {
   std::string out_dir;                  // "" when nothing was written
   std::vector<std::string> files;       // results.json, trace.json, graphs written
   std::map<std::string, std::string> tables;  // CSV tables written: "records" -> <out_dir>/records.csv
+  std::vector<std::string> failures;          // operations the scenario asked for that failed (sim/run.hpp)
+  std::vector<std::string> errors;            // op programs stopped on a computed value out of range
+  std::vector<std::string> cleared;           // files of an earlier run removed from out_dir before this one
 };
 
 /// Checks a scenario (schema rules and cross-references) and returns its name; throws

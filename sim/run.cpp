@@ -44,13 +44,44 @@ programs::OpHooks recorder_hooks(const ScenarioSpec& spec, Recorder& rec) {
   return hooks;
 }
 
-/// The RDC binary: every module of the scenario, in name order.
-void add_modules(const ScenarioSpec& spec, const programs::OpHooks& hooks, pool::AdministratorPlan& plan) {
+/// The RDC binary: every module of the scenario, in name order. An op program stopped on a bad value
+/// is reported in `summary` under its module's pointer.
+void add_modules(const ScenarioSpec& spec, const programs::OpHooks& hooks, pool::AdministratorPlan& plan,
+                 RunSummary& summary) {
   for (const auto& [name, m] : spec.modules) {
     plan.module_index[name] = static_cast<int>(plan.modules.size());
-    plan.modules.push_back(Module{
-        name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
-        m.cpp.empty() ? programs::op_program(m.ops, hooks) : programs::find_program(m.cpp), m.service});
+    auto module_hooks = hooks;
+    module_hooks.error = [&spec, &summary, name = name](const std::string& ptr, const std::string& msg) {
+      summary.errors.push_back(fmt::format("{}: /modules/{}/program/ops{}: {} (at {:.6f} s)", spec.file, name,
+                                           ptr, msg, sg::Engine::get_clock()));
+      XBT_VERB("%s", summary.errors.back().c_str());
+    };
+    plan.modules.push_back(
+        Module{name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
+               m.cpp.empty() ? programs::op_program(m.ops, module_hooks) : programs::find_program(m.cpp),
+               m.service});
+  }
+}
+
+/// The name of an Equus status (types.hpp).
+std::string status_text(double value) {
+  static const std::map<int, const char*> names = {
+      {E_OK, "E_OK"},         {E_BADREF, "E_BADREF"},         {E_TIMEOUT, "E_TIMEOUT"},
+      {E_TOOBIG, "E_TOOBIG"}, {E_NOTUNICAST, "E_NOTUNICAST"}, {E_RANGE, "E_RANGE"},
+      {E_INVAL, "E_INVAL"},   {E_DENIED, "E_DENIED"},         {E_NOMEM, "E_NOMEM"},
+      {E_RIGHTS, "E_RIGHTS"}};
+  auto it = names.find(static_cast<int>(value));
+  return it == names.end() ? fmt::format("status {}", value) : fmt::format("{} ({})", it->second, value);
+}
+
+/// What the administrator records when an operation the scenario asked for did not happen
+/// (models/pool/administrator.cpp: launch_failed, create_failed, event_failed, event_skipped).
+void collect_failures(const Recorder& rec, RunSummary& summary) {
+  for (const auto& r : rec.records()) {
+    bool skipped = r.key.rfind("event_skipped:", 0) == 0;
+    if (!skipped && r.key.find("_failed:") == std::string::npos) continue;
+    summary.failures.push_back(fmt::format("{:.6f} s: {}: {}", r.t, r.key,
+                                           skipped ? "its rdc is not running" : status_text(r.value)));
   }
 }
 
@@ -108,16 +139,33 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
 
 void register_builtin_programs() { programs::register_example_programs(); }
 
+std::vector<std::string> clear_outputs(const std::string& out_dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (out_dir.empty() || !std::filesystem::is_directory(out_dir, ec)) return removed;
+  const auto& tables = results_file_names();
+  for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
+    auto name = e.path().filename().string();
+    bool graph = name.rfind("graph-", 0) == 0 && e.path().extension() == ".dot";
+    bool owned =
+        graph || name == "trace.json" || std::find(tables.begin(), tables.end(), name) != tables.end();
+    if (owned && e.is_regular_file()) removed.push_back(name);
+  }
+  std::sort(removed.begin(), removed.end());
+  for (const auto& name : removed) std::filesystem::remove(std::filesystem::path(out_dir) / name);
+  return removed;
+}
+
 RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, std::vector<double> graph_times,
                         const std::function<void(kernel::System&)>& on_pool) {
   Session session({spec.nodes, params::ModelParams::load(spec.overrides), spec.seed, spec.users});
   Recorder& rec = session.record();
   if (on_pool) on_pool(session.system());
   auto hooks = recorder_hooks(spec, rec);
-  pool::AdministratorPlan plan{spec.nodes, spec.rdcs, spec.events, {}, {}};
-  add_modules(spec, hooks, plan);
-
   RunSummary summary;
+  pool::AdministratorPlan plan{spec.nodes, spec.rdcs, spec.events, {}, {}};
+  add_modules(spec, hooks, plan, summary);
+
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
   auto graph_now = [&](double t) {
     if (!out_dir.empty()) write_graph_at(rec, out_dir, t, summary);
@@ -140,6 +188,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   summary.reconfigurations = static_cast<int>(rec.reconfigurations().size());
   for (const auto& r : rec.records()) summary.records[r.key]++;
   summary.incarnations_created = static_cast<int>(rec.spans().size());
+  collect_failures(rec, summary);
   if (!out_dir.empty()) write_outputs(spec, rec, out_dir, std::move(graph_times), summary);
   return summary;
 }

@@ -21,7 +21,16 @@ struct RunSummary {
   std::vector<std::string> violations;  // of the communications invariant (Section 8.5); empty if it held
   int migrations = 0;                   // completed
   int reconfigurations = 0;             // reconfiguring calls made by programs and events
+  /// Operations the scenario asked for (launches, declared incarnations, timed events) that failed or
+  /// were skipped, one line each: "<time> s: <record key>: <status>".
+  std::vector<std::string> failures;
+  /// Op programs stopped on a computed value out of range: "<file>: <JSON pointer>: <message>".
+  std::vector<std::string> errors;
 };
+
+/// Removes from `out_dir` the files a run writes (results.json, the CSV tables, trace.json, graph-*.dot)
+/// left by an earlier run, and returns their names: a run's directory holds only its own outputs.
+std::vector<std::string> clear_outputs(const std::string& out_dir);
 
 /// Registers the C++ module programs shipped with the simulator (scheduler, printer server, ...).
 void register_builtin_programs();

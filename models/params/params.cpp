@@ -15,6 +15,54 @@ XBT_LOG_NEW_DEFAULT_SUBCATEGORY(equus_params, equus, "Model parameters: loading 
 
 namespace equus::params {
 
+namespace {
+
+/// models/params/ranges.json: a parameter's range beyond "finite and >= 0", in its file's unit.
+struct Range {
+  double min = 0, max = HUGE_VAL;
+  bool above = false;  // min is exclusive
+  std::string provenance;
+};
+
+const std::map<std::string, Range>& ranges() {
+  static const std::map<std::string, Range> out = [] {
+    std::map<std::string, Range> r;
+    auto path = data_dir() + "/models/params/ranges.json";
+    std::ifstream in(path);
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("ranges") || !doc["ranges"].is_object())
+      throw ParamError(path + ": /ranges must be an object");
+    for (const auto& [name, e] : doc["ranges"].items()) {
+      Range range;
+      range.above = e.contains("above");
+      range.min = e.value(range.above ? "above" : "min", 0.0);
+      range.max = e.value("max", HUGE_VAL);
+      range.provenance = e.value("provenance", "");
+      r[name] = range;
+    }
+    return r;
+  }();
+  return out;
+}
+
+/// Throws naming `where` if `value` (in the file's unit) is outside the range of parameter `name`.
+void check_range(const std::string& name, double value, const std::string& where) {
+  auto it = ranges().find(name);
+  if (it == ranges().end()) return;
+  const auto& r = it->second;
+  bool low = r.above ? !(value > r.min) : !(value >= r.min);
+  if (!low && !(value > r.max)) return;
+  std::ostringstream msg;
+  msg << where << ": " << value << " is outside " << (r.above ? "(" : "[") << r.min << ", ";
+  if (std::isinf(r.max))
+    msg << "inf)";
+  else
+    msg << r.max << "]";
+  throw ParamError(msg.str() + " (" + r.provenance + ")");
+}
+
+}  // namespace
+
 void Binder::operator()(const std::string& name, double& field, Dimension dim) {
   slots_[name] = Slot{dim, [&field](double v) { field = v; }};
 }
@@ -69,6 +117,7 @@ void ParamSet::load(const std::string& path, const std::string& model, Binder& b
     info.provenance = entry["provenance"].get<std::string>();
     info.description = entry.value("description", "");
     info.value_si = to_si(info.value, info.unit, slot->second.dim, where);
+    check_range(info.name, info.value, where);
     slot->second.set(info.value_si);
     infos_.push_back(info);
   }
@@ -101,6 +150,7 @@ std::vector<std::string> ParamSet::apply_overrides(const std::map<std::string, s
     for (auto& info : infos_)
       if (info.name == key) {
         info.value_si = to_si(v, info.unit, slot->second.dim, "override '" + key + "'");
+        check_range(key, v, "override '" + key + "'");
         info.value = v;
         info.provenance = "overridden";
         slot->second.set(info.value_si);

@@ -1,5 +1,7 @@
 #include "models/platform/pool_files.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -93,12 +95,22 @@ std::vector<NodeDescriptor> load_node_descriptors(const std::string& path) {
   return parse_node_descriptors(read_file(path), path);
 }
 
+std::optional<unsigned> parse_kernel_id(const std::string& text) {
+  std::string hex = text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0 ? text.substr(2) : text;
+  auto digits = hex.find_first_not_of('0');  // leading zeros do not count against the 8 digits
+  if (hex.empty() || hex.size() - std::min(digits, hex.size()) > 8 ||
+      !std::all_of(hex.begin(), hex.end(),
+                   [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)); }))
+    return std::nullopt;
+  return static_cast<unsigned>(std::stoull(hex, nullptr, 16));
+}
+
 int find_node(const std::vector<NodeDescriptor>& nodes, const std::string& name_or_id) {
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    std::ostringstream hex;
-    hex << std::hex << nodes[i].kernel_id;
-    if (nodes[i].name == name_or_id || hex.str() == name_or_id) return static_cast<int>(i);
-  }
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    if (nodes[i].name == name_or_id) return static_cast<int>(i);
+  auto id = parse_kernel_id(name_or_id);
+  for (std::size_t i = 0; id && i < nodes.size(); ++i)
+    if (nodes[i].kernel_id == *id) return static_cast<int>(i);
   return -1;
 }
 

@@ -7,8 +7,10 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <utility>
 
+#include "models/programs/checked_arith.hpp"
 #include "models/programs/ops.hpp"
 #include "models/support/json_number.hpp"
 
@@ -22,7 +24,7 @@ using Keys = std::vector<std::string>;
 
 // ---- JSON pointers (RFC 6901) and checks of JSON values ----
 
-std::string at(const std::string& ptr, const std::string& key) {
+std::string at(const std::string& ptr, std::string_view key) {
   std::string out = ptr + "/";
   for (char ch : key)
     out += ch == '~' ? std::string("~0") : ch == '/' ? std::string("~1") : std::string(1, ch);
@@ -30,13 +32,44 @@ std::string at(const std::string& ptr, const std::string& key) {
 }
 std::string at(const std::string& ptr, std::size_t index) { return ptr + "/" + std::to_string(index); }
 
+/// Where the parser is: a JSON pointer kept as a chain of levels on the stack, rendered only for an
+/// error (a string per level made deep nesting quadratic in memory), with its depth below the op array
+/// and the parse's limits and op count.
+struct Path {
+  struct Parse {
+    const Limits& limits;
+    std::size_t ops = 0;
+  };
+  Parse& state;
+  const Path* parent = nullptr;
+  std::string_view key;   // an object key (the parsed JSON outlives the parse), or
+  std::size_t index = 0;  // an array index when `key` is null
+  std::size_t depth = 0;
+
+  std::string str() const {
+    if (!parent) return "";
+    return key.data() ? at(parent->str(), key) : at(parent->str(), index);
+  }
+};
+
+Path at(const Path& p, std::string_view key) { return Path{p.state, &p, key, 0, p.depth + 1}; }
+Path at(const Path& p, std::size_t index) { return Path{p.state, &p, {}, index, p.depth + 1}; }
+
 std::string join(const Keys& items, const std::string& sep, const std::string& quote) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + quote + items[i] + quote;
   return out;
 }
 
-[[noreturn]] void fail(const std::string& ptr, const std::string& msg) { throw OpError(ptr, msg); }
+[[noreturn]] void fail(const Path& ptr, const std::string& msg) { throw OpError(ptr.str(), msg); }
+
+/// Stops a nesting deeper than the limit, before the recursion goes on.
+void check_depth(const Path& ptr) {
+  const auto& l = ptr.state.limits;
+  if (ptr.depth > l.max_depth)
+    fail(ptr, "nested deeper than " + std::to_string(l.max_depth) + " levels (limit max_op_depth in " +
+                  l.source + ")");
+}
 
 bool is_identifier(const std::string& s) {
   if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
@@ -45,7 +78,7 @@ bool is_identifier(const std::string& s) {
 }
 
 /// An object holding only `allowed` keys (first unknown key reported) and every `required` one.
-void object(const json& j, const std::string& ptr, const Keys& allowed, const Keys& required = {}) {
+void object(const json& j, const Path& ptr, const Keys& allowed, const Keys& required = {}) {
   if (!j.is_object()) fail(ptr, "must be an object");
   for (const auto& [key, value] : j.items())
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) fail(at(ptr, key), "unknown key");
@@ -53,12 +86,12 @@ void object(const json& j, const std::string& ptr, const Keys& allowed, const Ke
     if (!j.contains(key)) fail(ptr, "missing required key '" + key + "'");
 }
 
-const json& array(const json& j, const std::string& ptr) {
+const json& array(const json& j, const Path& ptr) {
   if (!j.is_array()) fail(ptr, "must be an array");
   return j;
 }
 
-std::string choice(const json& j, const std::string& ptr, const Keys& options) {
+std::string choice(const json& j, const Path& ptr, const Keys& options) {
   if (j.is_string() && std::find(options.begin(), options.end(), j.get<std::string>()) != options.end())
     return j.get<std::string>();
   fail(ptr, "must be one of " + join(options, ", ", "'") +
@@ -72,38 +105,38 @@ bool is_node_name(const json& j) {
 
 // ---- One parser per field type ----
 
-void parse(const json& j, const std::string& ptr, Expr& out);
-void parse(const json& j, const std::string& ptr, Block& out);
+void parse(const json& j, const Path& ptr, Expr& out);
+void parse(const json& j, const Path& ptr, Block& out);
 
-void parse(const json& j, const std::string& ptr, std::string& out) {
+void parse(const json& j, const Path& ptr, std::string& out) {
   if (!j.is_string() || j.get<std::string>().empty()) fail(ptr, "must be a non-empty string");
   out = j.get<std::string>();
 }
 
-void parse(const json& j, const std::string& ptr, Var& out) {
+void parse(const json& j, const Path& ptr, Var& out) {
   if (!j.is_string() || !is_identifier(j.get<std::string>()))
     fail(ptr, "must be a variable name (letters, digits and '_', not starting with a digit)");
   out.name = j.get<std::string>();
 }
 
-void parse(const json& j, const std::string& ptr, bool& out) {
+void parse(const json& j, const Path& ptr, bool& out) {
   if (!j.is_boolean()) fail(ptr, "must be a boolean");
   out = j.get<bool>();
 }
 
-void parse(const json& j, const std::string& ptr, kernel::ChanType& out) {
+void parse(const json& j, const Path& ptr, kernel::ChanType& out) {
   out = choice(j, ptr, {"unicast", "multicast"}) == "multicast" ? kernel::ChanType::Multicast
                                                                 : kernel::ChanType::Unicast;
 }
 
-void parse(const json& j, const std::string& ptr, Copies& out) {
+void parse(const json& j, const Path& ptr, Copies& out) {
   auto v = as_int64(j);
   if (!v || *v < 1) fail(ptr, "must be an integer >= 1");
   out.n = *v;
 }
 
 /// The two operands of an arithmetic operator or a comparison.
-std::pair<Expr, Expr> operands(const json& j, const std::string& ptr) {
+std::pair<Expr, Expr> operands(const json& j, const Path& ptr) {
   if (!j.is_array() || j.size() != 2) fail(ptr, "must be an array of 2 values");
   std::pair<Expr, Expr> out;
   parse(j[0], at(ptr, 0), out.first);
@@ -111,7 +144,7 @@ std::pair<Expr, Expr> operands(const json& j, const std::string& ptr) {
   return out;
 }
 
-Expr expression(const std::string& key, const json& arg, const std::string& ptr) {
+Expr expression(const std::string& key, const json& arg, const Path& ptr) {
   static const std::map<std::string, Arith::Kind> arith = {
       {"add", Arith::Add}, {"sub", Arith::Sub}, {"mul", Arith::Mul}, {"mod", Arith::Mod}};
   if (key == "arg") {
@@ -133,12 +166,19 @@ Expr expression(const std::string& key, const json& arg, const std::string& ptr)
     return {NowMs{}};
   }
   auto [lhs, rhs] = operands(arg, ptr);
-  return {Arith{arith.at(key), std::make_shared<const Expr>(std::move(lhs)),
-                std::make_shared<const Expr>(std::move(rhs))}};
+  auto kind = arith.at(key);
+  const auto* x = std::get_if<int64_t>(&lhs.v);
+  const auto* y = std::get_if<int64_t>(&rhs.v);
+  if (x && y && !checked_arith(kind, *x, *y))
+    fail(ptr, "integer overflow: " + std::to_string(*x) + " and " + std::to_string(*y) +
+                  " give a result that does not fit in 64 bits");
+  return {Arith{kind, std::make_shared<const Expr>(std::move(lhs)),
+                std::make_shared<const Expr>(std::move(rhs)), ptr.str()}};
 }
 
-void parse(const json& j, const std::string& ptr, Expr& out) {
+void parse(const json& j, const Path& ptr, Expr& out) {
   static const Keys exprs = {"add", "sub", "mul", "mod", "arg", "head", "now_ms"};
+  check_depth(ptr);
   if (auto v = as_int64(j)) {
     out.v = *v;
     return;
@@ -153,11 +193,40 @@ void parse(const json& j, const std::string& ptr, Expr& out) {
   if (!j.is_object()) fail(ptr, "must be an integer, \"$var\" or an expression object");
   object(j, ptr, exprs);
   if (j.size() != 1) fail(ptr, "must have exactly one of " + join(exprs, ", ", ""));
-  const auto& [key, arg] = *j.items().begin();
-  out = expression(key, arg, at(ptr, key));
+  auto it = j.begin();  // not a structured binding of *j.items().begin(): that outlives its temporary
+  out = expression(it.key(), it.value(), at(ptr, it.key()));
 }
 
-void parse(const json& j, const std::string& ptr, Cond& out) {
+/// A ranged value: a literal is checked now, a computed one keeps its pointer for the run's check.
+void parse_bounded(const json& j, const Path& ptr, Bounded& out, int64_t min, int64_t max,
+                   const std::string& what) {
+  parse(j, ptr, static_cast<Expr&>(out));
+  out.min = min;
+  out.max = max;
+  if (const auto* v = std::get_if<int64_t>(&out.v)) {
+    if (*v < min || *v > max) fail(ptr, "must be " + what + " (got " + std::to_string(*v) + ")");
+  } else {
+    out.where = ptr.str();
+  }
+}
+
+void parse(const json& j, const Path& ptr, Duration& out) {
+  parse_bounded(j, ptr, out, 0, std::numeric_limits<int64_t>::max(), "a duration in ms >= 0");
+}
+void parse(const json& j, const Path& ptr, Count& out) {
+  parse_bounded(j, ptr, out, 0, std::numeric_limits<int64_t>::max(), "a count >= 0");
+}
+void parse(const json& j, const Path& ptr, Timeout& out) {
+  parse_bounded(j, ptr, out, -1, std::numeric_limits<int64_t>::max(), "a timeout in ms >= 0, or -1 for none");
+}
+void parse(const json& j, const Path& ptr, Bytes& out) {
+  const auto& l = ptr.state.limits;
+  parse_bounded(j, ptr, out, 0, l.max_bytes,
+                "a size in bytes from 0 to " + std::to_string(l.max_bytes) + " (limit max_message_bytes in " +
+                    l.source + ")");
+}
+
+void parse(const json& j, const Path& ptr, Cond& out) {
   static const Keys comparisons = {"lt", "le", "eq", "ne", "gt", "ge"};
   object(j, ptr, comparisons);
   if (j.size() != 1) fail(ptr, "must have exactly one of " + join(comparisons, ", ", ""));
@@ -167,17 +236,17 @@ void parse(const json& j, const std::string& ptr, Cond& out) {
   std::tie(out.lhs, out.rhs) = operands(j.begin().value(), at(ptr, key));
 }
 
-void parse(const json& j, const std::string& ptr, std::vector<Expr>& out) {
+void parse(const json& j, const Path& ptr, std::vector<Expr>& out) {
   std::size_t i = 0;
   for (const auto& item : array(j, ptr)) parse(item, at(ptr, i++), out.emplace_back());
 }
 
-void parse(const json& j, const std::string& ptr, Head& out) {
+void parse(const json& j, const Path& ptr, Head& out) {
   if (!j.is_array() || j.size() > 8) fail(ptr, "must be an array of at most 8 values");
   parse(j, ptr, out.words);
 }
 
-void parse(const json& j, const std::string& ptr, NodeRef& out) {
+void parse(const json& j, const Path& ptr, NodeRef& out) {
   if (is_node_name(j))
     out.v = j.get<std::string>();  // checked against the pool by the scenario
   else
@@ -185,7 +254,7 @@ void parse(const json& j, const std::string& ptr, NodeRef& out) {
 }
 
 /// A value, or the name of an event type (kernel::ev_type_names).
-void parse(const json& j, const std::string& ptr, EventTypes& out) {
+void parse(const json& j, const Path& ptr, EventTypes& out) {
   std::size_t i = 0;
   for (const auto& item : array(j, ptr)) {
     auto p = at(ptr, i++);
@@ -206,7 +275,7 @@ void parse(const json& j, const std::string& ptr, EventTypes& out) {
   }
 }
 
-kernel::IncInterface interface(const json& j, const std::string& ptr) {
+kernel::IncInterface interface(const json& j, const Path& ptr) {
   object(j, ptr, {"name", "kind", "label", "chan", "type", "handle"}, {"name", "kind", "label"});
   kernel::IncInterface f;
   parse(j["name"], at(ptr, "name"), f.name);
@@ -228,7 +297,7 @@ kernel::IncInterface interface(const json& j, const std::string& ptr) {
   return f;
 }
 
-void parse(const json& j, const std::string& ptr, Interfaces& out) {
+void parse(const json& j, const Path& ptr, Interfaces& out) {
   std::set<std::string> seen;
   std::size_t i = 0;
   for (const auto& item : array(j, ptr)) {
@@ -244,7 +313,7 @@ void parse(const json& j, const std::string& ptr, Interfaces& out) {
 /// An op of type O: its keys checked (unknown ones first, then missing ones), then its fields read in
 /// the order O::fields() lists them.
 template <class O>
-Op parse_op(const json& j, const std::string& ptr) {
+Op parse_op(const json& j, const Path& ptr) {
   constexpr auto fields = O::fields();
   Keys allowed = {"op"}, required;
   std::apply(
@@ -262,7 +331,7 @@ Op parse_op(const json& j, const std::string& ptr) {
   return Op{std::move(op)};
 }
 
-using OpParser = Op (*)(const json&, const std::string&);
+using OpParser = Op (*)(const json&, const Path&);
 
 template <std::size_t... I>
 std::map<std::string, OpParser, std::less<>> op_parsers(std::index_sequence<I...>) {
@@ -270,8 +339,12 @@ std::map<std::string, OpParser, std::less<>> op_parsers(std::index_sequence<I...
            &parse_op<std::variant_alternative_t<I, Any>>}...};
 }
 
-Op parse_one(const json& j, const std::string& ptr) {
+Op parse_one(const json& j, const Path& ptr) {
   static const auto parsers = op_parsers(std::make_index_sequence<std::variant_size_v<Any>>());
+  check_depth(ptr);
+  const auto& l = ptr.state.limits;
+  if (++ptr.state.ops > l.max_ops)
+    fail(ptr, "more than " + std::to_string(l.max_ops) + " ops (limit max_ops in " + l.source + ")");
   if (!j.is_object()) fail(ptr, "must be an object");
   auto o = j.find("op");
   if (o == j.end()) fail(ptr, "missing required key 'op'");
@@ -281,7 +354,8 @@ Op parse_one(const json& j, const std::string& ptr) {
   return parser->second(j, ptr);
 }
 
-void parse(const json& j, const std::string& ptr, Block& out) {
+void parse(const json& j, const Path& ptr, Block& out) {
+  check_depth(ptr);
   std::size_t i = 0;
   for (const auto& item : array(j, ptr)) out.push_back(parse_one(item, at(ptr, i++)));
 }
@@ -295,10 +369,17 @@ void nested_ops(const O& op, const Field<C, M>& f, const std::string& ptr,
 
 }  // namespace
 
-Block parse_ops(const json& j) {
+Block parse_ops(const json& j, const Limits& limits) {
+  Path::Parse state{limits};
   Block out;
-  parse(j, "", out);
+  parse(j, Path{state, nullptr, {}, 0, 0}, out);
   return out;
+}
+
+Block parse_ops(const json& j) {
+  static const Limits none{std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max(),
+                           std::numeric_limits<uint32_t>::max(), "no file"};
+  return parse_ops(j, none);
 }
 
 void for_each_op(const Block& ops, const std::function<void(const Op&, const std::string&)>& fn,

@@ -7,6 +7,7 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/incarnation.hpp"
+#include "models/programs/checked_arith.hpp"
 #include "models/support/overloaded.hpp"
 
 XBT_LOG_EXTERNAL_CATEGORY(equus);
@@ -73,20 +74,7 @@ class Interpreter {
                       e.v);
   }
 
-  int64_t arith(const ops::Arith& a) {
-    switch (a.kind) {
-      case ops::Arith::Add:
-        return value(*a.lhs) + value(*a.rhs);
-      case ops::Arith::Sub:
-        return value(*a.lhs) - value(*a.rhs);
-      case ops::Arith::Mul:
-        return value(*a.lhs) * value(*a.rhs);
-      case ops::Arith::Mod:
-        break;
-    }
-    int64_t d = value(*a.rhs);
-    return d ? value(*a.lhs) % d : 0;
-  }
+  int64_t arith(const ops::Arith& a) { return ops::arith_value(a, value(*a.lhs), value(*a.rhs)); }
 
   bool cond(const ops::Cond& c) {
     int64_t x = value(c.lhs), y = value(c.rhs);
@@ -149,10 +137,10 @@ class Interpreter {
   // ---- Messages ----
 
   /// Header words and `bytes` of data (zeros, in `buf`).
-  void fill(Msg& m, const ops::Head& head, const ops::Expr& bytes, std::vector<std::byte>& buf) {
+  void fill(Msg& m, const ops::Head& head, const ops::Bytes& bytes, std::vector<std::byte>& buf) {
     for (std::size_t i = 0; i < head.words.size() && i < 8; ++i)
       m.put<uint32_t>(4 * i, static_cast<uint32_t>(value(head.words[i])));
-    auto n = static_cast<uint32_t>(value(bytes));
+    auto n = static_cast<uint32_t>(ops::bounded_value(bytes, value(bytes)));
     buf.assign(n, std::byte{0});
     m.m_base = n ? buf.data() : nullptr;
     m.m_cnt = n;
@@ -192,8 +180,12 @@ class Interpreter {
     while (!stop_ && cond(op.cond)) run(op.body);
   }
   void exec(const ops::If& op) { run(cond(op.cond) ? op.then : op.otherwise); }
-  void exec(const ops::Compute& op) { eq_.compute(static_cast<double>(value(op.ms)) / 1000.0); }
-  void exec(const ops::Sleep& op) { eq_.inc_sleep(static_cast<int>(value(op.ms))); }
+  void exec(const ops::Compute& op) {
+    eq_.compute(static_cast<double>(ops::bounded_value(op.ms, value(op.ms))) / 1000.0);
+  }
+  void exec(const ops::Sleep& op) {
+    eq_.inc_sleep(static_cast<int>(ops::bounded_value(op.ms, value(op.ms))));
+  }
 
   void exec(const ops::Invoke& op) {
     Msg m;
@@ -337,7 +329,14 @@ class Interpreter {
 }  // namespace
 
 Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks) {
-  return [ops = std::move(ops), hooks = std::move(hooks)](Equus& eq) { Interpreter(eq, hooks).run(*ops); };
+  return [ops = std::move(ops), hooks = std::move(hooks)](Equus& eq) {
+    try {
+      Interpreter(eq, hooks).run(*ops);
+    } catch (const ops::OpError& e) {  // a computed value out of range: the program stops there
+      if (!hooks.error) throw;
+      hooks.error(e.pointer(), e.message());
+    }
+  };
 }
 
 }  // namespace equus::programs

@@ -30,6 +30,8 @@ struct OpHooks {
   std::function<void(uint64_t token, int status)> reconfigured;
   /// An incarnation the program created, under the name the program gave its handle.
   std::function<void(kernel::GlobalId inc, const std::string& name)> named;
+  /// The program stopped on a computed value out of range (JSON pointer from the op array's root).
+  std::function<void(const std::string& pointer, const std::string& message)> error;
 };
 
 /// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops.

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -46,10 +47,12 @@ struct Var {
 };
 
 struct Expr;
-/// {"add" | "sub" | "mul" | "mod": [a, b]}; a modulo by 0 is 0.
+/// {"add" | "sub" | "mul" | "mod": [a, b]}; a modulo by 0 is 0. An overflow is an error naming `where`
+/// (checked_arith.hpp).
 struct Arith {
   enum Kind { Add, Sub, Mul, Mod } kind = Add;
   std::shared_ptr<const Expr> lhs, rhs;
+  std::string where;  // its JSON pointer from the op array's root
 };
 /// {"arg": i}: the incarnation's data argument i, 0 if it has none.
 struct Arg {
@@ -67,6 +70,26 @@ struct NowMs {};
 struct Expr {
   std::variant<int64_t, Var, Arith, Arg, HeadWord, NowMs> v = int64_t{0};
 };
+
+/// A value with a range: a literal out of it is rejected when parsed, a computed one when the op runs
+/// (checked_arith.hpp). `where`, its JSON pointer from the op array's root, is kept only if computed.
+struct Bounded : Expr {
+  int64_t min = 0, max = std::numeric_limits<int64_t>::max();
+  std::string where;
+};
+/// A duration in ms (compute, sleep), >= 0.
+struct Duration : Bounded {};
+/// A loop's count, >= 0.
+struct Count : Bounded {};
+/// A timeout in ms, >= 0, or -1 for none (the default).
+struct Timeout : Bounded {
+  Timeout() {
+    v = int64_t{-1};
+    min = -1;
+  }
+};
+/// A message's data size in bytes, 0 to Limits::max_bytes.
+struct Bytes : Bounded {};
 
 /// {"lt" | "le" | "eq" | "ne" | "gt" | "ge": [a, b]}.
 struct Cond {
@@ -133,7 +156,7 @@ struct Set {
 };
 struct Loop {
   static constexpr std::string_view name = "loop";
-  Expr count;
+  Count count;
   Block body;
   Var var;  // the iteration, from 0
   static constexpr auto fields() {
@@ -156,12 +179,12 @@ struct If {
 };
 struct Compute {
   static constexpr std::string_view name = "compute";
-  Expr ms;
+  Duration ms;
   static constexpr auto fields() { return std::tuple{req("ms", &Compute::ms)}; }
 };
 struct Sleep {
   static constexpr std::string_view name = "sleep";
-  Expr ms;
+  Duration ms;
   static constexpr auto fields() { return std::tuple{req("ms", &Sleep::ms)}; }
 };
 
@@ -170,7 +193,7 @@ struct Sleep {
 struct Message {
   std::string stream;
   Head head;
-  Expr bytes;
+  Bytes bytes;
   std::string ref;
   bool keep = true;
   bool keep_queuing = false;
@@ -208,7 +231,7 @@ struct Receive {
   static constexpr std::string_view name = "receive";
   std::string port, msg;
   bool block_invoker = false;
-  Expr timeout_ms{int64_t{-1}};
+  Timeout timeout_ms;
   Var status;
   std::string as;
   static constexpr auto fields() {
@@ -225,7 +248,7 @@ struct Reply {
   static constexpr std::string_view name = "reply";
   std::string msg;
   Head head;
-  Expr bytes;
+  Bytes bytes;
   static constexpr auto fields() {
     return std::tuple{req("msg", &Reply::msg), opt("head", &Reply::head), opt("bytes", &Reply::bytes)};
   }
@@ -280,7 +303,7 @@ struct Record {
 /// inc_eventWait; status 1 an event, 0 timeout; `event` its type, `info` its ed_info2.
 struct EventWait {
   static constexpr std::string_view name = "event_wait";
-  Expr timeout_ms{int64_t{-1}};
+  Timeout timeout_ms;
   EventTypes types;  // none: any
   Var status, event, info;
   static constexpr auto fields() {
@@ -393,7 +416,20 @@ struct Op {
   Any v;
 };
 
+/// What one op array may hold (a scenario's come from sim/scenario/limits.json; `source` names that
+/// file in errors). Nesting deeper than `max_depth` JSON levels below the array is rejected before any
+/// recursion could exhaust the stack.
+struct Limits {
+  std::size_t max_depth = 0;
+  std::size_t max_ops = 0;  // ops in the array, nested ones included
+  int64_t max_bytes = 0;    // a message's data
+  std::string source;
+};
+
 /// Parses and validates an op array; throws OpError naming the first bad field.
+Block parse_ops(const nlohmann::json& j, const Limits& limits);
+/// The same without limits of its own (programs built in code; the JSON's depth is then the caller's
+/// concern).
 Block parse_ops(const nlohmann::json& j);
 
 /// Calls `fn(op, pointer)` for every op of `ops`, nested ones included (parents first), with the

@@ -25,6 +25,9 @@ class ScenarioResult:
     blocked: str
     out_dir: str
     files: list
+    failures: list = dataclasses.field(default_factory=list)  # what the scenario asked for that failed
+    errors: list = dataclasses.field(default_factory=list)  # op programs stopped on a bad computed value
+    cleared: list = dataclasses.field(default_factory=list)  # an earlier run's files removed from out_dir
     tables: dict = dataclasses.field(default_factory=dict)
 
 

@@ -84,7 +84,12 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("blocked", &es::ScenarioResult::blocked)
       .def_readonly("out_dir", &es::ScenarioResult::out_dir, "'' when nothing was written")
       .def_readonly("files", &es::ScenarioResult::files)
-      .def_readonly("tables", &es::ScenarioResult::tables, "CSV tables written: name -> path");
+      .def_readonly("tables", &es::ScenarioResult::tables, "CSV tables written: name -> path")
+      .def_readonly("failures", &es::ScenarioResult::failures,
+                    "operations the scenario asked for that failed: '<time> s: <record key>: <status>'")
+      .def_readonly("errors", &es::ScenarioResult::errors,
+                    "op programs stopped on a computed value out of range")
+      .def_readonly("cleared", &es::ScenarioResult::cleared, "files of an earlier run removed from out_dir");
 
   m.def(
       "run_scenario",

@@ -25,6 +25,13 @@ std::map<std::string, std::string> parse_overrides(const std::vector<std::string
   return out;
 }
 
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+/// Table names given to --only; an empty one is an error (it used to vanish, and no names meant all).
 std::vector<std::string> split_commas(const std::vector<std::string>& items) {
   std::vector<std::string> out;
   for (const auto& item : items) {
@@ -32,7 +39,9 @@ std::vector<std::string> split_commas(const std::vector<std::string>& items) {
     while (start <= item.size()) {
       auto comma = item.find(',', start);
       auto part = item.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-      if (!part.empty()) out.push_back(part);
+      if (part.empty())
+        throw std::runtime_error("--only: empty table name (known: " + joined(es::known_tables()) + ")");
+      out.push_back(part);
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -47,12 +56,6 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
-  return out;
-}
-
 struct ReproduceArgs {
   es::ReproduceOptions options;
   std::vector<std::string> only, sets;
@@ -65,8 +68,8 @@ CLI::App* add_reproduce(CLI::App& app, ReproduceArgs& a) {
                                  "Run the Appendix A experiments and print the tables beside the "
                                  "dissertation's published figures");
   rep->add_option("--only", a.only,
-                  "Tables to run, comma-separated (" + joined(es::known_tables()) + "); default all")
-      ->delimiter(',');
+                  "Tables to run, comma-separated (" + joined(es::known_tables()) + "); default all");
+  // Split by split_commas, not by CLI11, which drops empty names: "--only A.1,,A.2" must be an error.
   rep->add_option("--json", a.json_file, "Also write the cells as JSON to this file");
   rep->add_option(
       "--plots", a.plots_dir,
@@ -87,8 +90,10 @@ CLI::App* add_reproduce(CLI::App& app, ReproduceArgs& a) {
   return rep;
 }
 
-int reproduce(ReproduceArgs& a) {
+int reproduce(ReproduceArgs& a, bool only_given) {
   a.options.only = split_commas(a.only);
+  if (only_given && a.options.only.empty())
+    throw std::runtime_error("--only: no table named (known: " + joined(es::known_tables()) + ")");
   a.options.overrides = parse_overrides(a.sets);
   auto cells = es::reproduce(a.options);
   std::cout << es::format_tables(cells);
@@ -116,6 +121,7 @@ struct ScenarioArgs {
   std::vector<std::string> sets;
   uint64_t seed = 0;
   std::vector<double> graph_at;
+  bool strict = false;
 };
 
 void add_scenario_options(CLI::App* cmd, ScenarioArgs& a) {
@@ -124,6 +130,20 @@ void add_scenario_options(CLI::App* cmd, ScenarioArgs& a) {
   cmd->add_option("--set", a.sets,
                   "Override a model parameter over the scenario's own: <model>.<name>=<value> (repeatable)");
   cmd->add_option("--seed", a.seed, "Random seed, replacing the scenario's");
+  cmd->add_flag("--strict", a.strict,
+                "Fail (exit 2) if an operation the scenario asked for failed (a launch, a declared "
+                "incarnation, a timed event); without it each is a warning");
+}
+
+/// What the run could not do as the scenario asked, on stderr; the exit status it calls for (0 or 2).
+int report_problems(const es::ScenarioResult& r, bool strict) {
+  if (!r.cleared.empty())
+    std::cerr << fmt::format("equus: note: removed {} files of an earlier run from {}: {}\n",
+                             r.cleared.size(), r.out_dir, joined(r.cleared));
+  for (const auto& f : r.failures)
+    std::cerr << "equus: " << (strict ? "error" : "warning") << ": failed: " << f << "\n";
+  for (const auto& e : r.errors) std::cerr << "equus: error: " << e << "\n";
+  return !r.errors.empty() || (strict && !r.failures.empty()) ? 2 : 0;
 }
 
 int run(const ScenarioArgs& a, bool seed_given, bool graphs_only) {
@@ -137,17 +157,24 @@ int run(const ScenarioArgs& a, bool seed_given, bool graphs_only) {
   auto r = es::run_scenario(o);
   std::cout << fmt::format("{}: ran to {:.3f} s simulated, {} incarnations\n", r.name, r.end_time,
                            r.incarnations_created);
+  if (!r.failures.empty())
+    std::cout << fmt::format("  {} operations the scenario asked for failed (see stderr)\n",
+                             r.failures.size());
+  if (!r.errors.empty())
+    std::cout << fmt::format("  {} programs stopped on an error (see stderr)\n", r.errors.size());
   for (const auto& [k, n] : r.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);
   if (r.migrations || r.reconfigurations)
     std::cout << fmt::format("  {} reconfigurations, {} migrations\n", r.reconfigurations, r.migrations);
   if (!r.blocked.empty()) std::cout << "still waiting at the end:\n" << r.blocked;
   for (const auto& f : r.files) std::cout << "  wrote " << f << "\n";
+  std::cout.flush();
+  int status = report_problems(r, a.strict);
   if (!r.violations.empty()) {  // the run is wrong, whatever it wrote
     std::cerr << "equus: error: the communications invariant was violated (" << r.violations.size() << "):\n";
     for (const auto& v : r.violations) std::cerr << "  " << v << "\n";
     return 3;
   }
-  return 0;
+  return status;
 }
 
 }  // namespace
@@ -189,13 +216,18 @@ int main(int argc, char** argv) {
   add_scenario_options(graph, sargs);
   graph->add_option("--at", sargs.graph_at, "Simulated times in seconds (repeatable)")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // README: 2 for any usage error (CLI11's own codes are 100 and up); 0 for --help.
+    return app.exit(e) == 0 ? 0 : 2;
+  }
   try {
     std::vector<std::string> engine_options;
     for (const auto& l : logs) engine_options.push_back("--log=" + l);
     for (const auto& c : cfgs) engine_options.push_back("--cfg=" + c);
     es::set_simgrid_options(engine_options);
-    if (*rep) return reproduce(rargs);
+    if (*rep) return reproduce(rargs, rep->count("--only") > 0);
     if (*val) {
       es::validate_scenario(scenario_file);
       std::cout << scenario_file << ": valid\n";

@@ -273,4 +273,11 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
   write_file(base / "results.json", doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
+const std::vector<std::string>& results_file_names() {
+  static const std::vector<std::string> names = {"results.json",   "incarnations.csv",    "calls.csv",
+                                                 "records.csv",    "node_load.csv",       "messages.csv",
+                                                 "migrations.csv", "reconfigurations.csv"};
+  return names;
+}
+
 }  // namespace equus::sim

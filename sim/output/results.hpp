@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sim/output/recorder.hpp"
 
@@ -14,5 +15,8 @@ namespace equus::sim {
 /// a file cannot be written.
 void write_results(const Recorder& rec, const std::string& dir, const std::string& scenario_name,
                    uint64_t seed, double end_time);
+
+/// The names of the files write_results writes (results.json and the CSV tables).
+const std::vector<std::string>& results_file_names();
 
 }  // namespace equus::sim

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <set>
@@ -21,6 +22,45 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace equus::sim {
+
+const ScenarioLimits& scenario_limits() {
+  static const ScenarioLimits limits = [] {
+    ScenarioLimits l;
+    l.file = "sim/scenario/limits.json";
+    auto path = params::data_dir() + "/" + l.file;
+    std::ifstream in(path);
+    auto doc = json::parse(in, nullptr, false);
+    if (!doc.is_object() || !doc.contains("limits") || !doc["limits"].is_object())
+      throw ScenarioError(path + ": cannot read the limits (/limits must be an object)");
+    std::map<std::string, std::pair<std::size_t*, params::Dimension>> counts = {
+        {"max_json_depth", {&l.max_json_depth, params::Dimension::Count}},
+        {"max_op_depth", {&l.max_op_depth, params::Dimension::Count}},
+        {"max_ops", {&l.max_ops, params::Dimension::Count}},
+        {"max_events", {&l.max_events, params::Dimension::Count}},
+        {"max_rdcs", {&l.max_rdcs, params::Dimension::Count}},
+        {"max_incarnations", {&l.max_incarnations, params::Dimension::Count}},
+        {"max_nodes", {&l.max_nodes, params::Dimension::Count}},
+        {"max_echo_chars", {&l.max_echo_chars, params::Dimension::Count}},
+        {"max_message_bytes", {&l.max_message_bytes, params::Dimension::Bytes}},
+    };
+    for (const auto& [name, slot] : counts) {
+      auto where = path + ": /limits/" + name;
+      const auto& e = doc["limits"].value(name, json());
+      if (!e.is_object() || !e.contains("value") || !e["value"].is_number() || !e.contains("unit") ||
+          !e["unit"].is_string() || !e.contains("provenance"))
+        throw ScenarioError(where + ": needs a numeric 'value', a 'unit' and a 'provenance'");
+      try {
+        *slot.first = static_cast<std::size_t>(
+            params::to_si(e["value"].get<double>(), e["unit"].get<std::string>(), slot.second, where));
+      } catch (const params::ParamError& err) {
+        throw ScenarioError(err.what());
+      }
+    }
+    if (doc["limits"].size() != counts.size()) throw ScenarioError(path + ": /limits has unknown entries");
+    return l;
+  }();
+  return limits;
+}
 
 namespace {
 
@@ -40,6 +80,30 @@ std::string escape(const std::string& key) {
 }
 
 std::string at(const std::string& ptr, const std::string& key) { return ptr + "/" + escape(key); }
+
+/// `s` as one line of at most about `max` characters: control characters escaped (a user string with
+/// newlines must not split an error), and the middle of a longer text cut out.
+std::string one_line(const std::string& s, std::size_t max) {
+  std::string out;
+  for (unsigned char ch : s) {
+    if (ch == '\n')
+      out += "\\n";
+    else if (ch == '\t')
+      out += "\\t";
+    else if (ch == '\r')
+      out += "\\r";
+    else if (ch < 0x20 || ch == 0x7f)
+      out += fmt::format("\\x{:02x}", ch);
+    else
+      out += static_cast<char>(ch);
+  }
+  if (out.size() <= max || max < 16) return out;
+  auto continuation = [&](std::size_t i) { return (static_cast<unsigned char>(out[i]) & 0xC0) == 0x80; };
+  std::size_t head = max / 2, tail = out.size() - max / 2;
+  while (head > 0 && continuation(head)) --head;  // cut between UTF-8 characters, not inside one
+  while (tail < out.size() && continuation(tail)) ++tail;
+  return out.substr(0, head) + fmt::format(" [... {} characters ...] ", tail - head) + out.substr(tail);
+}
 std::string at(const std::string& ptr, std::size_t index) { return ptr + "/" + std::to_string(index); }
 
 std::string num_text(double v) { return fmt::format("{}", v); }
@@ -50,20 +114,9 @@ std::string join(const std::vector<std::string>& items, const std::string& sep, 
   return out;
 }
 
-bool is_hex_id(const std::string& s) {
-  return !s.empty() && s.size() <= 8 && std::all_of(s.begin(), s.end(), [](char ch) {
-    return std::isxdigit(static_cast<unsigned char>(ch));
-  });
-}
-
-/// A node named by name or by hexadecimal kernel id ("201" or "0x201").
+/// A node named by name or hexadecimal kernel id, resolved as the run resolves it.
 bool node_exists(const std::vector<platform::NodeDescriptor>& nodes, const std::string& ref) {
-  for (const auto& n : nodes)
-    if (n.name == ref) return true;
-  std::string hex = ref.rfind("0x", 0) == 0 || ref.rfind("0X", 0) == 0 ? ref.substr(2) : ref;
-  if (!is_hex_id(hex)) return false;
-  auto id = static_cast<unsigned>(std::stoul(hex, nullptr, 16));
-  return std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) { return n.kernel_id == id; });
+  return platform::find_node(nodes, ref) >= 0;
 }
 
 using Keys = std::vector<std::string>;
@@ -82,7 +135,10 @@ class Checker {
 
  private:
   [[noreturn]] void fail(const std::string& ptr, const std::string& msg) const {
-    throw ScenarioError(ptr.empty() ? file_ + ": " + msg : file_ + ": " + ptr + ": " + msg);
+    // User strings (keys, names, values) are echoed in both: keep the error one readable line.
+    auto max = scenario_limits().max_echo_chars;
+    auto m = one_line(msg, 4 * max);
+    throw ScenarioError(ptr.empty() ? file_ + ": " + m : file_ + ": " + one_line(ptr, 2 * max) + ": " + m);
   }
 
   /// An object holding only `allowed` keys (first unknown key reported) and every `required` one.
@@ -125,6 +181,13 @@ class Checker {
     if (!v || (min && *v < *min))
       fail(ptr, min ? "must be an integer >= " + std::to_string(*min) : "must be an integer");
     return *v;
+  }
+
+  /// `n` things at `ptr` within the limit `name` of sim/scenario/limits.json.
+  void within(std::size_t n, std::size_t limit, const std::string& ptr, const std::string& what,
+              const std::string& name) const {
+    if (n > limit)
+      fail(ptr, fmt::format("more than {} {} (limit {} in {})", limit, what, name, scenario_limits().file));
   }
 
   bool boolean(const json& j, const std::string& ptr) const {
@@ -202,8 +265,9 @@ void Checker::platform(const json& j, const std::string& ptr, ScenarioSpec& s) {
         object(item, np, {"id", "name", "groups", "type", "memory_mb"}, {"id", "name"});
         platform::NodeDescriptor d;
         auto id = str(item["id"], at(np, "id"));
-        if (!is_hex_id(id)) fail(at(np, "id"), "must be a hexadecimal kernel id (got '" + id + "')");
-        d.kernel_id = static_cast<unsigned>(std::stoul(id, nullptr, 16));
+        auto kernel_id = platform::parse_kernel_id(id);
+        if (!kernel_id) fail(at(np, "id"), "must be a hexadecimal kernel id (got '" + id + "')");
+        d.kernel_id = *kernel_id;
         d.name = name(item["name"], at(np, "name"));
         if (auto* g = find(item, "groups")) d.groups = names(*g, at(np, "groups"));
         d.type = "jt68030";
@@ -262,7 +326,10 @@ ModuleSpec Checker::module(const std::string& module_name, const json& j, const 
     m.cpp = name(*c, at(pp, "cpp"));
   } else {
     try {  // the op language's own parser: the same definitions run the program
-      m.ops = std::make_shared<const programs::ops::Block>(programs::ops::parse_ops(p["ops"]));
+      const auto& l = scenario_limits();
+      programs::ops::Limits limits{l.max_op_depth, l.max_ops, static_cast<int64_t>(l.max_message_bytes),
+                                   l.file};
+      m.ops = std::make_shared<const programs::ops::Block>(programs::ops::parse_ops(p["ops"], limits));
     } catch (const programs::ops::OpError& e) {
       fail(at(pp, "ops") + e.pointer(), e.message());
     }
@@ -645,6 +712,17 @@ Checker::Labels Checker::labels_of(const ScenarioSpec& s, const RdcSpec& r) cons
 
 void Checker::check_ops(const ScenarioSpec& s) const {
   namespace ops = programs::ops;
+  const auto vme = params::ModelParams::load(s.overrides).vme;
+  // A message's data: what one packet carries for send and dgram (Section 4.3.1), one kernel copy for
+  // the others (the receive buffer a program offers is that size: longer data would be cut).
+  auto bytes = [&](const ops::Bytes& b, bool packet, const std::string& p) {
+    const auto* v = std::get_if<int64_t>(&b.v);
+    double max = packet ? vme.max_packet_data : vme.max_copy_per_message;
+    if (v && static_cast<double>(*v) > max)
+      fail(at(p, "bytes"), fmt::format("{} bytes exceed the {} of {} bytes (vme.{})", *v,
+                                       packet ? "data one packet carries" : "most one kernel copy moves", max,
+                                       packet ? "max_packet_data" : "max_copy_per_message"));
+  };
   for (const auto& [module_name, m] : s.modules) {
     if (!m.ops) continue;
     auto check = [&](const ops::Op& op, const std::string& p) {
@@ -654,8 +732,19 @@ void Checker::check_ops(const ScenarioSpec& s) const {
       if (create) node = &create->node;
       const auto* name = node ? std::get_if<std::string>(&node->v) : nullptr;
       if (name && !node_exists(s.nodes, *name)) fail(at(p, "node"), "unknown node '" + *name + "'");
+      const auto* index = node ? std::get_if<ops::Expr>(&node->v) : nullptr;
+      const auto* literal = index ? std::get_if<int64_t>(&index->v) : nullptr;
+      if (literal && (*literal < 0 || static_cast<std::size_t>(*literal) >= s.nodes.size()))
+        fail(at(p, "node"), fmt::format("node index {} is not in the pool (0 to {})", *literal,
+                                        static_cast<int64_t>(s.nodes.size()) - 1));
       if (create && !s.modules.count(create->module))
         fail(at(p, "module"), "unknown module '" + create->module + "'");
+      std::visit(Overloaded{[&](const ops::Send& o) { bytes(o.bytes, true, p); },
+                            [&](const ops::Dgram& o) { bytes(o.bytes, true, p); },
+                            [&](const ops::Invoke& o) { bytes(o.bytes, false, p); },
+                            [&](const ops::Asinvoke& o) { bytes(o.bytes, false, p); },
+                            [&](const ops::Reply& o) { bytes(o.bytes, false, p); }, [](const auto&) {}},
+                 op.v);
     };
     ops::for_each_op(*m.ops, check, at(at(at("/modules", module_name), "program"), "ops"));
   }
@@ -777,18 +866,28 @@ ScenarioSpec Checker::run(const json& doc) {
     if (key.empty()) fail("/modules/", "module name must not be empty");
     s.modules[key] = module(key, value, at("/modules", key));
   }
+  const auto& limits = scenario_limits();
   {
-    std::size_t i = 0;
-    for (const auto& item : array(doc["rdcs"], "/rdcs", true)) s.rdcs.push_back(rdc(item, at("/rdcs", i++)));
+    std::size_t i = 0, incarnations = 0;
+    within(array(doc["rdcs"], "/rdcs", true).size(), limits.max_rdcs, "/rdcs", "rdcs", "max_rdcs");
+    for (const auto& item : doc["rdcs"]) {
+      auto p = at("/rdcs", i++);
+      s.rdcs.push_back(rdc(item, p));
+      incarnations += 1 + s.rdcs.back().incarnations.size();
+      within(incarnations, limits.max_incarnations, p, "incarnations in the scenario's rdcs",
+             "max_incarnations");
+    }
   }
   if (auto* v = find(doc, "events")) {
     std::size_t i = 0;
-    for (const auto& item : array(*v, "/events")) s.events.push_back(event(item, at("/events", i++)));
+    within(array(*v, "/events").size(), limits.max_events, "/events", "events", "max_events");
+    for (const auto& item : *v) s.events.push_back(event(item, at("/events", i++)));
   }
   if (auto* v = find(doc, "outputs")) s.outputs = outputs(*v, "/outputs");
 
   // Pass 2: cross-references.
   load_pool(s);
+  within(s.nodes.size(), limits.max_nodes, "/platform/nodes", "nodes", "max_nodes");
   check_modules(s);
   check_ops(s);
   for (std::size_t i = 0; i < s.rdcs.size(); ++i) check_rdc(s, i);
@@ -800,66 +899,153 @@ ScenarioSpec Checker::run(const json& doc) {
   return s;
 }
 
-/// Parses JSON, reporting syntax errors by line and column and duplicate keys (which nlohmann would
-/// otherwise silently collapse) by JSON pointer.
-json parse_json(const std::string& text, const std::string& file) {
+/// A char iterator that publishes how far the parser has read, so that errors found in SAX callbacks
+/// (which get no position) can name a line.
+struct CountingIter {
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+  const char* p = nullptr;
+  const char** read = nullptr;  // null for the end iterator
+  reference operator*() const { return *p; }
+  CountingIter& operator++() {
+    ++p;
+    if (read) *read = p;
+    return *this;
+  }
+  CountingIter operator++(int) {
+    auto old = *this;
+    ++*this;
+    return old;
+  }
+  bool operator==(const CountingIter& o) const { return p == o.p; }
+  bool operator!=(const CountingIter& o) const { return p != o.p; }
+};
+
+/// Builds the document as nlohmann's DOM parser does (its SAX builder, from its detail namespace),
+/// in one linear pass, and rejects what that parser would accept silently (a duplicate key: the later
+/// value won) or could not bound (nesting: every later recursion depends on it). It keeps the stack of
+/// open containers, so an error's JSON pointer is rendered only when there is one.
+class CheckedSax {
+ public:
+  CheckedSax(json& root, std::size_t max_depth) : dom_(root, false), max_depth_(max_depth) {}
+
+  bool null() { return scalar(dom_.null()); }
+  bool boolean(bool v) { return scalar(dom_.boolean(v)); }
+  bool number_integer(json::number_integer_t v) { return scalar(dom_.number_integer(v)); }
+  bool number_unsigned(json::number_unsigned_t v) { return scalar(dom_.number_unsigned(v)); }
+  bool number_float(json::number_float_t v, const std::string& s) { return scalar(dom_.number_float(v, s)); }
+  bool string(std::string& v) { return scalar(dom_.string(v)); }
+  bool binary(json::binary_t& v) { return scalar(dom_.binary(v)); }
+  bool start_object(std::size_t n) { return open(true) && dom_.start_object(n); }
+  bool end_object() { return close() && dom_.end_object(); }
+  bool start_array(std::size_t n) { return open(false) && dom_.start_array(n); }
+  bool end_array() { return close() && dom_.end_array(); }
+  bool key(std::string& k) {
+    auto& f = frames_.back();
+    f.key = k;
+    if (!f.keys.insert(k).second) return error("duplicate key");
+    return dom_.key(k);
+  }
+  bool parse_error(std::size_t position, const std::string& token, const json::exception& e) {
+    error_ = e.what();
+    error_id_ = e.id;
+    parse_error_position_ = position;
+    token_ = token;
+    return false;
+  }
+
+  /// The pointer of the value being read.
+  std::string pointer() const {
+    std::string out;
+    for (const auto& f : frames_) out += "/" + (f.object ? escape(f.key) : std::to_string(f.index));
+    return out;
+  }
+  const std::string& error() const { return error_; }
+  int error_id() const { return error_id_; }
+  std::size_t parse_error_position() const { return parse_error_position_; }
+  const std::string& token() const { return token_; }
+
+ private:
   struct Frame {
     bool object;
+    std::string key;        // the member being read
+    std::size_t index = 0;  // the element being read
     std::set<std::string> keys;
-    std::string key;
-    std::size_t index = 0;
   };
-  std::vector<Frame> stack;
-  std::string duplicate;  // pointer of the first duplicate key
-  auto element_done = [&] {
-    if (!stack.empty() && !stack.back().object) ++stack.back().index;
-  };
-  json::parser_callback_t cb = [&](int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        stack.push_back({true, {}, {}, 0});
-        break;
-      case json::parse_event_t::array_start:
-        stack.push_back({false, {}, {}, 0});
-        break;
-      case json::parse_event_t::key: {
-        auto& top = stack.back();
-        top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second && duplicate.empty()) {
-          for (const auto& f : stack) duplicate += "/" + (f.object ? escape(f.key) : std::to_string(f.index));
-        }
-        break;
-      }
-      case json::parse_event_t::object_end:
-      case json::parse_event_t::array_end:
-        stack.pop_back();
-        element_done();
-        break;
-      case json::parse_event_t::value:
-        element_done();
-        break;
-    }
+
+  bool error(const std::string& msg) {
+    error_ = msg;
+    return false;
+  }
+  bool scalar(bool ok) {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+    return ok;
+  }
+  bool open(bool object) {
+    if (frames_.size() >= max_depth_)
+      return error("nested deeper than " + std::to_string(max_depth_) + " levels (limit max_json_depth in " +
+                   scenario_limits().file + ")");
+    frames_.push_back({object, {}, 0, {}});
     return true;
-  };
+  }
+  bool close() {
+    frames_.pop_back();
+    return scalar(true);
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::size_t max_depth_;
+  std::vector<Frame> frames_;
+  std::string error_;
+  int error_id_ = 0;  // nlohmann's exception id for its own errors, 0 for ours
+  std::size_t parse_error_position_ = 0;
+  std::string token_;  // the lexer's last token at a parse error
+};
+
+/// "line L, column C" of byte `idx` of `text` (both 1-based).
+std::string line_column(const std::string& text, std::size_t idx) {
+  idx = std::min(idx, text.size());
+  std::size_t line = 1 + static_cast<std::size_t>(
+                             std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(idx), '\n'));
+  auto nl = idx == 0 ? std::string::npos : text.rfind('\n', idx - 1);
+  std::size_t column = nl == std::string::npos ? idx + 1 : idx - nl;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
+}
+
+/// Parses JSON in one pass, reporting syntax errors by line and column, and a number out of range,
+/// a duplicate key (which nlohmann would otherwise silently collapse) or too deep a nesting by JSON
+/// pointer and line.
+json parse_json(const std::string& text, const std::string& file) {
   json doc;
-  try {
-    doc = json::parse(text, cb);
-  } catch (const json::parse_error& e) {
+  CheckedSax sax(doc, scenario_limits().max_json_depth);
+  const char* read = text.data();
+  CountingIter first{text.data(), &read}, last{text.data() + text.size(), nullptr};
+  if (json::sax_parse(first, last, &sax)) return doc;
+  const auto& limits = scenario_limits();
+  if (sax.error_id() == 406) {  // a number beyond double; the parser stopped just after it
+    auto end = sax.parse_error_position();
+    auto start = end >= sax.token().size() ? end - sax.token().size() : 0;
+    throw ScenarioError(file + ": " + one_line(sax.pointer(), 2 * limits.max_echo_chars) + ": number " +
+                        one_line(sax.token(), limits.max_echo_chars) + " is out of range (" +
+                        line_column(text, start) + ")");
+  }
+  if (sax.error_id() != 0) {
     // nlohmann's own line/column are off by a token; recount from the byte offset (1-based).
-    std::size_t idx = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, text.size());
-    std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + idx, '\n'));
-    auto nl = text.rfind('\n', idx == 0 ? std::string::npos : idx - 1);
-    std::size_t column = idx == 0 ? 1 : (nl == std::string::npos ? idx + 1 : idx - nl);
-    std::string what = e.what();
+    std::size_t idx = sax.parse_error_position() == 0 ? 0 : sax.parse_error_position() - 1;
+    std::string what = sax.error();
     auto c = what.find("column ");
     auto colon = c == std::string::npos ? std::string::npos : what.find(": ", c);
     std::string detail = colon == std::string::npos ? what : what.substr(colon + 2);
-    std::replace(detail.begin(), detail.end(), '\n', ' ');
-    throw ScenarioError(file + ": invalid json at line " + std::to_string(line) + ", column " +
-                        std::to_string(column) + ": " + detail);
+    throw ScenarioError(file + ": invalid json at " + line_column(text, idx) + ": " +
+                        one_line(detail, 4 * limits.max_echo_chars));
   }
-  if (!duplicate.empty()) throw ScenarioError(file + ": " + duplicate + ": duplicate key");
-  return doc;
+  // Found by the handler: the parser has read just past the token at fault.
+  auto idx = static_cast<std::size_t>(read - text.data());
+  throw ScenarioError(file + ": " + one_line(sax.pointer(), 2 * limits.max_echo_chars) + ": " + sax.error() +
+                      " (" + line_column(text, idx == 0 ? 0 : idx - 1) + ")");
 }
 
 }  // namespace

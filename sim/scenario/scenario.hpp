@@ -29,6 +29,16 @@ using pool::InterfaceSpec;
 using pool::RdcSpec;
 namespace event = pool::event;
 
+/// What a scenario may hold (sim/scenario/limits.json, loaded once): each bounds the work, memory or
+/// stack depth that validating and running an untrusted file can take. Errors name a limit by its key.
+struct ScenarioLimits {
+  std::string file;  // relative to the data directory
+  std::size_t max_json_depth = 0, max_op_depth = 0, max_ops = 0, max_events = 0, max_rdcs = 0,
+              max_incarnations = 0, max_nodes = 0, max_echo_chars = 0;
+  std::size_t max_message_bytes = 0;
+};
+const ScenarioLimits& scenario_limits();
+
 struct ModuleSpec {
   std::string name;
   double text_kb = 0, data_kb = 0, heap_kb = 16, stack_kb = 8;

@@ -72,3 +72,16 @@ def test_bad_override_is_value_error(tmp_path):
 def test_bad_scenario_is_value_error():
     with pytest.raises(ValueError, match="modules"):
         pyequus.run_scenario('{"name": "x", "duration_s": 1}')
+
+
+def test_failed_operations_and_cleared_files_are_reported(tmp_path):
+    # Issue 14: a declared incarnation on a node outside the user's groups failed with E_DENIED, seen
+    # only in records.csv; an earlier run's files stayed beside the new ones.
+    denied = pathlib.Path(__file__).resolve().parents[1] / "sim" / "scenarios" / "run" / "denied-create.json"
+    (tmp_path / "graph-9.dot").write_text("stale\n")
+    r = pyequus.run_scenario(denied, out_dir=tmp_path)
+    assert len(r.failures) == 1 and "create_failed:w: E_DENIED (-7)" in r.failures[0]
+    assert r.errors == [] and r.cleared == ["graph-9.dot"]
+    assert not (tmp_path / "graph-9.dot").exists()
+    ok = pyequus.run_scenario(json.loads(PRINTER.read_text()))
+    assert ok.failures == [] and ok.errors == [] and ok.cleared == []

@@ -125,4 +125,76 @@ TEST(Cli, CfgReachesSimGridAndABadKeyIsOneLine) {
   EXPECT_NE(bad.err.find("no/such-key"), std::string::npos) << bad.err;
 }
 
+// ---- Issue 14: exit status 0, 2 or 3 and never CLI11's 1xx; checked options; visible failures ----
+
+TEST(Cli, UsageErrorsExitTwoNeverCli11Codes) {
+  for (const std::string args :
+       {"reproduce --experiments abc", "no-such-subcommand", "", "run", "reproduce --only ''",
+        "reproduce --only A.1,,A.2", "reproduce --set kernel.packet_loss_probability=2",
+        "params --set kernel.packet_loss_probability=-0.5", "params --set m68030.speed_factor=0"}) {
+    auto e = equus(args);
+    EXPECT_EQ(e.status, 2) << args << ": " << e.err;
+    EXPECT_TRUE(e.out.find("A.1 ") == std::string::npos) << args << ": a table ran";
+  }
+  auto p = equus("params --set kernel.packet_loss_probability=2");
+  EXPECT_NE(p.err.find("override 'kernel.packet_loss_probability': 2 is outside [0, 1] (a probability)"),
+            std::string::npos)
+      << p.err;
+  EXPECT_EQ(equus("--help").status, 0);
+  EXPECT_EQ(equus("params --set kernel.packet_loss_probability=1").status, 0);
+}
+
+TEST(Cli, GraphTimesMustBeFiniteAndNonNegative) {
+  for (const std::string at : {"-1", "nan", "inf"}) {
+    auto dir = fresh("graph-at");
+    auto e = equus("graph " + printer_server() + " --at " + at + " --out " + dir.string());
+    EXPECT_EQ(e.status, 2) << at << ": " << e.err;
+    EXPECT_NE(e.err.find("must be a finite number of seconds >= 0"), std::string::npos) << e.err;
+    EXPECT_FALSE(fs::exists(dir / "graph--1.dot"));
+  }
+}
+
+TEST(Cli, FailedOperationsAreWarnedCountedAndStrictMakesThemErrors) {
+  auto scenario = params::data_dir() + "/tests/sim/scenarios/run/denied-create.json";
+  auto dir = fresh("denied");
+  auto e = equus("run " + scenario + " --out " + dir.string());
+  EXPECT_EQ(e.status, 0) << e.err;
+  EXPECT_NE(e.out.find("1 operations the scenario asked for failed"), std::string::npos) << e.out;
+  EXPECT_NE(e.err.find("equus: warning: failed: "), std::string::npos) << e.err;
+  EXPECT_NE(e.err.find("create_failed:w: E_DENIED (-7)"), std::string::npos) << e.err;
+  auto strict = equus("run --strict " + scenario + " --out " + dir.string());
+  EXPECT_EQ(strict.status, 2) << strict.err;
+  EXPECT_NE(strict.err.find("equus: error: failed: "), std::string::npos) << strict.err;
+  // A run where everything happened is not affected by --strict.
+  EXPECT_EQ(equus("run --strict " + printer_server() + " --out " + fresh("strict-ok").string()).status, 0);
+}
+
+TEST(Cli, ARunClearsTheFilesOfAnEarlierRunAndSaysSo) {
+  auto dir = fresh("rerun");
+  fs::create_directories(dir);
+  for (const auto* stale : {"graph-77.dot", "trace.json", "migrations.csv", "notes.txt"})
+    std::ofstream(dir / stale) << "stale\n";
+  auto e = equus("graph " + printer_server() + " --at 1 --out " + dir.string());
+  ASSERT_EQ(e.status, 0) << e.err;
+  EXPECT_NE(e.err.find("equus: note: removed 3 files of an earlier run from " + dir.string() +
+                       ": graph-77.dot, migrations.csv, trace.json"),
+            std::string::npos)
+      << e.err;
+  EXPECT_FALSE(fs::exists(dir / "graph-77.dot"));
+  EXPECT_FALSE(fs::exists(dir / "trace.json"));  // `graph` writes no trace: a stale one would pass for it
+  EXPECT_TRUE(fs::exists(dir / "graph-1.dot"));
+  EXPECT_TRUE(fs::exists(dir / "notes.txt"));  // not a run's file: left alone
+}
+
+TEST(Cli, EveryFileARunWritesIsOneItClears) {
+  auto dir = fresh("owned");
+  ASSERT_EQ(equus("run " + printer_server() + " --out " + dir.string()).status, 0);
+  std::size_t n = 0;
+  for (const auto& f : fs::directory_iterator(dir)) n += f.is_regular_file();
+  auto again = equus("run " + printer_server() + " --out " + dir.string());
+  ASSERT_EQ(again.status, 0) << again.err;
+  EXPECT_NE(again.err.find("equus: note: removed " + std::to_string(n) + " files"), std::string::npos)
+      << again.err;
+}
+
 }  // namespace equus::test

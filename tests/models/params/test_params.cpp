@@ -1,8 +1,10 @@
 // Model parameters: loading the shipped data files, overrides, unit conversion and file errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -248,3 +250,38 @@ TEST(Params, ModelParamsFromAnotherDirectoryWithABrokenFileThrows) {
   EXPECT_NE(msg.find(kernel_json), std::string::npos) << msg;
   EXPECT_NE(msg.find("/parameters/max_retries"), std::string::npos) << msg;
 }
+
+namespace equus::params {
+
+// Issue 14: --set kernel.packet_loss_probability=2 was accepted. Ranges are data
+// (models/params/ranges.json), applied to the files' values and to overrides alike.
+TEST(ParamRanges, OverridesOutsideTheirRangeAreRejected) {
+  auto error = [](const std::map<std::string, std::string>& o) -> std::string {
+    try {
+      ModelParams::load(o);
+    } catch (const ParamError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error({{"kernel.packet_loss_probability", "2"}}),
+            "override 'kernel.packet_loss_probability': 2 is outside [0, 1] (a probability)");
+  EXPECT_EQ(error({{"m68030.speed_factor", "0"}}),
+            "override 'm68030.speed_factor': 0 is outside (0, inf) (it divides every CPU cost)");
+  EXPECT_EQ(error({{"vme.arbitration_penalty", "1.5"}}),
+            "override 'vme.arbitration_penalty': 1.5 is outside [0, 1] (a fraction of the bus capacity)");
+  EXPECT_EQ(error({{"kernel.packet_loss_probability", "1"}, {"m68030.speed_factor", "2.5"}}), "");
+}
+
+TEST(ParamRanges, EveryRangeNamesAParameter) {
+  std::ifstream in(data_dir() + "/models/params/ranges.json");
+  auto doc = nlohmann::json::parse(in);
+  auto infos = ModelParams::load().infos;
+  for (const auto& [name, r] : doc["ranges"].items()) {
+    EXPECT_TRUE(std::any_of(infos.begin(), infos.end(), [&](const auto& i) { return i.name == name; }))
+        << name;
+    EXPECT_TRUE(r.contains("provenance")) << name;
+  }
+}
+
+}  // namespace equus::params

@@ -100,3 +100,16 @@ TEST(PoolFiles, BadUserLineNamesFileAndLine) {
   auto empty = pool_error([] { parse_pool_users("# c\n:all\n", "u.users"); });
   EXPECT_NE(empty.find("u.users:2"), std::string::npos) << empty;
 }
+
+// Issue 14: validation accepted "0x202", "0202" and "20A" while the run matched only the exact name or
+// the lower-case hex, got -1 and took it for the broadcast address. One resolver serves both now.
+TEST(FindNode, NameOrKernelIdWrittenAnyWayTheLanguageAllows) {
+  auto nodes = parse_node_descriptors("201:alpha:all:jt68030:4mb\n20a:beta:all:jt68030:4mb\n", "t.nodes");
+  for (const std::string ref : {"beta", "20a", "20A", "0x20a", "0X20A", "020a", "0x0000020a"})
+    EXPECT_EQ(find_node(nodes, ref), 1) << ref;
+  EXPECT_EQ(find_node(nodes, "201"), 0);
+  for (const std::string ref : {"", "0x", "Beta", "gamma", "20b", "-1", "0x1000000201", "20a ", "+201"})
+    EXPECT_EQ(find_node(nodes, ref), -1) << ref;
+  EXPECT_EQ(parse_kernel_id("0x202"), 0x202u);
+  EXPECT_FALSE(parse_kernel_id("123456789"));  // nine significant digits: not a 32-bit id
+}

@@ -526,4 +526,42 @@ TEST(OpProgram, CreateAndDestroy) {
   EXPECT_LT(child[0]["end_s"].get<double>(), 5);  // not its 60 s of receiving
 }
 
+TEST(OpProgram, ComputedOverflowStopsTheProgramNamingThePointer) {
+  // Issue 14: {"mod": [INT64_MIN, -1]} raised SIGFPE and the others wrapped; now mod gives its true 0
+  // and an overflow stops the program with an error naming the expression.
+  auto manager = json::parse(R"([
+    {"op": "set", "var": "min", "value": -9223372036854775808},
+    {"op": "record", "key": "mod", "value": {"mod": ["$min", -1]}},
+    {"op": "set", "var": "big", "value": 9223372036854775807},
+    {"op": "record", "key": "before", "value": 1},
+    {"op": "set", "var": "y", "value": {"add": [1, {"add": ["$big", 1]}]}},
+    {"op": "record", "key": "after", "value": 1}])");
+  auto run = run_json(scenario(manager, json::array(), json::array()), "op-overflow");
+  EXPECT_EQ(run.values("mod"), std::vector<double>{0});
+  EXPECT_EQ(run.values("before"), std::vector<double>{1});
+  EXPECT_TRUE(run.values("after").empty());
+  ASSERT_EQ(run.summary.errors.size(), 1u);
+  EXPECT_EQ(
+      run.summary.errors[0].rfind("op-overflow.json: /modules/manager/program/ops/4/value/add/1/add: integer "
+                                  "overflow: add of 9223372036854775807 and 1 does not fit in 64 bits (at ",
+                                  0),
+      0u)
+      << run.summary.errors[0];
+}
+
+TEST(OpProgram, ComputedSizeOutOfRangeStopsTheProgram) {
+  // A -1 byte count became a 4 GiB buffer before the call failed.
+  auto bytes = json::parse(R"([
+    {"op": "send", "stream": "nowhere", "bytes": {"sub": [0, 1]}},
+    {"op": "record", "key": "after", "value": 1}])");
+  auto run = run_json(scenario(bytes, json::array(), json::array()), "op-bytes");
+  EXPECT_TRUE(run.values("after").empty());
+  ASSERT_EQ(run.summary.errors.size(), 1u);
+  EXPECT_NE(
+      run.summary.errors[0].find("op-bytes.json: /modules/manager/program/ops/0/bytes: computed value -1 is "
+                                 "out of range [0, 4194304]"),
+      std::string::npos)
+      << run.summary.errors[0];
+}
+
 }  // namespace equus::test
