@@ -37,6 +37,7 @@
 #include "models/kernel/equus.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -586,9 +587,7 @@ struct Pool {
 Pool& pristine_pool() {
   static Pool pool = [] {
     Pool p;
-    int argc = 2;
-    const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-    p.engine = std::make_unique<sg::Engine>(&argc, const_cast<char**>(argv));
+    p.engine = support::make_engine("test");
     auto params = params::ModelParams::load({});
     auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
     p.sys = std::make_unique<System>(*p.engine, nodes, params, 1);
