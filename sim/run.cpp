@@ -44,13 +44,23 @@ programs::OpHooks recorder_hooks(const ScenarioSpec& spec, Recorder& rec) {
   return hooks;
 }
 
+/// A JSON pointer token: "~" and "/" escaped (RFC 6901).
+std::string pointer_token(const std::string& key) {
+  std::string out;
+  for (char ch : key)
+    out += ch == '~' ? std::string("~0") : ch == '/' ? std::string("~1") : std::string(1, ch);
+  return out;
+}
+
 /// The RDC binary: every module of the scenario, in name order.
 void add_modules(const ScenarioSpec& spec, const programs::OpHooks& hooks, pool::AdministratorPlan& plan) {
   for (const auto& [name, m] : spec.modules) {
     plan.module_index[name] = static_cast<int>(plan.modules.size());
     plan.modules.push_back(Module{
         name, m.text_kb * 1024, m.data_kb * 1024, m.heap_kb * 1024, m.stack_kb * 1024,
-        m.cpp.empty() ? programs::op_program(m.ops, hooks) : programs::find_program(m.cpp), m.service});
+        m.cpp.empty() ? programs::op_program(m.ops, hooks, "/modules/" + pointer_token(name) + "/program/ops")
+                      : programs::find_program(m.cpp),
+        m.service});
   }
 }
 
@@ -113,6 +123,12 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   Recorder& rec = session.record();
   if (on_pool) on_pool(session.system());
   auto hooks = recorder_hooks(spec, rec);
+  // A program stopped on an error ends the run, which then reports it instead of results.
+  std::string program_error;
+  hooks.failed = [&program_error](const std::string& error) {
+    if (program_error.empty()) program_error = error;
+    sg::Actor::kill_all();
+  };
   pool::AdministratorPlan plan{spec.nodes, spec.rdcs, spec.events, {}, {}};
   add_modules(spec, hooks, plan);
 
@@ -130,6 +146,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
            static_cast<unsigned long long>(spec.seed), spec.duration_s);
   session.engine().run_until(spec.duration_s);
   XBT_VERB("scenario '%s' stopped at %g s", spec.name.c_str(), sg::Engine::get_clock());
+  if (!program_error.empty()) throw std::runtime_error(spec.file + ": " + program_error);
   if (summary.end_time == 0) {
     summary.end_time = sg::Engine::get_clock();
     summary.blocked = session.system().blocked_report(false);

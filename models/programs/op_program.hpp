@@ -30,9 +30,25 @@ struct OpHooks {
   std::function<void(uint64_t token, int status)> reconfigured;
   /// An incarnation the program created, under the name the program gave its handle.
   std::function<void(kernel::GlobalId inc, const std::string& name)> named;
+  /// The program stopped on an error (one line, naming the op's JSON pointer): the run should end
+  /// and report it. Without this hook the error (ops::OpError) escapes the program.
+  std::function<void(const std::string& error)> failed;
 };
 
-/// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops.
-kernel::Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks = {});
+/// The interpreter's limits: named in models/programs/programs.json.
+struct OpLimits {
+  /// Ops one program may run at one simulated instant (a loop whose body takes no time never yields).
+  int max_steps_per_instant = 0;
+
+  /// The limits in `dir`/models/programs/programs.json; throws params::ParamError.
+  static OpLimits load(const std::string& dir);
+  /// The shipped ones (params::data_dir()), loaded once.
+  static const OpLimits& shipped();
+};
+
+/// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops. `at` is the JSON
+/// pointer of the op array in its scenario (errors name ops by their pointer under it).
+kernel::Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks = {}, std::string at = "",
+                           OpLimits limits = OpLimits::shipped());
 
 }  // namespace equus::programs
