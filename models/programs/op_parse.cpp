@@ -153,8 +153,11 @@ void parse(const json& j, const std::string& ptr, Expr& out) {
   if (!j.is_object()) fail(ptr, "must be an integer, \"$var\" or an expression object");
   object(j, ptr, exprs);
   if (j.size() != 1) fail(ptr, "must have exactly one of " + join(exprs, ", ", ""));
-  const auto& [key, arg] = *j.items().begin();
-  out = expression(key, arg, at(ptr, key));
+  // Not a structured binding of *j.items().begin(): that binds to a temporary iteration proxy whose
+  // key() refers into it (a stack use after scope under ASan).
+  auto it = j.begin();
+  const std::string& key = it.key();
+  out = expression(key, it.value(), at(ptr, key));
 }
 
 void parse(const json& j, const std::string& ptr, Cond& out) {
