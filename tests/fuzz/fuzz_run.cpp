@@ -88,6 +88,7 @@ int run_child(equus::sim::ScenarioSpec spec) {
 void write_all(int fd, const uint8_t* p, std::size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
     if (w <= 0) return;
     p += w;
     n -= static_cast<std::size_t>(w);
@@ -108,6 +109,7 @@ bool merge_counters(int fd) {
   std::size_t got = 0;
   while (got < n) {
     ssize_t r = read(fd, theirs.data() + got, n - got);
+    if (r < 0 && errno == EINTR) continue;  // libFuzzer's timer (SIGALRM) ticks every second
     if (r <= 0) break;
     got += static_cast<std::size_t>(r);
   }
