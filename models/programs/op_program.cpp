@@ -258,13 +258,26 @@ class Interpreter {
       }
     return ids;
   }
-  /// Frees the data of completed asinvokes.
+  /// Frees the data of completed asinvokes. Ids may repeat on a stream (they are the node's, and a
+  /// migrated incarnation's calls were numbered on two nodes): with k listed outstanding, the newest k
+  /// of ours with that id stay; the kernel completes the oldest first.
   void release_completed_asinvokes() {
-    outstanding_.remove_if([this](const Outstanding& o) {
-      if (o.id == 0) return false;
-      auto ids = outstanding_ids(o.stream);
-      return ids && std::find(ids->begin(), ids->end(), o.id) == ids->end();
-    });
+    std::map<std::pair<GlobalId, uint64_t>, long> left;  // (stream, id) -> listed ones not yet matched
+    for (auto it = outstanding_.end(); it != outstanding_.begin();) {
+      --it;  // newest first
+      if (it->id == 0) continue;
+      auto [l, fresh] = left.try_emplace({it->stream, it->id}, 0);
+      if (fresh) {
+        auto ids = outstanding_ids(it->stream);
+        l->second = ids ? std::count(ids->begin(), ids->end(), it->id) : -1;
+      }
+      if (l->second < 0) continue;  // the stream is gone: its completions can no longer be seen
+      if (l->second > 0) {
+        --l->second;
+        continue;
+      }
+      it = outstanding_.erase(it);  // completed; `it` now the newer neighbour, stepped back above
+    }
   }
 
   // ---- One handler per op ----
@@ -311,8 +324,10 @@ class Interpreter {
     if (rc == E_OK) {
       auto after = outstanding_ids(o.stream);
       if (!after) return;
-      for (uint64_t id : *after)
-        if (!before || std::find(before->begin(), before->end(), id) == before->end()) o.id = id;
+      for (uint64_t id : *after)  // the id listed once more than before (ids may repeat: see above)
+        if (std::count(after->begin(), after->end(), id) >
+            (before ? std::count(before->begin(), before->end(), id) : 0))
+          o.id = id;
       if (o.id == 0) return;
     }
     outstanding_.push_back(std::move(o));
