@@ -17,6 +17,9 @@ PACKAGES=(
   python3-dask python3-distributed python3-jsonschema
   graphviz python3-tqdm python3-nbconvert python3-nbformat python3-ipykernel jupyter-nbconvert
 )
+# For the fuzz targets only (tests/fuzz, docs/fuzzing.md): installed when the archive has them; without
+# them setup still succeeds and the fuzz test is skipped.
+OPTIONAL_PACKAGES=(clang libfuzzer-14-dev)
 
 do_deps=1
 do_build=1
@@ -28,23 +31,36 @@ case "${1:-}" in
   *) echo "setup.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
 esac
 
+installed() { dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'; }
+
 if ((do_deps)); then
   missing=()
-  for p in "${PACKAGES[@]}"; do
-    dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing+=("$p")
-  done
-  if ((${#missing[@]})); then
-    echo "setup.sh: installing ${missing[*]}"
+  optional=()
+  for p in "${PACKAGES[@]}"; do installed "$p" || missing+=("$p"); done
+  for p in "${OPTIONAL_PACKAGES[@]}"; do installed "$p" || optional+=("$p"); done
+  if ((${#missing[@]} + ${#optional[@]})); then
+    echo "setup.sh: installing ${missing[*]} ${optional[*]}"
     if ((EUID == 0)); then
       SUDO=()
     elif command -v sudo >/dev/null; then
       SUDO=(sudo)
-    else
+    elif ((${#missing[@]})); then
       echo "setup.sh: need root or sudo to install: ${missing[*]}" >&2
       exit 1
+    else
+      echo "setup.sh: warning: no root or sudo to install ${optional[*]}: the fuzz test will be skipped" >&2
+      optional=()
     fi
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    if ((${#missing[@]} + ${#optional[@]})); then
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    fi
+    if ((${#missing[@]})); then
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+    fi
+    if ((${#optional[@]})); then
+      "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${optional[@]}" ||
+        echo "setup.sh: warning: could not install ${optional[*]}: the fuzz test will be skipped" >&2
+    fi
   else
     echo "setup.sh: all Debian packages present"
   fi

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "models/kernel/kernel.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace sg = simgrid::s4u;
 
@@ -33,26 +34,10 @@ SessionParams shipped_pool(params::ModelParams params, uint64_t seed) {
           platform::load_pool_users(dir + "kathleen.users")};
 }
 
-namespace {
-/// SimGrid is quiet unless asked: its own messages would drown a run's output.
-std::vector<std::string>& engine_options() {
-  static std::vector<std::string> options{"--log=root.thres:critical"};
-  return options;
-}
-}  // namespace
-
-void Session::add_engine_option(const std::string& option) {
-  if (option.rfind("--log=", 0) != 0 && option.rfind("--cfg=", 0) != 0)
-    throw std::invalid_argument("'" + option + "': SimGrid options are --log=... or --cfg=...");
-  engine_options().push_back(option);
-}
+void Session::add_engine_option(const std::string& option) { support::add_engine_option(option); }
 
 Session::Session(SessionParams params) : params_(std::move(params)) {
-  std::vector<char*> argv{const_cast<char*>("equus")};
-  for (auto& o : engine_options()) argv.push_back(o.data());
-  argv.push_back(nullptr);
-  int argc = static_cast<int>(argv.size()) - 1;
-  engine_ = new sg::Engine(&argc, argv.data());
+  engine_ = support::make_engine().release();
   sys_ = new kernel::System(*engine_, params_.nodes, params_.params, params_.seed);
 }
 

@@ -32,7 +32,8 @@ class Session {
  public:
   /// SimGrid options for every engine this process builds from now on, as SimGrid's own command line
   /// takes them: "--log=equus_kernel.thres:debug", "--cfg=contexts/factory:thread". Set them before
-  /// building a Session (a run forks its cells after, so they inherit them).
+  /// building a Session (a run forks its cells after, so they inherit them). They come after
+  /// EQUUS_SIMGRID_CFG's (models/support/simgrid_engine.hpp, where every engine is built).
   static void add_engine_option(const std::string& option);
 
   explicit Session(SessionParams params);

@@ -237,7 +237,7 @@ void Administrator::notice(Equus& eq, RdcState& r, const event::WithdrawNode& w)
     if (!alive(eq, h) || eq.inc_status(h, &st) != E_OK || st.is_node != at) continue;
     int rc =
         reconfigure(eq, "migrate", name + " to " + w.migrate_to + " (withdrawal notice for " + w.node + ")",
-                    [&] { return eq.inc_migrate(h, to); });
+                    [&, h = h] { return eq.inc_migrate(h, to); });  // clang 14: no captured bindings
     if (rc != E_OK) eq.record("event_failed:migrate", rc);
   }
 }

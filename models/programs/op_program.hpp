@@ -30,11 +30,25 @@ struct OpHooks {
   std::function<void(uint64_t token, int status)> reconfigured;
   /// An incarnation the program created, under the name the program gave its handle.
   std::function<void(kernel::GlobalId inc, const std::string& name)> named;
-  /// The program stopped on a computed value out of range (JSON pointer from the op array's root).
+  /// The program stopped on an error: a computed value out of range, a loop that never yields (JSON
+  /// pointer from the op array's root).
   std::function<void(const std::string& pointer, const std::string& message)> error;
 };
 
-/// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops.
-kernel::Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks = {});
+/// The interpreter's limits: named in models/programs/programs.json.
+struct OpLimits {
+  /// Ops one program may run at one simulated instant (a loop whose body takes no time never yields).
+  int max_steps_per_instant = 0;
+
+  /// The limits in `dir`/models/programs/programs.json; throws params::ParamError.
+  static OpLimits load(const std::string& dir);
+  /// The shipped ones (params::data_dir()), loaded once.
+  static const OpLimits& shipped();
+};
+
+/// The program of a module whose `program` is {"ops": [...]}, parsed by ops::parse_ops. An op that stops
+/// on an error calls `hooks.error` with its pointer from the op array (or throws ops::OpError).
+kernel::Program op_program(std::shared_ptr<const ops::Block> ops, OpHooks hooks = {},
+                           OpLimits limits = OpLimits::shipped());
 
 }  // namespace equus::programs

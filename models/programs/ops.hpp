@@ -190,6 +190,7 @@ struct Sleep {
 
 /// What the four message-passing ops send over `stream`: header words, `bytes` of data and a
 /// reference (`ref`, kept by the sender unless `keep` is false; a port propagates, Section 6.2.1).
+/// `status`: the call's Equus status (e.g. E_TIMEOUT when nobody answered).
 struct Message {
   std::string stream;
   Head head;
@@ -197,14 +198,17 @@ struct Message {
   std::string ref;
   bool keep = true;
   bool keep_queuing = false;
+  Var status;
 };
 /// Message's fields, first in the fields of the ops made of one.
 template <class O>
 constexpr auto message_fields() {
   return std::tuple{req("stream", &O::stream), opt("head", &O::head), opt("bytes", &O::bytes),
-                    opt("ref", &O::ref),       opt("keep", &O::keep), opt("keep_queuing", &O::keep_queuing)};
+                    opt("ref", &O::ref),       opt("keep", &O::keep), opt("keep_queuing", &O::keep_queuing),
+                    opt("status", &O::status)};
 }
-/// inc_invoke; the reply's header goes to `msg`, a reference it carries is bound to `as`.
+/// inc_invoke; the reply's header goes to `msg` (none when the call failed), a reference it carries
+/// is bound to `as`.
 struct Invoke : Message {
   static constexpr std::string_view name = "invoke";
   std::string msg, as;
@@ -249,28 +253,37 @@ struct Reply {
   std::string msg;
   Head head;
   Bytes bytes;
+  Var status;
   static constexpr auto fields() {
-    return std::tuple{req("msg", &Reply::msg), opt("head", &Reply::head), opt("bytes", &Reply::bytes)};
+    return std::tuple{req("msg", &Reply::msg), opt("head", &Reply::head), opt("bytes", &Reply::bytes),
+                      opt("status", &Reply::status)};
   }
 };
 struct SsPut {
   static constexpr std::string_view name = "ss_put";
   std::string label, ref;
   Copies copies;
+  Var status;
   static constexpr auto fields() {
-    return std::tuple{req("label", &SsPut::label), req("ref", &SsPut::ref), opt("copies", &SsPut::copies)};
+    return std::tuple{req("label", &SsPut::label), req("ref", &SsPut::ref), opt("copies", &SsPut::copies),
+                      opt("status", &SsPut::status)};
   }
 };
 struct SsGet {
   static constexpr std::string_view name = "ss_get";
   std::string label, as;
-  static constexpr auto fields() { return std::tuple{req("label", &SsGet::label), req("as", &SsGet::as)}; }
+  Var status;
+  static constexpr auto fields() {
+    return std::tuple{req("label", &SsGet::label), req("as", &SsGet::as), opt("status", &SsGet::status)};
+  }
 };
 struct Register {
   static constexpr std::string_view name = "register";
   std::string service, ref;
+  Var status;
   static constexpr auto fields() {
-    return std::tuple{req("service", &Register::service), req("ref", &Register::ref)};
+    return std::tuple{req("service", &Register::service), req("ref", &Register::ref),
+                      opt("status", &Register::status)};
   }
 };
 /// ns_lookup; status 1 found, 0 not.
@@ -287,9 +300,10 @@ struct ChanCreate {
   static constexpr std::string_view name = "chan_create";
   kernel::ChanType type = kernel::ChanType::Unicast;
   std::string stream, port;
+  Var status;
   static constexpr auto fields() {
     return std::tuple{req("type", &ChanCreate::type), req("stream", &ChanCreate::stream),
-                      req("port", &ChanCreate::port)};
+                      req("port", &ChanCreate::port), opt("status", &ChanCreate::status)};
   }
 };
 struct Record {

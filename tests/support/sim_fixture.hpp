@@ -9,6 +9,7 @@
 
 #include "models/kernel/equus.hpp"
 #include "models/kernel/system.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace equus::test {
 
@@ -23,11 +24,7 @@ class SimTest : public ::testing::Test {
   /// builds the default pool): SimGrid's models are fixed once the platform exists.
   void build(const std::map<std::string, std::string>& overrides) {
     ASSERT_FALSE(sys_) << "build() after the pool exists";
-    if (!engine_) {
-      int argc = 2;
-      const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-      engine_ = std::make_unique<simgrid::s4u::Engine>(&argc, const_cast<char**>(argv));
-    }
+    if (!engine_) engine_ = support::make_engine("test");
     auto params = params::ModelParams::load(overrides);
     auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
     sys_ = std::make_unique<kernel::System>(*engine_, nodes, params, 1);

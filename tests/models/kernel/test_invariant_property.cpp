@@ -37,6 +37,7 @@
 #include "models/kernel/equus.hpp"
 #include "models/kernel/kernel.hpp"
 #include "models/kernel/system.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace sg = simgrid::s4u;
 using namespace equus::kernel;
@@ -577,7 +578,9 @@ std::string run_case(sg::Engine& engine, System& sys, const Case& c) {
 
 // ---------------------------------------------------------------- processes running cases
 
-/// The pool every process running cases starts from: built once here, never run in this process.
+/// The pool a process running cases starts from, built in that process after its fork (deterministic:
+/// every one is the same). Not built before forking: on thread contexts (EQUUS_SIMGRID_CFG, the
+/// sanitizer suite) each actor is a thread, and a fork copies only the forking one.
 struct Pool {
   std::unique_ptr<sg::Engine> engine;
   std::unique_ptr<System> sys;
@@ -586,9 +589,7 @@ struct Pool {
 Pool& pristine_pool() {
   static Pool pool = [] {
     Pool p;
-    int argc = 2;
-    const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-    p.engine = std::make_unique<sg::Engine>(&argc, const_cast<char**>(argv));
+    p.engine = support::make_engine("test");
     auto params = params::ModelParams::load({});
     auto nodes = platform::load_node_descriptors(params::data_dir() + "/scenarios/pool/kathleen.nodes");
     p.sys = std::make_unique<System>(*p.engine, nodes, params, 1);
@@ -718,8 +719,8 @@ std::string exit_status(int status) {
 /// Runs one case in a child forked from the pristine pool: what a counterexample is confirmed and
 /// shrunk with (every run starts from the same state).
 Outcome run_forked(const Case& c, bool skip_forwarding) {
-  Pool& pool = pristine_pool();
   if (std::getenv("EQUUS_PROPERTY_NO_FORK")) {  // debugging a counterexample (RC_PARAMS=reproduce=...) in gdb
+    Pool& pool = pristine_pool();
     pool.sys->network().skip_forwarding = skip_forwarding;
     return parse(run_case(*pool.engine, *pool.sys, c), true);
   }
@@ -732,6 +733,7 @@ Outcome run_forked(const Case& c, bool skip_forwarding) {
   if (pid == 0) {
     close(fds[0]);
     alarm(60);  // a wall-clock bound on a case (livelocks)
+    Pool& pool = pristine_pool();
     pool.sys->network().skip_forwarding = skip_forwarding;
     write_all(fds[1], run_case(*pool.engine, *pool.sys, c) + "END\n");
     _exit(0);  // no destructors: the pool's actors are still blocked
@@ -779,7 +781,6 @@ class Worker {
 
  private:
   bool start() {
-    Pool& pool = pristine_pool();
     int down[2], up[2];
     if (pipe(down) != 0) return false;
     if (pipe(up) != 0) return false;
@@ -790,6 +791,7 @@ class Worker {
     if (pid_ == 0) {
       close(down[1]);
       close(up[0]);
+      Pool& pool = pristine_pool();
       FILE* in = fdopen(down[0], "r");
       std::string line;
       for (int ch; (ch = std::fgetc(in)) != EOF;) {

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "models/m68030/cpu.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace sg = simgrid::s4u;
 using equus::m68030::Cpu;
@@ -14,9 +15,7 @@ namespace {
 
 struct CpuTest : ::testing::Test {
   void SetUp() override {
-    int argc = 2;
-    const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-    engine_ = std::make_unique<sg::Engine>(&argc, const_cast<char**>(argv));
+    engine_ = equus::support::make_engine("test");
     auto* zone = sg::create_full_zone("z");
     host_ = zone->create_host("card", 1e9);
     zone->seal();

@@ -8,6 +8,7 @@
 #include "models/kernel/model_params.hpp"
 #include "models/platform/platform.hpp"
 #include "models/platform/profile.hpp"
+#include "models/support/simgrid_engine.hpp"
 
 namespace equus::platform {
 namespace {
@@ -90,9 +91,8 @@ struct Transfer {
 /// Runs `transfers` over the profile's interconnect, each from its start time, in one simulation (one
 /// engine per process); returns how long each took.
 std::vector<double> transfer_times(const std::string& profile, const std::vector<Transfer>& transfers) {
-  int argc = 2;
-  const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-  simgrid::s4u::Engine engine(&argc, const_cast<char**>(argv));
+  auto engine_owner = support::make_engine("test");
+  simgrid::s4u::Engine& engine = *engine_owner;
   auto p = load_profile(profile, dir, profile == "switched-lan" ? 8 : 0);
   auto params = params::ModelParams::load();
   Platform platform(engine, p.nodes, params.cpu, params.vme, p.interconnect);

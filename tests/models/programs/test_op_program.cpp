@@ -6,8 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <stdexcept>
 
+#include "models/kernel/equus.hpp"
 #include "models/programs/ops.hpp"
+#include "models/programs/registry.hpp"
 #include "tests/support/scenario_run.hpp"
 
 using nlohmann::json;
@@ -562,6 +565,118 @@ TEST(OpProgram, ComputedSizeOutOfRangeStopsTheProgram) {
                                  "out of range [0, 4194304]"),
       std::string::npos)
       << run.summary.errors[0];
+}
+
+TEST(OpProgram, AsinvokeDataStaysTheCallersUntilTheCallCompletes) {
+  // Two asinvokes on one stream, the second larger, both queued before the receiver (asleep) takes
+  // either: the kernel fetches the first one's data from the caller after the second call. With one
+  // buffer per stream the second call freed the first's (a heap use after free: garbage received).
+  programs::register_program("zero_checker", [] {
+    return kernel::Program([](kernel::Equus& eq) {
+      int port = eq.inc_paramRef(0);
+      eq.inc_sleep(300);
+      std::vector<std::byte> buf(64 * 1024);
+      for (int i = 0; i < 2; ++i) {
+        std::fill(buf.begin(), buf.end(), std::byte{0xAA});
+        kernel::Msg m;
+        m.m_base = buf.data();
+        m.m_cnt = static_cast<uint32_t>(buf.size());
+        int rc = eq.inc_receive(port, &m, 0, 0, 2000);
+        eq.record("received", rc);
+        eq.record("bytes", m.m_cnt);
+        eq.record("nonzero",
+                  static_cast<double>(std::count_if(buf.begin(), buf.begin() + m.m_cnt,
+                                                    [](std::byte b) { return b != std::byte{0}; })));
+      }
+    });
+  });
+  auto manager = json::parse(R"([
+    {"op": "ss_get", "label": "bulk", "as": "out"},
+    {"op": "asinvoke", "stream": "out", "head": [1], "bytes": 2000, "status": "a1"},
+    {"op": "asinvoke", "stream": "out", "head": [2], "bytes": 60000, "status": "a2"},
+    {"op": "record", "key": "status", "value": {"add": ["$a1", "$a2"]}},
+    {"op": "loop", "count": 2, "body": [
+      {"op": "event_wait", "timeout_ms": 5000, "types": ["asinvoke_done"], "status": "w"},
+      {"op": "record", "key": "done", "value": "$w"}]}])");
+  auto incs = json::parse(R"([{"name": "rx", "module": "checker", "node": "kathleen6",
+    "interfaces": [{"name": "in", "kind": "port", "label": "bulk"}]}])");
+  json checker = {{"text_kb", 8}, {"program", {{"cpp", "zero_checker"}}}};
+  auto run = run_json(scenario(manager, incs, json::array(), {{"checker", checker}}), "op-asinvoke-buffers");
+  EXPECT_TRUE(run.summary.violations.empty());
+  EXPECT_EQ(run.values("status"), std::vector<double>{0});
+  EXPECT_EQ(run.values("received", "rx"), (std::vector<double>{1, 1}));
+  EXPECT_EQ(run.values("bytes", "rx"), (std::vector<double>{2000, 60000}));
+  EXPECT_EQ(run.values("nonzero", "rx"), (std::vector<double>{0, 0}));  // the zeros the sender wrote
+  EXPECT_EQ(run.values("done"), (std::vector<double>{1, 1}));
+}
+
+namespace {
+/// Runs `ops` as the primary's program for 1 s of simulated time; the error its program stopped on.
+std::string zero_time_loop_error(const char* ops_text) {
+  auto doc = scenario(json::parse(ops_text), json::array(), json::array());
+  doc["duration_s"] = 1;
+  auto run = run_json(doc, "op-zero-time-loop");
+  return run.summary.errors.empty() ? "(no error)" : run.summary.errors.front();
+}
+}  // namespace
+
+// Without a step budget per simulated instant these loops never yield: the run never ends.
+
+TEST(OpProgram, AWhileTakingNoSimulatedTimeStopsItsProgramNamingIt) {
+  auto what = zero_time_loop_error(
+      R"([{"op": "while", "cond": {"eq": [1, 1]}, "body": [{"op": "set", "var": "x", "value": 1}]}])");
+  EXPECT_EQ(
+      what.rfind("op-zero-time-loop.json: /modules/manager/program/ops/0: 1000000 ops at simulated time", 0),
+      0u)
+      << what;
+  EXPECT_NE(what.find("programs.max_steps_per_instant"), std::string::npos) << what;
+}
+
+TEST(OpProgram, ANestedLoopTakingNoSimulatedTimeStopsItsProgramNamingIt) {
+  auto what = zero_time_loop_error(R"([
+    {"op": "compute", "ms": 5},
+    {"op": "loop", "count": 3, "body": [
+      {"op": "if", "cond": {"eq": [1, 1]}, "then": [
+        {"op": "loop", "count": 2000000000, "var": "i", "body": [{"op": "set", "var": "k", "value": "$i"}]}]}]}])");
+  EXPECT_EQ(what.rfind("op-zero-time-loop.json: /modules/manager/program/ops/1/body/0/then/0: ", 0), 0u)
+      << what;
+}
+
+TEST(OpProgram, LimitsAreData) {
+  EXPECT_EQ(programs::OpLimits::shipped().max_steps_per_instant, 1000000);
+  EXPECT_THROW(programs::OpLimits::load("/nonexistent"), params::ParamError);
+}
+
+TEST(OpProgram, CallsThatCanFailGiveTheirStatusAndRecordIt) {
+  // The server is gone when the primary invokes it: the call fails (after the kernel's retries) and
+  // the program learns it; the reply it keeps is no reply (header words 0), not its own request.
+  auto server = json::parse(R"({"text_kb": 8, "program": {"ops": []}})");
+  auto manager = json::parse(R"([
+    {"op": "ss_get", "label": "svc", "as": "s", "status": "g"},
+    {"op": "sleep", "ms": 500},
+    {"op": "invoke", "stream": "s", "head": [21], "msg": "r", "status": "st"},
+    {"op": "record", "key": "get", "value": "$g"},
+    {"op": "record", "key": "invoke", "value": "$st"},
+    {"op": "record", "key": "reply", "value": {"head": ["r", 0]}},
+    {"op": "send", "stream": "nothing", "status": "st"},
+    {"op": "record", "key": "send", "value": "$st"},
+    {"op": "reply", "msg": "none", "status": "st"},
+    {"op": "record", "key": "reply_status", "value": "$st"}])");
+  auto incs = json::parse(R"([{"name": "srv", "module": "server", "node": "kathleen2",
+    "interfaces": [{"name": "in", "kind": "port", "label": "svc"}]}])");
+  auto doc = scenario(manager, incs, json::array(), {{"server", server}});
+  doc["duration_s"] = 60;
+  auto run = run_json(doc, "op-invoke-status");
+  EXPECT_EQ(run.values("get"), std::vector<double>{kernel::E_OK});
+  ASSERT_EQ(run.values("invoke").size(), 1u);
+  EXPECT_LT(run.values("invoke")[0], 0);
+  EXPECT_EQ(run.values("reply"), std::vector<double>{0});
+  EXPECT_EQ(run.values("send"), std::vector<double>{kernel::E_BADREF});
+  EXPECT_EQ(run.values("reply_status"), std::vector<double>{kernel::E_BADREF});
+  // Failed calls are in the results even when the program ignores their status.
+  EXPECT_EQ(run.values("op_failed:invoke"), run.values("invoke"));
+  EXPECT_EQ(run.values("op_failed:send"), run.values("send"));
+  EXPECT_TRUE(run.values("op_failed:reply").empty());  // no call made: a program's slip, not a failure
 }
 
 }  // namespace equus::test

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "models/support/simgrid_engine.hpp"
 #include "models/vme/bus.hpp"
 
 namespace sg = simgrid::s4u;
@@ -32,9 +33,8 @@ struct Copy {
 /// Runs the copies through `Bus`, or as SimGrid comms over a link configured as the platform's bus;
 /// returns their completion times.
 std::vector<double> run(const std::vector<Copy>& copies, bool simgrid_link) {
-  int argc = 2;
-  const char* argv[] = {"test", "--log=root.thres:critical", nullptr};
-  sg::Engine engine(&argc, const_cast<char**>(argv));
+  auto engine_owner = equus::support::make_engine("test");
+  sg::Engine& engine = *engine_owner;
   engine.set_config("network/model:CM02");
   engine.set_config("network/crosstraffic:0");
   VmeParams p = params();
