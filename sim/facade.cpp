@@ -238,6 +238,7 @@ ScenarioResult result_of(const ScenarioSpec& spec, const std::string& out_dir, R
   r.name = spec.name;
   r.seed = spec.seed;
   r.end_time = summary.end_time;
+  r.end_reason = summary.end_reason;
   r.incarnations_created = summary.incarnations_created;
   r.records = std::move(summary.records);
   r.migrations = summary.migrations;

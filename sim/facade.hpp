@@ -53,6 +53,7 @@ struct ScenarioResult {
   std::string name;  // the scenario's
   uint64_t seed = 0;
   double end_time = 0;  // simulated seconds
+  std::string end_reason;  // "finished" (only servers left), "deadlock" (nothing could happen) or "duration"
   int incarnations_created = 0;
   std::map<std::string, int> records;   // count of each recorded key
   int migrations = 0;                   // completed

@@ -85,12 +85,26 @@ void collect_failures(const Recorder& rec, RunSummary& summary) {
   }
 }
 
-/// Ends the run when only servers are left, or at the scenario's duration.
+/// The incarnations blocked in a call, but for servers and the launch program (they wait by design).
+std::vector<System::Waiter> left_waiting(const System& sys, const pool::Pool& pool) {
+  auto waiters = sys.waiters(/*servers=*/false);
+  std::erase_if(waiters, [&pool](const System::Waiter& w) { return w.inc == pool.launch_incarnation().gid(); });
+  return waiters;
+}
+
+/// Ends the run when only servers are left ("finished"), when nothing can happen any more ("deadlock":
+/// every incarnation has waited on another, with no call completed anywhere, for two retry intervals,
+/// so that periodic kernel work such as probes and retries cannot hide it), or at the scenario's
+/// duration ("duration"). Who was left waiting goes to `summary.waiters`.
 void start_watchdog(System& sys, const pool::Pool& pool, double duration_s, RunSummary& summary) {
   sg::Actor::create("watchdog", sys.platform().unix_host(), [&sys, &pool, duration_s, &summary] {
     double period = std::min(0.1, duration_s / 100);
+    double grace = 2 * sys.params().kernel.retry_interval;
+    long calls = -1;
+    double quiet_since = 0;
     for (;;) {
       sg::this_actor::sleep_for(period);
+      double now = sg::Engine::get_clock();
       // Busy while a program runs or loads (servers, INCHOATE and frozen incarnations only wait).
       bool busy = false;
       for (int n = 0; n <= sys.node_count() && !busy; ++n)
@@ -101,12 +115,50 @@ void start_watchdog(System& sys, const pool::Pool& pool, double duration_s, RunS
           busy =
               busy || (!server && (inc->state() == IncState::Started || inc->state() == IncState::Loading));
         }
-      if (!busy || sg::Engine::get_clock() + period > duration_s) break;
+      if (!busy) {
+        summary.end_reason = "finished";
+        break;
+      }
+      long completed = sys.calls_completed();
+      if (completed != calls || !sys.all_wait_on_others()) {
+        calls = completed;
+        quiet_since = now;
+      } else if (now - quiet_since >= grace - 1e-9) {
+        summary.end_reason = "deadlock";
+        XBT_INFO("deadlock at %g s: no incarnation can act, none has completed a call since %g s", now,
+                 quiet_since);
+        break;
+      }
+      if (now + period > duration_s) {
+        summary.end_reason = "duration";
+        break;
+      }
     }
     summary.end_time = sg::Engine::get_clock();
-    summary.blocked = sys.blocked_report(/*servers=*/false);
+    summary.kernel_waiters = left_waiting(sys, pool);
     sg::Actor::kill_all();  // servers, daemons and waiting incarnations: the run is over
   });
+}
+
+/// The incarnations left waiting, under their scenario names, and the run's report of them: the
+/// "blocked" lines, and for a deadlock one failure per waiter.
+void name_waiters(const Recorder& rec, RunSummary& summary) {
+  std::map<GlobalId, const IncarnationSpan*> alive;
+  for (const auto& s : rec.spans())
+    if (!s.ended()) alive[s.id] = &s;
+  for (const auto& w : summary.kernel_waiters) {
+    auto it = alive.find(w.inc);
+    const IncarnationSpan* span = it == alive.end() ? nullptr : it->second;
+    summary.waiters.push_back(WaitingIncarnation{span ? span->name : w.name, span ? span->rdc : "",
+                                                 rec.node_name(w.node), w.waits_on, w.on_others});
+  }
+  for (const auto& w : summary.waiters) {
+    auto who = w.rdc.empty() ? w.incarnation : fmt::format("{} (rdc {})", w.incarnation, w.rdc);
+    summary.blocked += fmt::format("  {} at {} waits on {}\n", who, w.node, w.waits_on);
+    if (summary.end_reason == "deadlock")
+      summary.failures.push_back(
+          fmt::format("{:.6f} s: deadlock: {} at {} waits for ever on {}", summary.end_time, who, w.node, w.waits_on));
+  }
 }
 
 /// The configuration graph at `t` into `out_dir`.
@@ -121,7 +173,7 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
                    std::vector<double> graph_times, RunSummary& summary) {
   std::filesystem::create_directories(out_dir);
   if (spec.outputs.results) {
-    write_results(rec, out_dir, spec.name, spec.seed, summary.end_time);
+    write_results(rec, out_dir, spec.name, spec.seed, RunEnd{summary.end_time, summary.end_reason, summary.waiters});
     summary.files.push_back(out_dir + "/results.json");
   }
   if (spec.outputs.trace) {
@@ -179,9 +231,10 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
            static_cast<unsigned long long>(spec.seed), spec.duration_s);
   session.engine().run_until(spec.duration_s);
   XBT_VERB("scenario '%s' stopped at %g s", spec.name.c_str(), sg::Engine::get_clock());
-  if (summary.end_time == 0) {
+  if (summary.end_reason.empty()) {  // the engine ran out of events before the watchdog looked again
+    summary.end_reason = "finished";
     summary.end_time = sg::Engine::get_clock();
-    summary.blocked = session.system().blocked_report(false);
+    summary.kernel_waiters = left_waiting(session.system(), pool);
   }
   summary.violations = session.finish_recording();
   summary.migrations = static_cast<int>(rec.migrations().size());
@@ -189,6 +242,7 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   for (const auto& r : rec.records()) summary.records[r.key]++;
   summary.incarnations_created = static_cast<int>(rec.spans().size());
   collect_failures(rec, summary);
+  name_waiters(rec, summary);
   if (!out_dir.empty()) write_outputs(spec, rec, out_dir, std::move(graph_times), summary);
   return summary;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "models/kernel/system.hpp"
+#include "sim/output/results.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace equus::sim {
@@ -18,6 +19,9 @@ struct RunSummary {
   std::map<std::string, int> records;   // count of each recorded key
   std::vector<std::string> files;       // outputs written
   std::string blocked;                  // who waited on what when the run ended ("" if nothing)
+  std::string end_reason;               // "finished" (only servers left), "deadlock" or "duration"
+  std::vector<WaitingIncarnation> waiters;             // the non-servers left waiting, as in `blocked`
+  std::vector<kernel::System::Waiter> kernel_waiters;  // the same as the kernel knows them
   std::vector<std::string> violations;  // of the communications invariant (Section 8.5); empty if it held
   int migrations = 0;                   // completed
   int reconfigurations = 0;             // reconfiguring calls made by programs and events

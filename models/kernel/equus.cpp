@@ -48,6 +48,7 @@ double Equus::entry() const { return k().params().cpu.syscall_entry; }
 void Equus::charge_entry() { self_.compute(entry()); }
 
 void Equus::leave() {
+  ++k().stats().calls;
   self_.owe(k().params().cpu.syscall_exit);
   if (inc_.interrupts.due()) deliver_interrupts();
 }
@@ -128,7 +129,7 @@ int Equus::inc_setInterruptPriority(int priority) {
 
 int Equus::inc_pause() {
   auto call = enter();
-  self_.set_waiting("inc_pause (a software interrupt)");
+  self_.set_waiting("inc_pause (a software interrupt)", -1, Process::Wake::ByOthers);
   while (!deliver_interrupts()) self_.block();
   self_.clear_waiting();
   return E_OK;
@@ -413,7 +414,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   }
   // Blocked while `buffer_limit` calls are uncompleted (Section 4.4.2).
   while (s->buffer_limit > 0 && static_cast<int>(s->outstanding.size()) >= s->buffer_limit) {
-    self_.set_waiting("completion of an inc_asinvoke: buffer limit", s->buffer_limit);
+    self_.set_waiting("completion of an inc_asinvoke: buffer limit", s->buffer_limit, Process::Wake::ByOthers);
     self_.block();
     self_.clear_waiting();
     if (!(s = inc_.ref<StreamRef>(stream))) {
@@ -450,7 +451,7 @@ int Equus::wait_message(int port, GlobalId sel, int timeout, PortRef*& pr,
   if ((it = Kernel::find_message(*kpp, sel)) != kpp->arrived.end()) return 1;
   if (timeout == 0) return 0;
   double deadline = timeout > 0 ? sg::Engine::get_clock() + timeout / 1000.0 : 0;
-  self_.set_waiting("inc_receive on port", port);
+  self_.set_waiting("inc_receive on port", port, timeout > 0 ? Process::Wake::ByKernel : Process::Wake::ByOthers);
   for (;;) {
     // Looked up again after every wait: the port may have moved (migration) or gone.
     if (!(pr = inc_.ref<PortRef>(port))) break;
@@ -775,7 +776,7 @@ int Equus::inc_eventWait(EvDesc* ev, int timeout, const std::vector<EvType>& typ
   };
   auto& events = inc_.events();
   double deadline = sg::Engine::get_clock() + timeout / 1000.0;
-  self_.set_waiting("inc_eventWait");
+  self_.set_waiting("inc_eventWait", -1, timeout > 0 ? Process::Wake::ByKernel : Process::Wake::ByOthers);
   while (std::none_of(events.begin(), events.end(), wanted)) {
     if (timeout == 0) break;
     if (timeout > 0) {

@@ -120,7 +120,7 @@ int Equus::inc_unfreezeStream(int stream_handle) {
 StreamRef* Equus::unfrozen_stream(int stream) {
   auto* s = inc_.ref<StreamRef>(stream);
   while (s && s->frozen) {
-    self_.set_waiting("inc_unfreezeStream of a frozen stream", stream);
+    self_.set_waiting("inc_unfreezeStream of a frozen stream", stream, Process::Wake::ByOthers);
     self_.block();
     self_.clear_waiting();
     s = inc_.ref<StreamRef>(stream);
@@ -135,7 +135,7 @@ int Equus::inc_migrate(int child, unsigned node) {
   int rc = E_OK;
   if (!h) {
     rc = E_BADREF;
-  } else if (static_cast<int>(node) >= k().network().pool_size()) {
+  } else if (!k().network().is_pool_node(node)) {
     rc = E_INVAL;
   } else {
     KernelPortAddr ghost = h->ghost, now_at;

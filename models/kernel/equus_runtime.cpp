@@ -30,7 +30,7 @@ int Equus::create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned n
                   int* stream_p, IncCreateParams* cp, double called_at) {
   const auto& p = k().params();
   if (!rdc || module < 0 || module >= static_cast<int>(rdc->modules.size()) ||
-      static_cast<int>(node) >= k().network().pool_size())
+      !k().network().is_pool_node(node))
     return E_INVAL;
   static int serial = 0;
   HostRequest r;
@@ -91,7 +91,7 @@ int Equus::inc_fork(unsigned node, int* inchan_p, int nports, const int* ports_l
   const auto& p = k().params();
   double called_at = sg::Engine::get_clock();
   auto call = enter();
-  if (!inc_.rdc() || inc_.module() < 0 || static_cast<int>(node) >= k().network().pool_size()) {
+  if (!inc_.rdc() || inc_.module() < 0 || !k().network().is_pool_node(node)) {
     return E_INVAL;
   }
   HostRequest r;
@@ -223,7 +223,7 @@ int Equus::loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill) {
   if (!inc_.rdc() || !inc_.rdc()->system) {
     return E_DENIED;  // only system RDCs change access lists (Appendix B.7)
   }
-  if (static_cast<int>(node) >= k().network().pool_size()) {
+  if (!k().network().is_pool_node(node)) {
     return E_INVAL;
   }
   KernelMessage km;

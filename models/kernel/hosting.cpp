@@ -111,7 +111,7 @@ void Hosting::move_ports(Incarnation& inc, Kernel& to) {
 void Hosting::move_incarnation(Incarnation& inc, Kernel& to) {
   auto it =
       std::find_if(hosted_.begin(), hosted_.end(), [&](const Hosted& h) { return h.inc.get() == &inc; });
-  if (it == hosted_.end()) return;
+  if (it == hosted_.end() || !it->alive) return;  // ended meanwhile: its ports are gone
   Hosted h = std::move(*it);
   hosted_.erase(it);
   XBT_VERB("%s (%llx) moves from node %d to node %d", inc.name().c_str(),

@@ -53,6 +53,7 @@ struct KernelStats {
   long forwarded_pending = 0;     // pending (unacknowledged) messages forwarded
   long redirected = 0;            // arrivals re-routed by a redirection entry
   long packets_dropped_down = 0;  // packets posted to this node after it failed
+  long calls = 0;                 // system calls incarnations completed here (progress: deadlock detection)
 };
 
 class Kernel {
@@ -178,6 +179,9 @@ class Network {
   Kernel& kernel(int node) { return *kernels_.at(node); }
   int size() const { return static_cast<int>(kernels_.size()); }
   int pool_size() const { return pool_size_ < 0 ? size() : pool_size_; }
+  /// Whether a node number from a call names a pool node (a negative one, cast, never does: it would be
+  /// the broadcast address).
+  bool is_pool_node(unsigned node) const { return node < static_cast<unsigned>(pool_size()); }
   int host_node() const { return pool_size(); }
   Observer* observer() const { return observer_; }
   void set_observer(Observer* o) { observer_ = o; }

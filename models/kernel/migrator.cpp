@@ -101,6 +101,10 @@ void Migrator::run() {
     if (const auto* pr = std::get_if<PortRef>(&r))
       rec.messages += static_cast<int>(pr->kport->arrived.size() + pr->kport->pending.size());
   compute(rec.messages * p.kernel.forward_message);
+  if (aborted()) {  // destroyed while its messages were counted: nothing left to move
+    if (!was_frozen) inc_.system()->resume();
+    return;
+  }
   s.hosting().move_incarnation(inc_, d);  // redirection entries at the source, database entries here
   inc_.migration.finish();
   rec.restart = sg::Engine::get_clock();
@@ -112,8 +116,10 @@ void Migrator::run() {
   if (manager_ghost_.valid())
     d.hosting().notify_elapsed(*this, manager_ghost_, inc_.gid(), EvType::MigrateDone,
                                rec.restart - rec.start);
-  for (auto& m : inc_.migration.take_deferred()) inc_.ghost_port()->requests.push_back(std::move(m));
-  if (!inc_.ghost_port()->requests.empty()) inc_.ghost()->wake();
+  if (KernelPort* gp = inc_.ghost_port()) {  // null if it died while its manager was notified
+    for (auto& m : inc_.migration.take_deferred()) gp->requests.push_back(std::move(m));
+    if (!gp->requests.empty()) inc_.ghost()->wake();
+  }
   XBT_VERB("%s restarted on node %d, %.3f ms after the migration began", inc_.name().c_str(), rec.to,
            (rec.restart - rec.start) * 1e3);
   if (auto* o = d.network().observer()) o->migration(rec);

@@ -36,14 +36,21 @@ class Process {
   bool block_until(double deadline);
   void wake() { sem_->release(); }
 
-  /// Records what this process is about to wait on, for deadlock reports (kept cheap: no strings
-  /// are built on the hot path).
-  void set_waiting(const char* what, long detail = -1) {
+  /// Who can end a wait: the kernel itself (a deadline, a retry, work in progress on this card) or
+  /// only another incarnation (a message, an event, an unfreeze, the reply to a request its receiver
+  /// holds). When every incarnation waits on others and none acts, nothing can happen any more.
+  enum class Wake : uint8_t { ByKernel, ByOthers };
+  /// Records what this process is about to wait on, for deadlock detection and reports (kept cheap:
+  /// no strings are built on the hot path).
+  void set_waiting(const char* what, long detail = -1, Wake wake = Wake::ByKernel) {
     waiting_what_ = what;
     waiting_detail_ = detail;
+    wake_ = wake;
   }
   void clear_waiting() { waiting_what_ = nullptr; }
   bool is_waiting() const { return waiting_what_ != nullptr; }
+  /// Waiting for something only another incarnation can do.
+  bool waits_on_others() const { return waiting_what_ != nullptr && wake_ == Wake::ByOthers; }
   std::string waiting_description() const {
     if (!waiting_what_) return "";
     return waiting_detail_ >= 0 ? std::string(waiting_what_) + " " + std::to_string(waiting_detail_)
@@ -58,6 +65,7 @@ class Process {
   double owed_ = 0;
   const char* waiting_what_ = nullptr;
   long waiting_detail_ = -1;
+  Wake wake_ = Wake::ByKernel;
 };
 
 }  // namespace equus::kernel

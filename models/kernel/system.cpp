@@ -83,18 +83,47 @@ int System::bootstrap_inc_handle(Incarnation& parent, Incarnation& child) {
                                child.kernel().node(), INC_RIGHTS_ALL});
 }
 
+namespace {
+bool is_server(const Incarnation& inc) {
+  return inc.rdc() && inc.module() >= 0 && inc.rdc()->modules[inc.module()].service;
+}
+}  // namespace
+
+std::vector<System::Waiter> System::waiters(bool servers) const {
+  std::vector<Waiter> out;
+  for (int n = 0; n < net_->size(); ++n)
+    for (auto* inc : net_->kernel(n).hosting().hosted()) {
+      const auto* sys = inc->system();
+      if (!sys || sys->finished() || !sys->is_waiting() || (!servers && is_server(*inc))) continue;
+      out.push_back({inc->gid(), inc->name(), n, sys->waiting_description(), sys->waits_on_others(),
+                     is_server(*inc)});
+    }
+  return out;
+}
+
 std::string System::blocked_report(bool servers) const {
   std::ostringstream out;
-  for (int n = 0; n < net_->size(); ++n) {
-    Kernel& k = net_->kernel(n);
-    for (auto* inc : k.hosting().hosted())
-      if (inc->system() && !inc->system()->finished() && inc->system()->is_waiting() &&
-          (servers || !(inc->rdc() && inc->module() >= 0 && inc->rdc()->modules[inc->module()].service)))
-        out << "  " << inc->name() << " at "
-            << (n < platform_->node_count() ? platform_->nodes()[n].name : std::string("unix"))
-            << " waits on " << inc->system()->waiting_description() << "\n";
-  }
+  for (const auto& w : waiters(servers))
+    out << "  " << w.name << " at "
+        << (w.node < platform_->node_count() ? platform_->nodes()[w.node].name : std::string("unix"))
+        << " waits on " << w.waits_on << "\n";
   return out.str();
+}
+
+bool System::all_wait_on_others() const {
+  for (int n = 0; n < net_->size(); ++n)
+    for (auto* inc : net_->kernel(n).hosting().hosted()) {
+      if (inc->migration.in_progress() || inc->state() == IncState::Loading) return false;
+      const auto* sys = inc->system();
+      if (inc->state() == IncState::Started && sys && !sys->finished() && !sys->waits_on_others()) return false;
+    }
+  return true;
+}
+
+long System::calls_completed() const {
+  long calls = 0;
+  for (int n = 0; n < net_->size(); ++n) calls += net_->kernel(n).stats().calls;
+  return calls;
 }
 
 }  // namespace equus::kernel

@@ -55,9 +55,25 @@ class System {
   /// An incarnation handle on `child` (all rights) held by `parent`.
   int bootstrap_inc_handle(Incarnation& parent, Incarnation& child);
 
-  /// Blocked incarnations and what each waits on (empty when none); servers (stream space, name
-  /// service, pool manager), which wait by design, only when `servers`.
+  /// An incarnation blocked in a call.
+  struct Waiter {
+    GlobalId inc = 0;
+    std::string name;      // the kernel's name (module#serial)
+    int node = -1;
+    std::string waits_on;  // the call or kernel operation, with its port, stream or transaction
+    bool on_others = false;  // only another incarnation could end the wait
+    bool server = false;     // of a service module (waits by design)
+  };
+  /// Blocked incarnations, servers (stream space, name service, pool manager, service modules) only
+  /// when `servers`.
+  std::vector<Waiter> waiters(bool servers = true) const;
+  /// waiters() as lines "  <name> at <node> waits on <what>" (empty when none).
   std::string blocked_report(bool servers = true) const;
+  /// Whether no incarnation can act on its own: every started one waits on another incarnation (or is
+  /// frozen), none is loading or migrating. Kernel daemons (probes, clocks, retries) do not count.
+  bool all_wait_on_others() const;
+  /// System calls completed by incarnations so far (what moves when anything happens).
+  long calls_completed() const;
 
   /// The communications invariant, checked on every run (Section 8.5): finish() at the end of the
   /// run; violations() is empty when it held.

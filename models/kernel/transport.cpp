@@ -103,6 +103,9 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
   tx.waiter = &from;
   const auto& kp = kernel_.params().kernel;
   tx.request = m.service == Service::Request;
+  // Once the receiver has it and answers later, retries only probe that it lives: only it can end the
+  // wait (an invocation its server never replies to waits for ever, as Equus's did).
+  auto wake = Process::Wake::ByKernel;
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) {
       XBT_DEBUG("node %d retries transaction %llu (attempt %d)", kernel_.node(),
@@ -114,12 +117,13 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
       m.dest = LogicalAddr{LogicalAddr::broadcast, m.locate, DeliveryType::Channel};  // fall back: locate
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
-    from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid));
+    from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid), wake);
     while (!tx.done && from.block_until(deadline)) {
     }
     if (tx.attached) {  // alive at the receiver: the next retry is a probe, not a failure
       tx.attached = false;
       attempt = 0;
+      wake = Process::Wake::ByOthers;
     }
     if (tx.done) {
       from.clear_waiting();

@@ -150,8 +150,10 @@ void Pool::wait_for_rdcs(Equus& launcher) {
   // The real launch program waits for its RDC and normally terminates it. Here it waits for ever:
   // destroying it or its node's failure terminates the RDCs through their dependency, and, as a
   // daemon like the services, it does not keep a run going once the RDCs' programs have ended. Its
-  // ghost, not this process, answers the probes. No set_waiting: a run does not report it as blocked.
+  // ghost, not this process, answers the probes. It waits on others (a run's deadlock detection sees
+  // that), but a run does not report it as blocked.
   waiting_ = true;
+  launcher.incarnation().system()->set_waiting("the end of its RDCs", -1, kernel::Process::Wake::ByOthers);
   sg::Actor::self()->daemonize();
   for (;;) launcher.incarnation().system()->block();  // wakes (events) are spurious here
 }

@@ -28,6 +28,7 @@ class ScenarioResult:
     failures: list = dataclasses.field(default_factory=list)  # what the scenario asked for that failed
     errors: list = dataclasses.field(default_factory=list)  # op programs stopped on a bad computed value
     cleared: list = dataclasses.field(default_factory=list)  # an earlier run's files removed from out_dir
+    end_reason: str = "finished"  # or "deadlock" (nothing could happen any more), or "duration"
     tables: dict = dataclasses.field(default_factory=dict)
 
 

@@ -82,6 +82,8 @@ PYBIND11_MODULE(_core, m) {
       .def_readonly("reconfigurations", &es::ScenarioResult::reconfigurations)
       .def_readonly("violations", &es::ScenarioResult::violations, "of the communications invariant")
       .def_readonly("blocked", &es::ScenarioResult::blocked)
+      .def_readonly("end_reason", &es::ScenarioResult::end_reason,
+                    "'finished' (only servers left), 'deadlock' (nothing could happen any more) or 'duration'")
       .def_readonly("out_dir", &es::ScenarioResult::out_dir, "'' when nothing was written")
       .def_readonly("files", &es::ScenarioResult::files)
       .def_readonly("tables", &es::ScenarioResult::tables, "CSV tables written: name -> path")

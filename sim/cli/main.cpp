@@ -165,7 +165,12 @@ int run(const ScenarioArgs& a, bool seed_given, bool graphs_only) {
   for (const auto& [k, n] : r.records) std::cout << fmt::format("  recorded {:<24} x{}\n", k, n);
   if (r.migrations || r.reconfigurations)
     std::cout << fmt::format("  {} reconfigurations, {} migrations\n", r.reconfigurations, r.migrations);
-  if (!r.blocked.empty()) std::cout << "still waiting at the end:\n" << r.blocked;
+  if (r.end_reason == "deadlock")
+    std::cout << fmt::format("  deadlock at {:.3f} s: nothing could happen any more; waiting for ever:\n",
+                             r.end_time)
+              << r.blocked;
+  else if (!r.blocked.empty())
+    std::cout << "still waiting at the end:\n" << r.blocked;
   for (const auto& f : r.files) std::cout << "  wrote " << f << "\n";
   std::cout.flush();
   int status = report_problems(r, a.strict);

@@ -250,7 +250,7 @@ json reconfigurations(const Recorder& rec, const IncNames& inc_name, const std::
 }  // namespace
 
 void write_results(const Recorder& rec, const std::string& dir, const std::string& scenario_name,
-                   uint64_t seed, double end_time) {
+                   uint64_t seed, const RunEnd& end) {
   std::filesystem::path base(dir);
   std::filesystem::create_directories(base);
   IncNames inc_name(rec);
@@ -259,7 +259,15 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
   json doc;
   doc["scenario"] = scenario_name;
   doc["seed"] = seed;
-  doc["end_time"] = end_time;
+  doc["end_time"] = end.time;
+  doc["end_reason"] = end.reason;
+  doc["waiting"] = json::array();
+  for (const auto& w : end.waiting)
+    doc["waiting"].push_back({{"incarnation", w.incarnation},
+                              {"rdc", w.rdc},
+                              {"node", w.node},
+                              {"waits_on", w.waits_on},
+                              {"on_others", w.on_others}});
   doc["nodes"] = json::array();
   for (int n = 0; n <= max_node; ++n) doc["nodes"].push_back({{"index", n}, {"name", rec.node_name(n)}});
   doc["incarnations"] = incarnations(rec, base);

@@ -131,7 +131,7 @@ std::pair<int, int> track_of(const json& e) { return {e["pid"].get<int>(), e["ti
 
 TEST_F(Output, ResultsCsvHeadersAndRows) {
   TempDir dir;
-  sim::write_results(rec, dir.path().string(), "demo", 42, 2.0);
+  sim::write_results(rec, dir.path().string(), "demo", 42, sim::RunEnd{2.0, "finished", {}});
   for (const char* f :
        {"results.json", "incarnations.csv", "calls.csv", "records.csv", "node_load.csv", "messages.csv"})
     ASSERT_TRUE(fs::exists(dir.path() / f)) << f;
@@ -197,8 +197,8 @@ TEST_F(Output, ResultsCsvHeadersAndRows) {
 
 TEST_F(Output, ResultsAreDeterministic) {
   TempDir dir;
-  sim::write_results(rec, (dir.path() / "a").string(), "demo", 1, 2.0);
-  sim::write_results(rec, (dir.path() / "b").string(), "demo", 1, 2.0);
+  sim::write_results(rec, (dir.path() / "a").string(), "demo", 1, sim::RunEnd{2.0, "finished", {}});
+  sim::write_results(rec, (dir.path() / "b").string(), "demo", 1, sim::RunEnd{2.0, "finished", {}});
   for (const char* f : {"results.json", "incarnations.csv", "calls.csv", "messages.csv"})
     EXPECT_EQ(read_file(dir.path() / "a" / f), read_file(dir.path() / "b" / f)) << f;
 }
@@ -316,7 +316,7 @@ TEST_F(Output, GraphBeforeAttachmentHasNoChannels) {
 TEST(OutputEmpty, EmptyRecorderGivesValidOutputs) {
   Recorder rec;
   TempDir dir;
-  sim::write_results(rec, dir.path().string(), "empty", 1, 0.0);
+  sim::write_results(rec, dir.path().string(), "empty", 1, sim::RunEnd{0.0, "finished", {}});
   auto doc = json::parse(read_file(dir.path() / "results.json"));
   EXPECT_TRUE(doc["incarnations"].empty());
   EXPECT_TRUE(doc["calls"].is_array());
@@ -375,7 +375,7 @@ TEST(OutputReconfiguration, MigrationsAndReconfigurationsAreWritten) {
   EXPECT_FALSE(rec.spans()[1].was_made());  // the migration moved it, no loader made it again
 
   TempDir dir;
-  sim::write_results(rec, dir.path().string(), "demo", 1, 1.0);
+  sim::write_results(rec, dir.path().string(), "demo", 1, sim::RunEnd{1.0, "finished", {}});
   auto mig = read_lines(dir.path() / "migrations.csv");
   ASSERT_EQ(mig.size(), 2u);
   EXPECT_EQ(

@@ -258,3 +258,68 @@ TEST(RunEvents, InvariantViolationsFailTheRun) {
 }
 
 }  // namespace equus::test
+
+namespace equus::test {
+
+TEST(RunEnd, ADeadlockEndsTheRunAtOnceAndSaysWhoWaitsOnWhat) {
+  // Issue 14: two incarnations each inc_invoke the other and neither receives. Nothing can happen
+  // again, though the kernels' retries probe for ever and the time daemons tick: the run ends within
+  // seconds (not at its 10^6 s duration), reports a deadlock with the scenario's names, and
+  // results.json keeps the waiters.
+  auto peer = json::parse(R"({"text_kb": 8, "program": {"ops": [
+    {"op": "compute", "ms": 5},
+    {"op": "invoke", "stream": "out", "head": [1], "msg": "reply"},
+    {"op": "record", "key": "answered", "value": 1}]}})");
+  auto incs = json::parse(R"([
+    {"name": "alice", "module": "peer", "node": "kathleen2", "interfaces": [
+      {"name": "in", "kind": "port", "label": "to_alice"}, {"name": "out", "kind": "stream", "label": "to_bob"}]},
+    {"name": "bob", "module": "peer", "node": "kathleen6", "interfaces": [
+      {"name": "in", "kind": "port", "label": "to_bob"}, {"name": "out", "kind": "stream", "label": "to_alice"}]}])");
+  auto doc = scenario(incs, json::array());
+  doc["modules"]["peer"] = peer;
+  doc["duration_s"] = 1e6;
+  auto run = run_json(doc, "end-deadlock");
+  EXPECT_EQ(run.summary.end_reason, "deadlock");
+  EXPECT_LT(run.summary.end_time, 5);
+  EXPECT_TRUE(run.values("answered").empty());
+  EXPECT_EQ(run.results["end_reason"], "deadlock");
+  std::set<std::string> waiting;
+  for (const auto& w : run.results["waiting"]) {
+    waiting.insert(w["incarnation"].get<std::string>());
+    EXPECT_EQ(w["rdc"], "r");
+    EXPECT_TRUE(w["on_others"].get<bool>());
+    EXPECT_NE(w["waits_on"].get<std::string>().find("reply"), std::string::npos) << w.dump();
+  }
+  EXPECT_EQ(waiting, (std::set<std::string>{"alice", "bob"}));
+  ASSERT_EQ(run.summary.failures.size(), 2u);  // a warning each (an error with --strict)
+  EXPECT_NE(run.summary.failures[0].find("deadlock: alice (rdc r) at kathleen2 waits for ever on"),
+            std::string::npos)
+      << run.summary.failures[0];
+  EXPECT_NE(run.summary.blocked.find("bob (rdc r) at kathleen6"), std::string::npos) << run.summary.blocked;
+}
+
+TEST(RunEnd, WaitingOnAServerThatComputesIsNoDeadlock) {
+  // A client blocked in invoke while its server computes for 4 s (longer than the deadlock grace):
+  // the server can act, so the run goes on until the reply, then finishes.
+  auto modules = json::parse(R"({
+    "slow": {"text_kb": 8, "program": {"ops": [
+      {"op": "receive", "port": "in", "msg": "m", "block_invoker": true},
+      {"op": "compute", "ms": 4000},
+      {"op": "reply", "msg": "m", "head": [7]}]}},
+    "client": {"text_kb": 8, "program": {"ops": [
+      {"op": "invoke", "stream": "out", "head": [1], "msg": "r"},
+      {"op": "record", "key": "answered", "value": {"head": ["r", 0]}}]}}})");
+  auto incs = json::parse(R"([
+    {"name": "server", "module": "slow", "node": "kathleen2", "interfaces": [
+      {"name": "in", "kind": "port", "label": "s"}]},
+    {"name": "c", "module": "client", "node": "kathleen6", "interfaces": [
+      {"name": "out", "kind": "stream", "label": "s"}]}])");
+  auto doc = scenario(incs, json::array());
+  for (const auto& [name, m] : modules.items()) doc["modules"][name] = m;
+  auto run = run_json(doc, "end-slow-server");
+  EXPECT_EQ(run.summary.end_reason, "finished");
+  EXPECT_EQ(run.values("answered"), std::vector<double>{7});
+  EXPECT_TRUE(run.summary.failures.empty());
+}
+
+}  // namespace equus::test

@@ -529,6 +529,24 @@ TEST(OpProgram, CreateAndDestroy) {
   EXPECT_LT(child[0]["end_s"].get<double>(), 5);  // not its 60 s of receiving
 }
 
+TEST(OpProgram, ANegativeComputedNodeIsInvalidNotTheBroadcastAddress) {
+  // Issue 14: node -1, computed at run time, was cast to unsigned and passed the kernel's check as -1 <
+  // pool size, so the create was posted to the broadcast address (and a migrate to node -1 accepted).
+  auto manager = json::parse(R"([
+    {"op": "create", "module": "receiver", "node": {"sub": [0, 1]}, "args": [100], "as": "child",
+     "status": "c", "interfaces": [{"name": "in", "kind": "port", "label": "c"}]},
+    {"op": "record", "key": "created", "value": "$c"},
+    {"op": "create", "module": "receiver", "node": "kathleen6", "args": [60000], "as": "ok", "status": "c2",
+     "interfaces": [{"name": "in", "kind": "port", "label": "c2"}]},
+    {"op": "migrate", "incarnation": "ok", "node": {"sub": [0, 1]}, "status": "m"},
+    {"op": "record", "key": "migrated", "value": "$m"}])");
+  auto run = run_json(scenario(manager, json::array(), json::array()), "op-node-minus-one");
+  EXPECT_EQ(run.values("created"), std::vector<double>{kernel::E_INVAL});
+  EXPECT_EQ(run.values("migrated"), std::vector<double>{kernel::E_INVAL});
+  EXPECT_TRUE(run.spans("child").empty());
+  EXPECT_EQ(run.spans("ok").size(), 1u);
+}
+
 TEST(OpProgram, ComputedOverflowStopsTheProgramNamingThePointer) {
   // Issue 14: {"mod": [INT64_MIN, -1]} raised SIGFPE and the others wrapped; now mod gives its true 0
   // and an overflow stops the program with an error naming the expression.
