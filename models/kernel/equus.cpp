@@ -425,7 +425,7 @@ int Equus::inc_asinvoke(int stream, Msg* msg) {
   auto inv = new_invocation(InvokeKind::Asinvoke, *s, *msg, cost);
   if (!inv) return E_BADREF;
   inv->sender_ghost = k().address_of(*inc_.ghost_port());
-  inv->asinvoke_id = k().transport().new_xid();
+  inv->asinvoke_id = inc_.new_asinvoke_id();
   s->outstanding.push_back(inv->asinvoke_id);
   KernelMessage km = stream_message(*s);
   inc_.transmit.begin(s->gid);

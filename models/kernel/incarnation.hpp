@@ -170,6 +170,10 @@ class Incarnation {
   void force_buffer(bool large) { ++(large ? large_in_use_ : small_in_use_); }
   void release_buffer(bool large) { --(large ? large_in_use_ : small_in_use_); }
 
+  /// A number for its next inc_asinvoke, unique for the incarnation wherever it runs (a node's
+  /// transaction numbers are not: a migrated incarnation would list one id twice on a stream).
+  uint64_t new_asinvoke_id() { return ++asinvoke_ids_; }
+
   /// Default streams every incarnation gets (Section 3.3); 0 when absent.
   const DefaultStreams& defaults() const { return defaults_; }
   void set_defaults(DefaultStreams d) { defaults_ = std::move(d); }
@@ -222,6 +226,7 @@ class Incarnation {
   int large_in_use_ = 0;
   DefaultStreams defaults_;
   std::map<std::string, int> ss_cache_;
+  uint64_t asinvoke_ids_ = 0;
 };
 
 }  // namespace equus::kernel

@@ -92,6 +92,53 @@ TEST_F(SimTest, EachAsinvokeCompletesWithItsOwnEvent) {
   EXPECT_EQ(ids.size(), static_cast<std::size_t>(n));  // distinct calls
 }
 
+TEST_F(SimTest, AsinvokeIdsStayUniqueAcrossAMigration) {
+  // Issue 14, K1: ids were the node's transaction numbers, so an incarnation migrated with calls
+  // outstanding could list one id twice on its stream and a completion event could not say which call
+  // it was. Three calls before a migration, three after, all outstanding until the receiver wakes.
+  int port = 0, stream = 0, child = 0;
+  const int n = 6;
+  std::vector<EvDesc> evs;
+  int migrated = -100;
+  auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
+    eq.inc_sleep(1000);
+    for (int i = 0; i <= n; ++i) {
+      Msg m;
+      ASSERT_EQ(eq.inc_receive(port, &m, 0, 0, -1), 1);
+    }
+  });
+  GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
+  auto& s = sys().create(0, "sender", [&](Equus& eq) {
+    Msg first;
+    ASSERT_EQ(eq.inc_send(stream, &first), E_OK);  // a transaction number, so that node 0's and node 4's meet
+    for (int i = 0; i < n; ++i) {
+      if (i == n / 2) eq.inc_sleep(500);  // migrated meanwhile
+      Msg m;
+      m.put<int>(0, i);
+      ASSERT_EQ(eq.inc_asinvoke(stream, &m), E_OK);
+    }
+    for (int i = 0; i < n; ++i) {
+      EvDesc ev{};
+      ASSERT_EQ(eq.inc_eventWait(&ev, 5000, {EvType::AsinvokeDone}), 1);
+      evs.push_back(ev);
+    }
+  });
+  stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
+  auto& mgr = sys().create(10, "manager", [&](Equus& eq) {
+    eq.inc_sleep(100);
+    migrated = eq.inc_migrate(child, 4);
+  });
+  child = sys().bootstrap_inc_handle(mgr, s);
+  for (auto* inc : {&s, &mgr}) sys().start(*inc);
+  run();
+  EXPECT_EQ(migrated, E_OK);
+  EXPECT_EQ(s.kernel().node(), 4);
+  ASSERT_EQ(evs.size(), static_cast<std::size_t>(n));
+  std::set<uint32_t> ids;
+  for (const auto& ev : evs) ids.insert(ev.ed_info1);
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(n));
+}
+
 TEST_F(SimTest, SetBufferLimitChecksItsArguments) {
   int port = 0, stream = 0;
   int zero = -100, negative = -100, badref = -100, ok = -100;
