@@ -153,8 +153,19 @@ void Kernel::acknowledge(const KernelMessage& m, KernelPortAddr resolved) {
 
 bool Kernel::drop_duplicate(KernelMessage& m) {
   if (m.service != Service::Request && m.service != Service::Async) return false;
-  if (replies_.insert(m.origin(), m.xid)) return false;
-  const ReplyCache::Entry& seen = *replies_.find(m.origin(), m.xid);
+  if (replies_.insert(m.origin(), m.xid)) {
+    // Unknown, and begun longer ago than an entry is kept unused: a retry of one seen and forgotten
+    // (it stalled on a congested bus while the reply was lost), or of one whose sender has given up.
+    // Either way delivering it would break at-most-once (Section 8.4.1): dropped unanswered.
+    if (sg::Engine::get_clock() - m.began <= params_.kernel.reply_cache_age) return false;
+    replies_.erase(m.origin(), m.xid);
+    ++stats_.packets_dropped_stale;
+    XBT_VERB("node %d drops transaction %llu from node %d: begun %.3f s ago, not remembered", node_,
+             static_cast<unsigned long long>(m.xid), m.origin(), sg::Engine::get_clock() - m.began);
+    return true;
+  }
+  ReplyCache::Entry& seen = *replies_.find(m.origin(), m.xid);
+  replies_.touch(seen);  // in use: kept for another reply_cache_age
   ++stats_.duplicates;
   if (seen.pending) return true;  // still pending: its forwarding will answer
   if (m.service == Service::Async) {

@@ -53,6 +53,7 @@ struct KernelStats {
   long forwarded_pending = 0;     // pending (unacknowledged) messages forwarded
   long redirected = 0;            // arrivals re-routed by a redirection entry
   long packets_dropped_down = 0;  // packets posted to this node after it failed
+  long packets_dropped_stale = 0;  // retries of transactions older than the reply cache remembers
   long calls = 0;                 // system calls incarnations completed here (progress: deadlock detection)
 };
 

@@ -235,6 +235,7 @@ struct KernelMessage {
   KernelPortAddr resolved;  // in replies and acks: the final destination the sender should now use
   uint32_t inline_bytes = 0;
   double sent_at = 0;  // when this copy was posted (traces)
+  double began = 0;    // when its transaction was first transmitted (retries keep it): staleness
   // A stream's channel: when the cached kernel port address gets no answer, the retries locate the
   // channel by broadcast (Section 8.4.3).
   GlobalId locate = 0;

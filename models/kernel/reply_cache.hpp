@@ -30,10 +30,15 @@ class ReplyCache {
   /// Records the transaction as seen now, afresh.
   void renew(int node, uint64_t xid);
   void erase(int node, uint64_t xid) { seen_.erase(Key{node, xid}); }
-  /// Keeps `reply` as the transaction's answer, if it is known.
+  /// A retry of a known transaction arrived: it is still in use, so it is aged from now.
+  void touch(Entry& e);
+  /// Keeps `reply` as the transaction's answer, if it is known (aged from now: its invoker may retry
+  /// for a retry cycle after the reply, whatever the delay before it).
   void store(int node, uint64_t xid, const KernelMessage& reply);
-  /// Drops the replies older than `older_than`; a transaction not yet replied to stays known for as
-  /// long as it is attached, or its retries would be delivered again.
+  /// Drops the replies not used since `older_than`; a transaction not yet replied to stays known for
+  /// as long as it is attached, or its retries would be delivered again. An entry is kept while its
+  /// retries keep arriving (at-most-once however slow the interconnect: a retry that found its entry
+  /// gone would be delivered a second time).
   void expire(double older_than);
   /// Copies the entries `to` does not have (a migration: retries follow the incarnation there).
   void copy_to(ReplyCache& to) const;
@@ -47,8 +52,12 @@ class ReplyCache {
   struct KeyHash {
     std::size_t operator()(const Key& k) const { return std::hash<uint64_t>()(k.xid * 1315423911u + k.node); }
   };
+  struct Queued {
+    Key key;
+    double queued;  // when put in order_ (an entry's own time may be later: used since)
+  };
   std::unordered_map<Key, Entry, KeyHash> seen_;
-  std::deque<Key> order_;  // oldest first
+  std::deque<Queued> order_;  // by queueing time, oldest first
 };
 
 }  // namespace equus::kernel

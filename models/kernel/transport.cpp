@@ -98,6 +98,7 @@ void Transport::follow_stream(KernelMessage& m) {
 std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m, double cpu_before) {
   m.xid = new_xid();
   m.src_node = kernel_.node();
+  m.began = sg::Engine::get_clock();
   uint64_t xid = m.xid;
   auto& tx = transactions_[xid];
   tx.waiter = &from;

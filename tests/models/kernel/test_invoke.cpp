@@ -290,6 +290,53 @@ TEST_F(SimTest, InvokeIsExecutedExactlyOnceDespitePacketLoss) {
   EXPECT_GT(sys().kernel(1).stats().duplicates, 0);  // some replies were lost and re-sent from the cache
 }
 
+TEST_F(SimTest, ARetryOlderThanTheReplyCacheIsNeverExecutedAgain) {
+  // Issue 14 (duplicates at 256 nodes on a saturated bus): a retry that reached the server after its
+  // reply had been lost and its cache entry collected was executed a second time. Here the cache keeps
+  // entries for less than the invoker's retry window and half the packets are lost: every call is
+  // executed at most once (some fail instead), and late retries are dropped as stale.
+  build({{"kernel.packet_loss_probability", "0.5"},
+         {"kernel.retry_interval", "0.02"},
+         {"kernel.max_retries", "40"},
+         {"kernel.reply_cache_age", "0.03"},
+         {"m68030.time_daemon_period", "0.01"}});
+  const uint32_t n = 60;
+  int port = 0, stream = 0;
+  std::vector<uint32_t> seen;
+  std::vector<int> rcs;
+  auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
+    for (;;) {
+      Msg m;
+      int h = eq.inc_receive(port, &m, 1, 0, 2000);
+      if (h == 0) break;
+      seen.push_back(m.get<uint32_t>(0));
+      Msg rm;
+      eq.inc_reply(h, &rm);
+    }
+  });
+  GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
+  auto& s = sys().spawn(0, "invoker", [&](Equus& eq) {
+    for (uint32_t i = 0; i < n; ++i) {
+      Msg m;
+      m.put<uint32_t>(0, i);
+      rcs.push_back(eq.inc_invoke(stream, &m));
+    }
+  });
+  stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
+  run();
+  ASSERT_EQ(rcs.size(), n);
+  std::vector<int> times(n, 0);
+  for (uint32_t v : seen) ++times.at(v);
+  for (uint32_t i = 0; i < n; ++i) {
+    EXPECT_LE(times[i], 1) << "call " << i << " executed " << times[i] << " times";
+    if (rcs[i] == E_OK) {
+      EXPECT_EQ(times[i], 1) << "call " << i;
+    }
+  }
+  EXPECT_GT(sys().kernel(1).stats().packets_dropped_stale, 0);
+  EXPECT_TRUE(sys().network().checker()->violations().empty());
+}
+
 // Extra data is truncated to the room each side offers, never written past it.
 TEST_F(SimTest, InvokeDataIsTruncatedToTheRoomOffered) {
   int port = 0, stream = 0;

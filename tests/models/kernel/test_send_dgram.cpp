@@ -374,3 +374,41 @@ TEST_F(SimTest, ABadReferenceTakesNoStreamSequenceNumber) {
 }
 
 }  // namespace equus::test
+
+namespace equus::test {
+
+TEST_F(SimTest, PacketsForThePortsOfAnEndedIncarnationFindThemGone) {
+  // Issue 14: a packet arriving for a kernel port freed when its incarnation ended was read after the
+  // free (Kernel::deliver). The receiver ends after one message while asinvokes with data, a send and
+  // an invoke are in flight or queued for it: each later arrival finds no port and is dropped, the
+  // reliable calls fail after their retries, and (in the sanitizer build) nothing reads freed memory.
+  build({{"kernel.retry_interval", "0.01"}});
+  int port = 0, stream = 0;
+  std::vector<int> rcs;
+  auto& r = sys().spawn(1, "receiver", [&](Equus& eq) {
+    Msg m;
+    eq.inc_receive(port, &m, 0, 0, -1);  // one, then it ends with the rest queued or on the way
+  });
+  GlobalId chan = sys().bootstrap_channel(r, ChanType::Unicast, &port);
+  std::vector<std::byte> data(20000, std::byte{1});
+  auto& s = sys().create(0, "sender", [&](Equus& eq) {
+    for (int i = 0; i < 4; ++i) {
+      Msg m;
+      m.m_base = data.data();
+      m.m_cnt = static_cast<uint32_t>(data.size());
+      rcs.push_back(eq.inc_asinvoke(stream, &m));
+    }
+    Msg m;
+    rcs.push_back(eq.inc_send(stream, &m));
+    rcs.push_back(eq.inc_invoke(stream, &m));
+  });
+  stream = sys().bootstrap_stream(s, chan, ChanType::Unicast);
+  sys().start(s);
+  run();
+  ASSERT_EQ(rcs.size(), 6u);
+  EXPECT_EQ(rcs[4], E_TIMEOUT);  // the send, after the receiver ended
+  EXPECT_EQ(rcs[5], E_TIMEOUT);  // the invoke
+  EXPECT_GT(sys().kernel(1).stats().packets_dropped_no_port, 0);
+}
+
+}  // namespace equus::test
