@@ -85,3 +85,14 @@ def test_failed_operations_and_cleared_files_are_reported(tmp_path):
     assert not (tmp_path / "graph-9.dot").exists()
     ok = pyequus.run_scenario(json.loads(PRINTER.read_text()))
     assert ok.failures == [] and ok.errors == [] and ok.cleared == []
+
+
+def test_a_deadlock_ends_the_run_and_names_the_waiters(tmp_path):
+    # Issue 14: two incarnations invoking each other ran to the scenario's 10^6 s; now the run ends
+    # at once, says so, and results.json lists who waits on what under the scenario's names.
+    deadlock = pathlib.Path(__file__).resolve().parents[1] / "sim" / "scenarios" / "run" / "deadlock.json"
+    r = pyequus.run_scenario(deadlock, out_dir=tmp_path)
+    assert r.end_reason == "deadlock" and r.end_time < 5
+    assert [f.split(": ")[1] for f in r.failures] == ["deadlock", "deadlock"]
+    waiting = json.loads((tmp_path / "results.json").read_text())["waiting"]
+    assert sorted(w["incarnation"] for w in waiting) == ["alice", "bob"]
