@@ -54,6 +54,7 @@ void Hosting::unhost(Incarnation& inc, const char* why) {
     bool counts_text = inc.memory > 0;  // hosted by a loader (bootstrapped ones hold no text)
     inc.set_state(IncState::Dead);
     h.system->stop();
+    inc.migration.wake_migrator();  // its calls, killed, do not wake it as they unwind
     for (auto& [id, r] : inc.refs())
       if (auto* pr = std::get_if<PortRef>(&r)) kernel_.close_port(inc, *pr);
     for (auto& [id, pr] : inc.propagating) kernel_.close_port(inc, pr);

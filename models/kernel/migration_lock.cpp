@@ -8,6 +8,10 @@ void MigrationLock::leave_sync_call() {
   if (--sync_calls_ == 0 && migrator_) migrator_->wake();
 }
 
+void MigrationLock::wake_migrator() {
+  if (migrator_) migrator_->wake();
+}
+
 void MigrationLock::leave_port_op() {
   if (--port_ops_ > 0) return;
   if (migrator_) migrator_->wake();

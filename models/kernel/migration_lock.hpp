@@ -28,6 +28,8 @@ class MigrationLock {
   }
   /// The migrator, woken when no synchronous call nor port operation is left.
   void set_migrator(Process* p) { migrator_ = p; }
+  /// The incarnation ended: its migrator (if waiting) finds it dead and aborts.
+  void wake_migrator();
   bool busy() const { return sync_calls_ > 0 || port_ops_ > 0; }
   /// From now on, new port operations are deferred until the ports have moved.
   void lock_ports() { ports_locked_ = true; }

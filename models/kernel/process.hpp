@@ -2,6 +2,7 @@
 #pragma once
 
 #include <simgrid/s4u.hpp>
+#include <exception>
 #include <string>
 
 #include "models/m68030/cpu.hpp"
@@ -34,7 +35,12 @@ class Process {
   void block();
   /// Waits until woken or `deadline` (absolute); returns false on timeout.
   bool block_until(double deadline);
-  void wake() { sem_->release(); }
+  /// Wakes it (a semaphore release, a simcall), unless the calling actor is unwinding from being
+  /// killed: SimGrid forbids simcalls then (on thread contexts the run hangs). Hosting::unhost wakes
+  /// what the destructors of a killed incarnation's calls would have woken.
+  void wake() {
+    if (std::uncaught_exceptions() == 0) sem_->release();
+  }
 
   /// Who can end a wait: the kernel itself (a deadline, a retry, work in progress on this card) or
   /// only another incarnation (a message, an event, an unfreeze, the reply to a request its receiver

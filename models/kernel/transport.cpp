@@ -107,6 +107,7 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
   // Once the receiver has it and answers later, retries only probe that it lives: only it can end the
   // wait (an invocation its server never replies to waits for ever, as Equus's did).
   auto wake = Process::Wake::ByKernel;
+  bool invocation = std::holds_alternative<InvocationBody>(m.body);  // for who-waits-on-what reports
   for (int attempt = 0; attempt <= kp.max_retries; ++attempt) {
     if (attempt > 0) {
       XBT_DEBUG("node %d retries transaction %llu (attempt %d)", kernel_.node(),
@@ -118,7 +119,9 @@ std::optional<KernelMessage> Transport::reliable(Process& from, KernelMessage m,
       m.dest = LogicalAddr{LogicalAddr::broadcast, m.locate, DeliveryType::Channel};  // fall back: locate
     transmit(from, m, attempt == 0 ? cpu_before : 0);
     double deadline = sg::Engine::get_clock() + kp.retry_interval;
-    from.set_waiting("reply or acknowledgement of kernel transaction", static_cast<long>(xid), wake);
+    from.set_waiting(invocation ? "the answer to an invocation over its stream: kernel transaction"
+                                : "reply or acknowledgement of kernel transaction",
+                     static_cast<long>(xid), wake);
     while (!tx.done && from.block_until(deadline)) {
     }
     if (tx.attached) {  // alive at the receiver: the next retry is a probe, not a failure
