@@ -225,12 +225,19 @@ std::vector<Cell> reproduce(const ReproduceOptions& o) {
 namespace {
 
 /// A scenario from its path or its JSON text, validated (the shipped C++ programs registered first).
-ScenarioSpec load(const std::string& scenario) {
+/// A scenario file or its JSON text; the `overrides` that change the scenario (policy, workload) are
+/// applied to it and removed, the model parameters' are left.
+ScenarioSpec load(const std::string& scenario, std::map<std::string, std::string>& overrides) {
   register_builtin_programs();
   auto first = scenario.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && scenario[first] == '{')
-    return parse_scenario_text(scenario, "<scenario>", params::data_dir() + "/scenarios");
-  return load_scenario(scenario);
+    return parse_scenario_text(scenario, "<scenario>", params::data_dir() + "/scenarios", overrides);
+  return load_scenario(scenario, overrides);
+}
+
+ScenarioSpec load(const std::string& scenario) {
+  std::map<std::string, std::string> none;
+  return load(scenario, none);
 }
 
 ScenarioResult result_of(const ScenarioSpec& spec, const std::string& out_dir, RunSummary summary) {
@@ -263,8 +270,9 @@ ScenarioResult run_scenario(const ScenarioOptions& o) {
   for (double t : o.graph_at)  // it names a file: graph--1.dot, or nothing at all for nan
     if (!std::isfinite(t) || t < 0)
       throw std::runtime_error(fmt::format("graph time {} must be a finite number of seconds >= 0", t));
-  auto spec = load(o.scenario);
-  for (const auto& [name, value] : o.overrides) spec.overrides[name] = value;
+  auto overrides = o.overrides;
+  auto spec = load(o.scenario, overrides);
+  for (const auto& [name, value] : overrides) spec.overrides[name] = value;
   model_params(spec.overrides);  // a bad override stops the run before it starts
   if (o.seed) spec.seed = *o.seed;
   if (o.graphs_only) {

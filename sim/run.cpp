@@ -12,6 +12,7 @@
 #include "models/kernel/system_incarnation.hpp"
 #include "models/pool/administrator.hpp"
 #include "models/pool/launch.hpp"
+#include "models/pool/workload_driver.hpp"
 #include "models/programs/example_programs.hpp"
 #include "models/programs/op_program.hpp"
 #include "models/programs/registry.hpp"
@@ -161,6 +162,37 @@ void name_waiters(const Recorder& rec, RunSummary& summary) {
   }
 }
 
+/// The workload's arrivals, run by a launch program of their own; each ended job goes to the recorder.
+void start_workload(const ScenarioSpec& spec, std::vector<Module> modules, pool::Pool& pool, Recorder& rec) {
+  const auto& w = *spec.workload;
+  pool::WorkloadPlan plan{w, spec.seed, {}, std::move(modules), 0};
+  for (int n = 0; n < static_cast<int>(spec.nodes.size()); ++n)
+    for (const auto& g : spec.nodes[n].groups)
+      if (std::find(w.groups.begin(), w.groups.end(), g) != w.groups.end()) {
+        plan.homes.push_back(n);
+        break;
+      }
+  for (int m = 0; m < static_cast<int>(plan.modules.size()); ++m)
+    if (plan.modules[m].name == w.module) plan.job_module = m;
+  // Left to the process's end with the session, as the administrator.
+  auto* driver = new pool::WorkloadDriver(std::move(plan), [&rec](const pool::JobRecord& j) { rec.job(j); });
+  driver->set_pool(pool);
+  pool.spawn_launch("launch:workload", [driver](Equus& eq) { driver->run(eq); });
+}
+
+/// The pool's side of a run with a policy or a workload: the policy's cost, each node's use.
+void report_pool(const ScenarioSpec& spec, System& sys, const pool::Pool& pool, double end, Recorder& rec) {
+  PoolReport r;
+  r.policy = spec.policy.is_null() ? "lowest_free" : spec.policy.value("name", "");
+  r.stats = pool.policy_stats();
+  r.warmup_s = spec.workload ? spec.workload->warmup_s : 0;
+  for (int n = 0; n < static_cast<int>(spec.nodes.size()); ++n) {
+    const auto& cpu = sys.kernel(n).cpu();
+    r.nodes.push_back(NodeUsage{n, cpu.busy_time(), end > 0 ? cpu.load().area(end) / end : 0});
+  }
+  rec.set_pool_report(std::move(r));
+}
+
 /// The configuration graph at `t` into `out_dir`.
 void write_graph_at(const Recorder& rec, const std::string& out_dir, double t, RunSummary& summary) {
   auto path = fmt::format("{}/graph-{:g}.dot", out_dir, t);
@@ -189,7 +221,10 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
 
 }  // namespace
 
-void register_builtin_programs() { programs::register_example_programs(); }
+void register_builtin_programs() {
+  programs::register_example_programs();
+  programs::register_program("workload_job", [] { return pool::workload_job_program(); });
+}
 
 std::vector<std::string> clear_outputs(const std::string& out_dir) {
   std::vector<std::string> removed;
@@ -223,9 +258,12 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
     if (!out_dir.empty()) write_graph_at(rec, out_dir, t, summary);
   };
   // Left to the process's end with the session: the launch program may still run it when the run stops.
+  auto modules = plan.modules;
   auto* admin = new pool::Administrator(std::move(plan), pool::AdministratorHooks{hooks, graph_now});
-  pool::Pool& pool = session.boot_pool(0, [admin](Equus& eq) { admin->run(eq); });
+  pool::Pool& pool = session.boot_pool(0, [admin](Equus& eq) { admin->run(eq); },
+                                       pool::PoolOptions{spec.policy, spec.queue_limit, spec.seed});
   admin->set_pool(pool);
+  if (spec.workload) start_workload(spec, std::move(modules), pool, rec);
   start_watchdog(session.system(), pool, spec.duration_s, summary);
   XBT_VERB("scenario '%s': %zu cards, seed %llu, until %g s", spec.name.c_str(), spec.nodes.size(),
            static_cast<unsigned long long>(spec.seed), spec.duration_s);
@@ -236,7 +274,9 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
     summary.end_time = sg::Engine::get_clock();
     summary.kernel_waiters = left_waiting(session.system(), pool);
   }
+  if (spec.workload || !spec.policy.is_null()) report_pool(spec, session.system(), pool, summary.end_time, rec);
   summary.violations = session.finish_recording();
+  if (spec.workload) summary.jobs = summarise_jobs(rec.jobs());
   summary.migrations = static_cast<int>(rec.migrations().size());
   summary.reconfigurations = static_cast<int>(rec.reconfigurations().size());
   for (const auto& r : rec.records()) summary.records[r.key]++;

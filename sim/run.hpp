@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct RunSummary {
   std::vector<std::string> failures;
   /// Op programs stopped on a computed value out of range: "<file>: <JSON pointer>: <message>".
   std::vector<std::string> errors;
+  std::optional<JobsSummary> jobs;  // a run with a workload: its jobs' metrics
 };
 
 /// Removes from `out_dir` the files a run writes (results.json, the CSV tables, trace.json, graph-*.dot)

@@ -41,9 +41,9 @@ Session::Session(SessionParams params) : params_(std::move(params)) {
   sys_ = new kernel::System(*engine_, params_.nodes, params_.params, params_.seed);
 }
 
-pool::Pool& Session::boot_pool(int service_node, kernel::Program launcher) {
+pool::Pool& Session::boot_pool(int service_node, kernel::Program launcher, const pool::PoolOptions& options) {
   if (pool_) throw std::logic_error("Session::boot_pool: the pool is already booted");
-  pool_ = new pool::Pool(*sys_, params_.users, service_node, std::move(launcher));
+  pool_ = new pool::Pool(*sys_, params_.users, service_node, std::move(launcher), options);
   return *pool_;
 }
 

@@ -45,7 +45,7 @@ class Session {
   const SessionParams& params() const { return params_; }
 
   /// Boots the pool's system services at `service_node`; the launch program runs `launcher`. Once.
-  pool::Pool& boot_pool(int service_node, kernel::Program launcher);
+  pool::Pool& boot_pool(int service_node, kernel::Program launcher, const pool::PoolOptions& options = {});
 
   /// A recorder observing every kernel from now on, nodes named as in the pool (the host "unix"),
   /// counting the messages reconfigurations move. Once.

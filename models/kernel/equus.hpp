@@ -43,6 +43,15 @@ struct IncStatus {
   int is_nmsgs = 0;      // arrived invocation messages
 };
 
+/// One node's load (Section 3.4 item 2): processes running or eligible to run, now and as a time
+/// average over kernel.load_average_period, and when it was read.
+struct NodeLoad {
+  unsigned node = 0;
+  int run_queue = 0;
+  double load = 0;
+  double read_at = 0;  // simulated seconds
+};
+
 constexpr bool CHAN_NEW = true;
 constexpr bool CHAN_OTHER = false;
 
@@ -142,6 +151,11 @@ class Equus {
   int inc_status(int child, IncStatus* statep);
   int inc_nodeAlloc(unsigned node, GlobalId rdcid);
   int inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill);
+  /// Appendix B's load call: the caller's RDC's nodes (those whose access lists admit it) with their
+  /// loads, read over the bus from each card's memory (kernel.load_read and a bus read each).
+  int inc_nodeLoads(std::vector<NodeLoad>* loads);
+  /// One pool node's load, read the same way (system RDCs: the pool manager and its agents).
+  int inc_nodeLoad(unsigned node, NodeLoad* load);
   GlobalId inc_rdcId() const;
   /// Makes `child` dependent on the caller: DEP_ABSOLUTE, DEP_GROUP or DEP_NONE (Section 7.3).
   int inc_makeDependent(int child, int type);
@@ -276,6 +290,7 @@ class Equus {
 
   int control(int child, GhostControl c, IncStatus* out);
   int loader_access(unsigned node, GlobalId rdcid, bool allow, bool kill);
+  NodeLoad read_load(unsigned node);
   int service_call(int stream, const ServiceRequest& request, const std::string& label, Msg& msg);
   /// `called_at`: when the creating call was made (EV_INC_MADE reports the time since).
   int create(RdcPtr rdc, int module, KernelPortAddr image_ghost, unsigned node, int* inchan_p, int* stream_p,

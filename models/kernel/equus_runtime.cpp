@@ -238,6 +238,33 @@ int Equus::inc_nodeWithdraw(unsigned node, GlobalId rdcid, int kill) {
   return loader_access(node, rdcid, false, kill != 0);
 }
 
+NodeLoad Equus::read_load(unsigned node) {
+  Kernel& there = k().network().kernel(static_cast<int>(node));
+  self_.compute(k().params().kernel.load_read);
+  // A global variable of the other card, read across the bus (no kernel message, no interrupt there).
+  if (&there != &k())
+    k().network().interconnect().copy(there.host(), k().host(), sizeof(NodeLoad), k().params().vme.read_copy_rate);
+  double now = sg::Engine::get_clock();
+  return NodeLoad{node, there.cpu().load().current(), there.cpu().load().average(now), now};
+}
+
+int Equus::inc_nodeLoad(unsigned node, NodeLoad* load) {
+  auto call = enter();
+  if (!inc_.rdc() || !inc_.rdc()->system) return E_DENIED;
+  if (!k().network().is_pool_node(node) || !load) return E_INVAL;
+  *load = read_load(node);
+  return E_OK;
+}
+
+int Equus::inc_nodeLoads(std::vector<NodeLoad>* loads) {
+  auto call = enter();
+  if (!inc_.rdc() || !loads) return E_INVAL;
+  loads->clear();
+  for (int n = 0; n < k().network().pool_size(); ++n)
+    if (k().network().kernel(n).memory().allows(inc_.rdc()->id)) loads->push_back(read_load(static_cast<unsigned>(n)));
+  return E_OK;
+}
+
 GlobalId Equus::inc_rdcId() const { return inc_.rdc() ? inc_.rdc()->id : 0; }
 
 int Equus::inc_makeDependent(int child, int type) {

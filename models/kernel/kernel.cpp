@@ -26,7 +26,9 @@ bool Network::lose_packet() {
 }
 
 Kernel::Kernel(Network& net, int node, sg::Host* host, const params::ModelParams& params)
-    : net_(net), node_(node), cpu_(host, params.cpu), params_(params), ports_(params), memory_(params) {}
+    : net_(net), node_(node), cpu_(host, params.cpu), params_(params), ports_(params), memory_(params) {
+  cpu_.load().set_period(params.kernel.load_average_period);
+}
 
 Kernel::~Kernel() = default;
 

@@ -24,6 +24,8 @@ void KernelParams::bind(params::Binder& b) {
   b("migrate_per_page", migrate_per_page, D::Time);
   b("receive_timer", receive_timer, D::Time);
   b("migration_poll_period", migration_poll_period, D::Time);
+  b("load_average_period", load_average_period, D::Time);
+  b("load_read", load_read, D::Time);
 }
 
 }  // namespace equus::kernel

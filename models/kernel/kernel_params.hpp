@@ -26,6 +26,8 @@ struct KernelParams {
   double migrate_per_page = 0;  // destination kernel CPU per page moved, besides the copy
   double receive_timer = 0;     // arm and cancel the timer of a timed inc_receive
   double migration_poll_period = 0;  // inc_brk growing the heap re-checks a migration's end this often
+  double load_average_period = 0;    // time constant of a node's published load (Section 3.4 item 2)
+  double load_read = 0;              // caller CPU per node whose load it reads over the bus
 
   void bind(params::Binder& b);
 };

@@ -21,6 +21,8 @@ enum ServiceOp : uint32_t {
   NS_LOOKUP = 12,
   PM_ALLOC = 21,
   PM_RELEASE = 22,
+  AGENT_PLACE = 31,  // the pool manager asks a node's agent to decide a placement (distributed policies)
+  AGENT_PROBE = 32,  // an agent asks another for its load
 };
 
 /// ss_put copy limits (Appendix B.3).
@@ -37,18 +39,20 @@ struct ServiceRequest {
   ServiceOp op = SS_PRINT;
   int32_t count = 0;
   GlobalId rdc = 0;
+  int32_t arg = -1;  // word 4: the home node of a placement (PM_ALLOC, AGENT_PLACE), -1 if none
 
   void encode(Msg& m) const {
     m.put<uint32_t>(op_offset, op);
     m.put<int32_t>(count_offset, count);
     m.put<uint64_t>(rdc_offset, rdc);
+    m.put<int32_t>(arg_offset, arg);
   }
   static ServiceRequest decode(const Msg& m) {
     return {static_cast<ServiceOp>(m.get<uint32_t>(op_offset)), m.get<int32_t>(count_offset),
-            m.get<uint64_t>(rdc_offset)};
+            m.get<uint64_t>(rdc_offset), m.get<int32_t>(arg_offset)};
   }
 
-  static constexpr std::size_t op_offset = 0, count_offset = 4, rdc_offset = 8;
+  static constexpr std::size_t op_offset = 0, count_offset = 4, rdc_offset = 8, arg_offset = 16;
 };
 
 /// A reply's header: the status (word 0) and its count (word 1: the copy limit ss_get found, the nodes

@@ -3,6 +3,7 @@
 #include <xbt/log.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 XBT_LOG_EXTERNAL_CATEGORY(equus);
@@ -14,6 +15,19 @@ namespace equus::m68030 {
 
 namespace {
 constexpr double epsilon = 1e-12;
+}
+
+void LoadMeter::change(double now, int delta) {
+  avg_ = average(now);
+  area_ = area(now);
+  at_ = now;
+  n_ += delta;
+}
+
+double LoadMeter::average(double now) const {
+  double dt = now - at_;
+  if (dt <= 0 || period_ <= 0) return period_ <= 0 ? n_ : avg_;
+  return n_ + (avg_ - n_) * std::exp(-dt / period_);
 }
 
 Cpu::Cpu(sg::Host* host, const CpuParams& p) : host_(host), p_(p) {
@@ -125,12 +139,19 @@ void Cpu::run(const void* process, Priority prio, double seconds) {
   advance(now);
   Burst burst{seconds, static_cast<int>(prio), 0, false};
   active_.push_back(&burst);
+  // An incarnation's process is ready or running while its burst lasts (kernel work is not load).
+  LoadMeter* meter = prio == Priority::System ? &load_ : nullptr;
+  if (meter) meter->change(now, +1);
   // Remove the burst even if the actor is killed while waiting.
   struct Guard {
     std::vector<Burst*>& v;
     Burst* b;
-    ~Guard() { v.erase(std::remove(v.begin(), v.end(), b), v.end()); }
-  } guard{active_, &burst};
+    LoadMeter* meter;
+    ~Guard() {
+      v.erase(std::remove(v.begin(), v.end(), b), v.end());
+      if (meter) meter->change(sg::Engine::get_clock(), -1);
+    }
+  } guard{active_, &burst, meter};
   reschedule(now);
   for (;;) {
     sg::this_actor::sleep_until(burst.end);

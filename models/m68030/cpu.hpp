@@ -19,6 +19,24 @@ namespace equus::m68030 {
 
 enum class Priority { Interrupt = 0, Kernel = 1, Ghost = 1, System = 2 };
 
+/// The number of incarnations' processes running or ready to run (Section 3.4 item 2) and its time
+/// average, weighted exponentially over `period` seconds as UNIX's load average is: what a kernel
+/// publishes as its node's load.
+class LoadMeter {
+ public:
+  void set_period(double seconds) { period_ = seconds; }
+  /// `delta` processes became ready (> 0) or stopped running (< 0) at `now`.
+  void change(double now, int delta);
+  int current() const { return n_; }
+  double average(double now) const;
+  /// The integral of the count over time since 0 (utilisation and mean load over a window).
+  double area(double now) const { return area_ + n_ * (now - at_); }
+
+ private:
+  int n_ = 0;
+  double avg_ = 0, at_ = 0, area_ = 0, period_ = 1;
+};
+
 class Cpu {
  public:
   Cpu(simgrid::s4u::Host* host, const CpuParams& p);
@@ -29,6 +47,8 @@ class Cpu {
   /// Interrupt-level work nobody waits for (a packet found to be for no port here): it takes the
   /// processor like any other burst, delaying what runs, but no actor sleeps on it.
   void run_detached(double seconds);
+  /// How long `seconds` of reference-card work take on this card alone (speed, timer interrupts).
+  double work_time(double seconds) const { return seconds * scale_; }
   /// Cost of copying `bytes` between buffers of this card.
   double local_copy_time(double bytes) const { return bytes / p_.local_copy_rate; }
   /// Cost of a bulk copy between two address spaces of this card.
@@ -37,6 +57,8 @@ class Cpu {
   simgrid::s4u::Host* host() const { return host_; }
   const CpuParams& params() const { return p_; }
   long context_switches() const { return switches_; }
+  LoadMeter& load() { return load_; }
+  const LoadMeter& load() const { return load_; }
   double busy_time() const { return busy_; }
 
  private:
@@ -58,6 +80,7 @@ class Cpu {
   double busy_ = 0;
   double updated_ = 0;
   std::vector<Burst*> active_;
+  LoadMeter load_;
 };
 
 }  // namespace equus::m68030

@@ -25,15 +25,27 @@ namespace {
 constexpr int ns_module = 0, pm_module = 1, launch_module = 2;
 }
 
-Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node, Program launcher)
+Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node, Program launcher,
+           const PoolOptions& options)
     : sys_(sys), users_(std::move(users)) {
   auto sysrdc = std::make_shared<Rdc>();
   sysrdc->id = sys.network().new_gid();
   sysrdc->name = "equus";
   sysrdc->user = "equus";
   sysrdc->system = true;
+  PoolManagerOptions pm;
+  pm.queue_limit = options.queue_limit;
+  pm.group_kinds = !options.policy.is_null();
+  pm.seed = options.seed;
+  pm.stats = stats_;
+  PolicyFactory factory = [spec = options.policy]() -> std::unique_ptr<Policy> {
+    if (spec.is_null()) return std::make_unique<StaticPolicy>();
+    return make_policy(spec);
+  };
+  auto agents = std::make_shared<AgentDirectory>();
+  const auto& nodes = sys.platform().nodes();
   sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, services::name_service_program(), true},
-                     Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(sys.platform().nodes()), true},
+                     Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(nodes, factory, pm, agents), true},
                      Module{"launch", 0, 0, 0, 0,
                             [this, launcher = std::move(launcher)](Equus& eq) {
                               if (launcher) launcher(eq);
@@ -42,34 +54,50 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
                             false}};
   for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).memory().set_access(sysrdc->id, true);
   sys.host_kernel().memory().set_access(sysrdc->id, true);
+  system_ = sysrdc;
 
   // Started directly, as at boot: their standard ports become the default streams' channels.
-  auto boot = [&](Kernel& k, int module) -> Incarnation& {
-    Incarnation& inc =
-        k.hosting().host(sysrdc, module, sysrdc->modules[module].name, sysrdc->modules[module].program);
-    GlobalId chan = sys.network().new_gid();
-    inc.set_defaults(DefaultStreams{.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast))});
-    return inc;
-  };
-  Incarnation& ns = boot(sys.kernel(service_node), ns_module);
-  Incarnation& pm = boot(sys.kernel(service_node), pm_module);
-  Incarnation& launch = boot(sys.host_kernel(), launch_module);
+  Incarnation& ns = boot(sys.kernel(service_node), ns_module, "name_service", sysrdc->modules[ns_module].program);
+  Incarnation& pmi = boot(sys.kernel(service_node), pm_module, "pool_manager", sysrdc->modules[pm_module].program);
+  Incarnation& launch = boot(sys.host_kernel(), launch_module, "launch", sysrdc->modules[launch_module].program);
   launch_ = &launch;
   auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.defaults().std_port)->channel(); };
   sysrdc->name_service = channel_of(ns);
-  sysrdc->pool_manager = channel_of(pm);
-  for (Incarnation* inc : {&ns, &pm, &launch}) {
-    DefaultStreams d = inc->defaults();
-    d.name_service =
-        inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->name_service, ChanType::Unicast, {}});
-    d.pool_manager =
-        inc->add_ref(StreamRef{sys.network().new_gid(), sysrdc->pool_manager, ChanType::Unicast, {}});
-    inc->set_defaults(d);
+  sysrdc->pool_manager = channel_of(pmi);
+  std::vector<Incarnation*> started{&ns, &pmi, &launch};
+  // A distributed policy decides at the nodes: an agent on each (its work is load there like any other).
+  if (pm.group_kinds && factory()->shape() == Policy::Shape::Distributed) {
+    for (int n = 0; n < static_cast<int>(nodes.size()); ++n) {
+      sysrdc->modules.push_back(Module{"agent", 0, 0, 0, 0, agent_program(n, nodes, factory, pm, agents), true});
+      Incarnation& a = boot(sys.kernel(n), static_cast<int>(sysrdc->modules.size()) - 1, "agent",
+                            sysrdc->modules.back().program);
+      agents->channels.push_back(channel_of(a));
+      started.push_back(&a);
+    }
   }
-  system_ = sysrdc;
-  ns.kernel().hosting().start(ns);
-  pm.kernel().hosting().start(pm);
-  launch.kernel().hosting().start(launch);
+  for (Incarnation* inc : started) connect(*inc);
+  for (Incarnation* inc : started) inc->kernel().hosting().start(*inc);
+}
+
+Incarnation& Pool::boot(Kernel& k, int module, const std::string& name, Program program) {
+  Incarnation& inc = k.hosting().host(system_, module, name, std::move(program));
+  GlobalId chan = sys_.network().new_gid();
+  inc.set_defaults(DefaultStreams{.std_port = inc.add_ref(k.open_port(inc, chan, ChanType::Unicast))});
+  return inc;
+}
+
+void Pool::connect(Incarnation& inc) {
+  DefaultStreams d = inc.defaults();
+  d.name_service = inc.add_ref(StreamRef{sys_.network().new_gid(), system_->name_service, ChanType::Unicast, {}});
+  d.pool_manager = inc.add_ref(StreamRef{sys_.network().new_gid(), system_->pool_manager, ChanType::Unicast, {}});
+  inc.set_defaults(d);
+}
+
+Incarnation& Pool::spawn_launch(const std::string& name, Program program) {
+  Incarnation& inc = boot(sys_.host_kernel(), launch_module, name, std::move(program));
+  connect(inc);
+  inc.kernel().hosting().start(inc);
+  return inc;
 }
 
 int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
@@ -90,13 +118,14 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   std::vector<std::byte> buf(std::max<std::size_t>(csv.size() + 1, 4 * sys_.node_count()), std::byte{0});
   std::memcpy(buf.data(), csv.data(), csv.size());
   Msg m;
-  ServiceRequest{PM_ALLOC, spec.nodes, rdc_id}.encode(m);
+  ServiceRequest{PM_ALLOC, spec.nodes, rdc_id, spec.home}.encode(m);
   m.m_base = buf.data();
   m.m_cnt = static_cast<uint32_t>(buf.size());
   int rc = launcher.inc_invoke(launcher.incarnation().defaults().pool_manager, &m);
   if (rc != E_OK) return rc;
   auto reply = ServiceReply::decode(m);
   if (reply.status != SVC_OK) return E_NOMEM;
+  out->admitted_at = launcher.now();
   out->nodes.clear();
   for (uint32_t i = 0; i < static_cast<uint32_t>(reply.count) && 4 * (i + 1) <= m.m_nreply; ++i) {
     uint32_t n;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "models/kernel/equus.hpp"
 #include "models/kernel/system.hpp"
 #include "models/platform/pool_files.hpp"
+#include "models/pool/pool_manager.hpp"
 
 namespace equus::pool {
 
@@ -21,7 +23,16 @@ struct LaunchSpec {
   std::vector<kernel::Module> modules;
   int primary_module = 0;
   int primary_node_hint = -1;
+  int home = -1;  // where the work arrives: the RDC's own mapping, and a distributed policy's decider
   kernel::IncParams primary_params;
+};
+
+/// How the pool manager decides (Section 3.4). With no policy, the first system's rule: every node is
+/// allocated to one RDC, the lowest free ones of the user's groups.
+struct PoolOptions {
+  nlohmann::json policy;  // a policy name or object (models/pool/policy.hpp); null: the first rule
+  std::size_t queue_limit = 64;
+  uint64_t seed = 1;
 };
 
 struct Launched {
@@ -30,6 +41,7 @@ struct Launched {
   int primary = 0;              // incarnation handle held by the launch program
   int stream_space = 0;         // the launch program's stream to the RDC's stream space
   int stream_space_inc = 0;     // and its incarnation handle on it
+  double admitted_at = -1;      // when the pool manager granted the nodes
 };
 
 /// The pool's system services, booted as the system RDC "equus" would be by an administrator.
@@ -38,8 +50,12 @@ class Pool {
   /// Hosts the name service and the pool manager at `service_node` and opens every node to the system
   /// RDC; the launch program runs `launcher` on the UNIX host's kernel. When `launcher` returns while
   /// RDCs it launched are not terminated, the launch program waits for them (see wait_for_rdcs).
-  Pool(kernel::System& sys, std::vector<platform::PoolUser> users, int service_node,
-       kernel::Program launcher);
+  Pool(kernel::System& sys, std::vector<platform::PoolUser> users, int service_node, kernel::Program launcher,
+       const PoolOptions& options = {});
+
+  /// Starts another launch program on the UNIX host (a user's `launch` command): `program` may call
+  /// launch() and terminate() like the first one.
+  kernel::Incarnation& spawn_launch(const std::string& name, kernel::Program program);
 
   /// Launch as the launch program does (call from the launcher program): authenticate, get nodes from
   /// the pool manager, create the RDC's stream space and primary. Every incarnation of the RDC depends
@@ -55,11 +71,17 @@ class Pool {
   /// True once the launcher has returned and the launch program only waits for its RDCs: it runs
   /// nothing, so a run should not wait for it.
   bool waiting_for_rdcs() const { return waiting_; }
+  /// What the pool manager's policy did so far.
+  const PolicyStats& policy_stats() const { return *stats_; }
 
  private:
   /// What the launch program does once `launcher` returns: if RDCs it launched remain, it stays
   /// alive, as their incarnations depend on it.
   void wait_for_rdcs(kernel::Equus& launcher);
+  /// Hosts an incarnation of the system RDC at `k` with its standard port, as at boot.
+  kernel::Incarnation& boot(kernel::Kernel& k, int module, const std::string& name, kernel::Program program);
+  /// Its default streams to the name service and the pool manager.
+  void connect(kernel::Incarnation& inc);
 
   kernel::System& sys_;
   std::vector<platform::PoolUser> users_;
@@ -67,6 +89,7 @@ class Pool {
   kernel::Incarnation* launch_ = nullptr;
   std::set<kernel::GlobalId> live_;  // launched and not terminated
   bool waiting_ = false;
+  std::shared_ptr<PolicyStats> stats_ = std::make_shared<PolicyStats>();
 };
 
 }  // namespace equus::pool

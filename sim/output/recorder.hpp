@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "models/kernel/observer.hpp"
+#include "models/pool/pool_manager.hpp"
+#include "models/pool/workload_driver.hpp"
 #include "models/programs/op_program.hpp"
 
 namespace equus::sim {
@@ -90,6 +93,21 @@ struct ReconfigEvent {
 
 const char* message_kind_name(kernel::MessageKind kind);
 
+/// One node over a run with arriving work: how busy its processor was and its mean run queue.
+struct NodeUsage {
+  int node = 0;
+  double busy_s = 0;          // processor time used (kernel and incarnations)
+  double mean_run_queue = 0;  // incarnations' processes running or ready, time-averaged over the run
+};
+
+/// What the pool did over a run with a workload or a policy.
+struct PoolReport {
+  std::string policy;  // its name ("lowest_free" for the first system's rule)
+  pool::PolicyStats stats;
+  std::vector<NodeUsage> nodes;
+  double warmup_s = 0;
+};
+
 class Recorder : public kernel::Observer {
  public:
   Recorder();
@@ -117,6 +135,9 @@ class Recorder : public kernel::Observer {
   /// End of run: the kernels' counts per node, and the invariant checker's violations.
   void set_forwarding_totals(std::vector<ForwardingCounts> per_node) { forwarding_ = std::move(per_node); }
   void set_violations(std::vector<std::string> v) { violations_ = std::move(v); }
+  /// A job of the workload ended (or failed to launch).
+  void job(const pool::JobRecord& j) { jobs_.push_back(j); }
+  void set_pool_report(PoolReport r) { pool_ = std::move(r); }
   /// Names an incarnation after its declaration (else its spans carry the kernel's name).
   void name_incarnation(GlobalId inc, const std::string& name);
 
@@ -139,6 +160,8 @@ class Recorder : public kernel::Observer {
   const std::vector<ReconfigEvent>& reconfigurations() const { return reconfigs_; }
   const std::vector<ForwardingCounts>& forwarding() const { return forwarding_; }
   const std::vector<std::string>& violations() const { return violations_; }
+  const std::vector<pool::JobRecord>& jobs() const { return jobs_; }
+  const std::optional<PoolReport>& pool_report() const { return pool_; }
 
   std::string node_name(int node) const;
   bool is_multicast(GlobalId channel) const;
@@ -164,6 +187,8 @@ class Recorder : public kernel::Observer {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
 
+  std::vector<pool::JobRecord> jobs_;
+  std::optional<PoolReport> pool_;
   std::vector<IncarnationSpan> spans_;
   std::unordered_map<GlobalId, std::vector<uint32_t>> spans_of_;  // in creation order
   std::vector<MessageEvent> messages_;

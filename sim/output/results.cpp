@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -247,7 +248,90 @@ json reconfigurations(const Recorder& rec, const IncNames& inc_name, const std::
           {"calls", std::move(calls)}};
 }
 
+json estimate(const Summary& s) {
+  auto finite = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return {{"n", s.n},
+          {"mean", finite(s.mean)},
+          {"ci95", {finite(s.ci.lo), finite(s.ci.hi)}},
+          {"half_width", finite(s.ci.half_width)},
+          {"batches", s.ci.batches},
+          {"sd", finite(s.sd)},
+          {"p50", finite(s.p50)},
+          {"p90", finite(s.p90)},
+          {"p95", finite(s.p95)},
+          {"p99", finite(s.p99)},
+          {"max", finite(s.max)}};
+}
+
+/// jobs.csv (every job) and the summary: jobs, their metrics, the policy's cost, the nodes' use.
+json jobs(const Recorder& rec, const PoolReport& pool, double end_time, const std::filesystem::path& base) {
+  Table t({"id", "arrival_s", "admitted_s", "started_s", "end_s", "response_s", "slowdown", "wait_s", "home",
+           "node", "incarnations", "demand_s", "idle_s", "counted", "status"});
+  const auto& jobs = rec.jobs();
+  for (size_t i : order_by(jobs, [](const pool::JobRecord& j) { return j.id; })) {
+    const auto& j = jobs[i];
+    bool admitted = j.admitted >= 0;
+    t.add({j.id, j.arrival, maybe(admitted, j.admitted), maybe(j.started >= 0, j.started), maybe(j.done(), j.ended),
+           maybe(j.done(), j.response()), maybe(j.done() && j.idle_s > 0, j.response() / j.idle_s),
+           maybe(admitted, j.admitted - j.arrival), j.home, maybe(j.node >= 0, rec.node_name(j.node)), j.incarnations,
+           j.demand_s, j.idle_s, j.counted, j.status});
+  }
+  std::move(t).write(base / "jobs.csv");  // its rows stay out of results.json: a long run has many
+  auto s = summarise_jobs(jobs);
+  const auto& st = pool.stats;
+  json nodes = json::array();
+  for (const auto& n : pool.nodes)
+    nodes.push_back({{"node", rec.node_name(n.node)},
+                     {"utilisation", end_time > 0 ? n.busy_s / end_time : 0},
+                     {"mean_run_queue", n.mean_run_queue}});
+  return {{"arrived", s.arrived},
+          {"completed", s.completed},
+          {"failed", s.failed},
+          {"unfinished", s.unfinished},
+          {"counted", s.counted},
+          {"warmup_s", pool.warmup_s},
+          {"response_s", estimate(s.response)},
+          {"slowdown", estimate(s.slowdown)},
+          {"wait_s", estimate(s.wait)},
+          {"policy",
+           {{"name", pool.policy},
+            {"decisions", st.decisions},
+            {"transfers", st.transfers},
+            {"transfer_fraction", st.decisions ? static_cast<double>(st.transfers) / st.decisions : 0.0},
+            {"load_reads", st.load_reads},
+            {"probes", st.probes},
+            {"relays", st.relays},
+            {"messages", 2 * (st.probes + st.relays)},
+            {"queued", st.queued},
+            {"refused", st.refused},
+            {"decision_s", st.decision_s}}},
+          {"nodes", std::move(nodes)}};
+}
+
 }  // namespace
+
+JobsSummary summarise_jobs(const std::vector<pool::JobRecord>& all) {
+  JobsSummary s;
+  std::vector<const pool::JobRecord*> order;
+  for (const auto& j : all) order.push_back(&j);
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->id < b->id; });
+  std::vector<double> response, slowdown, wait;
+  for (const auto* j : order) {
+    ++s.arrived;
+    if (j->status != 0) ++s.failed;
+    else if (!j->done()) ++s.unfinished;
+    else ++s.completed;
+    if (!j->counted || !j->done()) continue;
+    ++s.counted;
+    response.push_back(j->response());
+    if (j->idle_s > 0) slowdown.push_back(j->response() / j->idle_s);
+    wait.push_back(j->admitted - j->arrival);
+  }
+  s.response = summarise(response);
+  s.slowdown = summarise(slowdown);
+  s.wait = summarise(wait);
+  return s;
+}
 
 void write_results(const Recorder& rec, const std::string& dir, const std::string& scenario_name,
                    uint64_t seed, const RunEnd& end) {
@@ -278,13 +362,14 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
   doc["migrations"] = migrations(rec, inc_name, base);
   doc["reconfigurations"] = reconfigurations(rec, inc_name, base);
   doc["invariant_violations"] = rec.violations();
+  if (rec.pool_report()) doc["jobs"] = jobs(rec, *rec.pool_report(), end.time, base);
   write_file(base / "results.json", doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
 }
 
 const std::vector<std::string>& results_file_names() {
   static const std::vector<std::string> names = {"results.json",   "incarnations.csv",    "calls.csv",
                                                  "records.csv",    "node_load.csv",       "messages.csv",
-                                                 "migrations.csv", "reconfigurations.csv"};
+                                                 "migrations.csv", "reconfigurations.csv", "jobs.csv"};
   return names;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sim/output/recorder.hpp"
+#include "sim/output/statistics.hpp"
 
 namespace equus::sim {
 
@@ -22,6 +23,14 @@ struct RunEnd {
   std::string reason = "finished";
   std::vector<WaitingIncarnation> waiting;
 };
+
+/// The workload's jobs over a run: those arriving after the warm-up that completed, in arrival order
+/// (batch means need time order).
+struct JobsSummary {
+  std::size_t arrived = 0, completed = 0, failed = 0, unfinished = 0, counted = 0;
+  Summary response, slowdown, wait;  // seconds, ratio, seconds (arrival to admission)
+};
+JobsSummary summarise_jobs(const std::vector<pool::JobRecord>& jobs);
 
 /// Writes results.json, incarnations.csv, calls.csv, records.csv, node_load.csv and messages.csv into
 /// `dir` (created if missing). Rows are sorted by time then id, so a seed gives identical files.

@@ -14,6 +14,8 @@
 
 #include "models/kernel/model_params.hpp"
 #include "models/params/params.hpp"
+#include "models/pool/policy.hpp"
+#include "models/pool/workload_driver.hpp"
 #include "models/programs/registry.hpp"
 #include "models/support/json_number.hpp"
 #include "models/support/overloaded.hpp"
@@ -238,6 +240,8 @@ class Checker {
   void check_labels(const RdcSpec& r, const std::string& ptr) const;
   void check_ops(const ScenarioSpec& s) const;
   void check_events(const ScenarioSpec& s) const;
+  void check_workload(ScenarioSpec& s) const;
+  void policy(const json& j, ScenarioSpec& s) const;
   struct Labels;
   /// One event's cross-references within its RDC `r`; `launched` and `labels` carry across events.
   void check_event(const ScenarioSpec& s, const EventSpec& e, const std::string& p, const RdcSpec& r,
@@ -841,7 +845,8 @@ void Checker::check_event(const ScenarioSpec& s, const EventSpec& e, const std::
 ScenarioSpec Checker::run(const json& doc) {
   if (!doc.is_object()) fail("", "top level must be an object");
   object(doc, "",
-         {"name", "description", "seed", "duration_s", "platform", "modules", "rdcs", "events", "outputs"},
+         {"name", "description", "seed", "duration_s", "platform", "modules", "rdcs", "events", "outputs", "policy",
+          "workload"},
          {"name", "modules", "rdcs"});
   ScenarioSpec s;
   s.file = file_;
@@ -869,7 +874,7 @@ ScenarioSpec Checker::run(const json& doc) {
   const auto& limits = scenario_limits();
   {
     std::size_t i = 0, incarnations = 0;
-    within(array(doc["rdcs"], "/rdcs", true).size(), limits.max_rdcs, "/rdcs", "rdcs", "max_rdcs");
+    within(array(doc["rdcs"], "/rdcs", !doc.contains("workload")).size(), limits.max_rdcs, "/rdcs", "rdcs", "max_rdcs");
     for (const auto& item : doc["rdcs"]) {
       auto p = at("/rdcs", i++);
       s.rdcs.push_back(rdc(item, p));
@@ -884,6 +889,14 @@ ScenarioSpec Checker::run(const json& doc) {
     for (const auto& item : *v) s.events.push_back(event(item, at("/events", i++)));
   }
   if (auto* v = find(doc, "outputs")) s.outputs = outputs(*v, "/outputs");
+  if (auto* v = find(doc, "policy")) policy(*v, s);
+  if (auto* v = find(doc, "workload")) {
+    try {
+      s.workload = pool::parse_workload(*v, "/workload");
+    } catch (const pool::WorkloadError& e) {
+      throw ScenarioError(file_ + ": " + one_line(e.what(), 4 * scenario_limits().max_echo_chars));
+    }
+  }
 
   // Pass 2: cross-references.
   load_pool(s);
@@ -896,7 +909,45 @@ ScenarioSpec Checker::run(const json& doc) {
       for (const auto& u : s.users)
         if (u.user == r.user) r.groups = u.groups;
   check_events(s);
+  check_workload(s);
   return s;
+}
+
+void Checker::policy(const json& j, ScenarioSpec& s) const {
+  try {
+    pool::make_policy(j, "/policy");  // every name and parameter checked
+  } catch (const pool::PolicyError& e) {
+    throw ScenarioError(file_ + ": " + one_line(e.what(), 4 * scenario_limits().max_echo_chars));
+  }
+  s.policy = j.is_string() ? json{{"name", j}} : j;
+  if (auto* q = find(s.policy, "queue_limit"))
+    s.queue_limit = static_cast<std::size_t>(integer(*q, "/policy/queue_limit", 1));
+}
+
+/// The workload's module (a built-in job program unless the scenario declares it), user and groups.
+void Checker::check_workload(ScenarioSpec& s) const {
+  if (!s.workload) return;
+  auto& w = *s.workload;
+  if (!s.modules.count(w.module)) {
+    if (w.module != "job") fail("/workload/module", "no module '" + w.module + "' in /modules");
+    ModuleSpec m;
+    m.name = "job";
+    m.text_kb = 8;
+    m.data_kb = 4;
+    m.heap_kb = 4;
+    m.stack_kb = 4;
+    m.cpp = "workload_job";
+    s.modules["job"] = m;
+  }
+  auto user = std::find_if(s.users.begin(), s.users.end(), [&](const auto& u) { return u.user == w.user; });
+  if (user == s.users.end()) fail("/workload/user", "'" + w.user + "' is not a pool user");
+  if (w.groups.empty()) w.groups = user->groups;
+  for (std::size_t i = 0; i < w.groups.size(); ++i) {
+    bool any = std::any_of(s.nodes.begin(), s.nodes.end(), [&](const auto& n) {
+      return std::find(n.groups.begin(), n.groups.end(), w.groups[i]) != n.groups.end();
+    });
+    if (!any) fail(at("/workload/groups", i), "no node is in group '" + w.groups[i] + "'");
+  }
 }
 
 /// A char iterator that publishes how far the parser has read, so that errors found in SAX callbacks
@@ -1057,6 +1108,51 @@ ScenarioSpec parse_scenario(const json& doc, const std::string& file, const std:
 ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file,
                                  const std::string& base_dir) {
   return parse_scenario(parse_json(text, file), file, base_dir);
+}
+
+void apply_scenario_overrides(json& doc, std::map<std::string, std::string>& overrides) {
+  for (auto it = overrides.begin(); it != overrides.end();) {
+    const auto& key = it->first;
+    bool policy = key == "policy" || key.rfind("policy.", 0) == 0;
+    if (!policy && key.rfind("workload.", 0) != 0) {
+      ++it;
+      continue;
+    }
+    json value = json::parse(it->second, nullptr, false);
+    if (value.is_discarded()) value = it->second;  // a bare word: a string
+    if (!doc.is_object()) throw ScenarioError("--set " + key + ": the scenario is not an object");
+    if (key == "policy") {
+      if (!doc.contains("policy") || !doc["policy"].is_object()) doc["policy"] = json::object();
+      doc["policy"]["name"] = value;
+    } else {
+      if (policy && doc.contains("policy") && doc["policy"].is_string())
+        doc["policy"] = json{{"name", doc["policy"]}};
+      std::string pointer = "/" + key;
+      std::replace(pointer.begin(), pointer.end(), '.', '/');
+      try {
+        doc[json::json_pointer(pointer)] = value;
+      } catch (const json::exception&) {
+        throw ScenarioError("--set " + key + ": " + pointer + " is not a place in the scenario");
+      }
+    }
+    it = overrides.erase(it);
+  }
+}
+
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file, const std::string& base_dir,
+                                 std::map<std::string, std::string>& overrides) {
+  json doc = parse_json(text, file);
+  apply_scenario_overrides(doc, overrides);
+  return parse_scenario(doc, file, base_dir);
+}
+
+ScenarioSpec load_scenario(const std::string& path, std::map<std::string, std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || fs::is_directory(path)) throw ScenarioError(path + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto base = fs::path(path).parent_path().string();
+  return parse_scenario_text(text.str(), path, base.empty() ? "." : base, overrides);
 }
 
 ScenarioSpec load_scenario(const std::string& path) {

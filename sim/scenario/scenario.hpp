@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "models/platform/pool_files.hpp"
 #include "models/pool/administrator.hpp"
+#include "models/pool/workload.hpp"
 #include "models/programs/ops.hpp"
 
 namespace equus::sim {
@@ -63,7 +65,17 @@ struct ScenarioSpec {
   std::vector<RdcSpec> rdcs;
   std::vector<EventSpec> events;
   OutputSpec outputs;
+  /// The pool manager's policy (models/pool/policy.hpp) as written, null for the first system's rule
+  /// (every node allocated to one RDC); with it, node groups have their Section 3.4 meanings.
+  nlohmann::json policy;
+  std::size_t queue_limit = 64;  // launches that may wait for nodes ("policy": {"queue_limit": n})
+  std::optional<pool::WorkloadSpec> workload;  // arriving jobs, if any
 };
+
+/// "--set" keys that change the scenario itself rather than a model parameter: "policy" (a name),
+/// "policy.<key>" and "workload.<key>[.<key>...]", whose values are JSON (or else a string). Applies
+/// and removes them from `overrides`; the document is then validated as written.
+void apply_scenario_overrides(nlohmann::json& doc, std::map<std::string, std::string>& overrides);
 
 /// Reads, parses and validates `path`; pool files are looked up next to it, then under
 /// `<data_dir>/scenarios`. Throws ScenarioError.
@@ -73,6 +85,10 @@ ScenarioSpec load_scenario(const std::string& path);
 /// `base_dir` anchors relative pool paths.
 ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file,
                                  const std::string& base_dir);
+/// As parse_scenario_text, with scenario overrides applied first (apply_scenario_overrides).
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file, const std::string& base_dir,
+                                 std::map<std::string, std::string>& overrides);
+ScenarioSpec load_scenario(const std::string& path, std::map<std::string, std::string>& overrides);
 
 /// Validates an already parsed document; `file` names it in errors, `base_dir` anchors relative pool paths.
 ScenarioSpec parse_scenario(const nlohmann::json& doc, const std::string& file, const std::string& base_dir);
