@@ -128,11 +128,12 @@ _FIELDS = ("name", "seed", "end_time", "incarnations_created", "records", "migra
 
 
 def read_table(path: str) -> pd.DataFrame:
-    """A CSV table as written (docs/outputs.md): numeric columns numeric, an empty field NaN (None), and no
-    other text taken for a missing value (a name such as "NA" stays a name)."""
+    """A CSV table as written (docs/outputs.md): numeric columns numeric, each number the double that was
+    written (pandas' default float parser may be off by an ulp), an empty field NaN (None), and no other
+    text taken for a missing value (a name such as "NA" stays a name)."""
     if os.path.getsize(path) == 0:
         return pd.DataFrame()
-    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+    return pd.read_csv(path, keep_default_na=False, na_values=[""], float_precision="round_trip")
 
 
 def run(scenario: Scenario, overrides=None, seed=None, out_dir=None, keep_temporary=False) -> Results:
