@@ -1,6 +1,7 @@
 """Simulations run wherever Python runs: each in its own `python -m pyequus._child` process, so that the
 caller's __main__ is never re-imported (issue 11: an unguarded script and standard input used to die in
-multiprocessing's bootstrapping)."""
+multiprocessing's bootstrapping). The acceptance test: an unguarded script file, a -c one-liner and a
+standard-input script, each calling reproduce and run."""
 
 import os
 import pathlib
@@ -17,8 +18,8 @@ SCENARIO = REPO / "scenarios" / "printer_server.json"
 SCRIPT = f"""
 import pyequus
 df = pyequus.reproduce(only=["8.1"], experiments=1, calls_scale=0.05)
-r = pyequus.run_scenario({str(SCENARIO)!r})
-print("OK", len(df), df["table"].iloc[0], r.end_time > 0, r.name)
+r = pyequus.run({str(SCENARIO)!r})
+print("OK", len(df), df["table"].iloc[0], r.end_time > 0, r.name, (r.tables["records"]["key"] == "printed").sum())
 """
 
 
@@ -31,7 +32,7 @@ def _python(args, stdin=None):
 
 def _check(proc):
     assert proc.returncode == 0, proc.stderr
-    assert "OK 1 8.1 True printer_server" in proc.stdout, proc.stdout + proc.stderr
+    assert "OK 1 8.1 True printer_server 24" in proc.stdout, proc.stdout + proc.stderr  # 24 jobs printed
     assert "bootstrapping" not in proc.stderr
 
 
