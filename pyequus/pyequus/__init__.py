@@ -8,12 +8,13 @@ input, ``-c``, notebooks and Dask workers all work.
 
 from __future__ import annotations
 
+import os
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
 from . import _runner, _scenario, _sweep
-from ._manifest import __commit__, __version__
+from ._manifest import __commit__, __version__  # noqa: F401 - the commit the package was built from
 from ._runner import COLUMNS
 from ._scenario import Results, Scenario, ScenarioResult
 
@@ -36,7 +37,7 @@ sweep_scenario = _sweep.sweep_scenario
 
 
 def run(scenario: Scenario, overrides: Overrides | None = None, seed: int | None = None,
-        out: str | None = None) -> Results:
+        out: str | os.PathLike[str] | None = None) -> Results:
     """Runs a scenario and returns its Results: the summary's fields, `tables` (a DataFrame per CSV table
     the run wrote: incarnations, calls, records, node_load, messages, migrations with their phases and
     freeze times, reconfigurations with forwarded counts, and any other), `summary` (results.json),
@@ -66,7 +67,7 @@ def reproduce(only: str | Sequence[str] | None = None, overrides: Overrides | No
 
 
 def run_scenario(scenario: Scenario, overrides: Overrides | None = None, seed: int | None = None,
-                 out_dir: str | None = None) -> Results:
+                 out_dir: str | os.PathLike[str] | None = None) -> Results:
     """Validates and runs a scenario; returns its Results.
 
     scenario: a path to a scenario JSON file, a dict, or JSON text; overrides: model parameters over the

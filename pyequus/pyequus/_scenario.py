@@ -15,7 +15,7 @@ import pandas as pd
 
 from . import _manifest, _runner
 
-Scenario = Union[str, "os.PathLike[str]", Mapping[str, Any]]  # a path, JSON text or a dict
+Scenario = Union[str, os.PathLike[str], Mapping[str, Any]]  # a path, JSON text or a dict
 
 MANIFEST = "manifest.json"
 
