@@ -85,9 +85,9 @@ def sweep(param: str, values: Iterable[Any], only: str | Sequence[str] | None = 
     """Runs reproduce() once per value of `param` on Dask and concatenates the results.
 
     param: an override key ("m68030.trap_us") or one of experiments/calls_scale/seed/jobs. The result has
-    a leading column named `param`. client: a dask.distributed.Client; default a LocalCluster of 2
-    single-threaded worker processes. progress: a progress bar if tqdm is installed. Each run is a
-    separate process.
+    a leading column named `param`. client: a dask.distributed.Client; default a LocalCluster in this
+    process with a thread per core (each run is a separate process). progress: a progress bar if tqdm is
+    installed.
     """
     if param in COLUMNS:
         raise ValueError(f"sweep parameter {param!r} clashes with a result column")

@@ -34,15 +34,18 @@ def validate_overrides(points: Iterable[Mapping[str, Any]]) -> None:
 
 @contextlib.contextmanager
 def client_or_local(client):
-    """The given Dask client, else a LocalCluster of 2 single-threaded worker processes."""
+    """The given Dask client, else a LocalCluster of one worker in this process with a thread per core.
+
+    Threads, not worker processes: each task only waits on its own simulation process, and Dask starts
+    worker processes with multiprocessing's spawn, which re-imports the caller's __main__ (an unguarded
+    script ran again in every worker; a script on standard input could not start one at all)."""
     if client is not None:
         yield client
         return
-    import dask
     from dask.distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.daemon": False}), \
-            LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    threads = max(2, os.cpu_count() or 1)
+    with LocalCluster(n_workers=1, threads_per_worker=threads, processes=False, dashboard_address=None) as cluster, \
             Client(cluster) as own:
         yield own
 
@@ -108,8 +111,8 @@ def sweep_scenario(scenario: _scenario.Scenario, grid: Mapping[str, Iterable[Any
     mean_migration_ms) and its manifest as JSON (scenario hash, overrides, seed, version, commit, wall
     time). The same grid gives the same rows whatever the number of workers. The grid, the seeds and the
     scenario are checked here (ValueError naming the parameter or JSON pointer) before any cluster starts.
-    client: a dask.distributed.Client (default: a LocalCluster of 2 workers); progress: a bar if tqdm is
-    installed."""
+    client: a dask.distributed.Client (default: a LocalCluster in this process, a thread per core, each
+    run in its own process); progress: a bar if tqdm is installed."""
     points = grid_points(grid or {})
     overrides = [_scenario.overrides_text(point) for point in points]
     seeds = [_scenario.seed_value(seed) for seed in seeds]
