@@ -54,9 +54,15 @@ def _progress_bar(total: int, what: str):
     """A tqdm bar if tqdm is installed (Debian's python3-tqdm), else None: progress is a comfort, not a
     dependency."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:
         return None
+    try:
+        import ipywidgets  # noqa: F401 - tqdm.auto's notebook bar needs it, and warns in a notebook without
+
+        from tqdm.auto import tqdm
+    except ImportError:
+        pass  # the text bar, in a notebook too
     return tqdm(total=total, desc=what, unit="run")
 
 
