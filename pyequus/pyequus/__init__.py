@@ -6,18 +6,25 @@ process), which never re-imports the caller's ``__main__``: scripts with or with
 input, ``-c``, notebooks and Dask workers all work.
 """
 
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Mapping, Sequence
+
 import pandas as pd
 
 from . import _runner, _scenario, _sweep
+from ._manifest import __commit__, __version__  # noqa: F401 - the commit the package was built from
 from ._runner import COLUMNS
-from ._scenario import ScenarioResult
-from ._version import __commit__, __version__
+from ._scenario import Results, Scenario, ScenarioResult
 
-__all__ = ["COLUMNS", "ScenarioResult", "__version__", "known_tables", "params", "reproduce", "run", "run_scenario",
-           "sweep", "sweep_scenario"]
+__all__ = ["COLUMNS", "Results", "ScenarioResult", "__version__", "known_tables", "params", "reproduce", "run",
+           "run_scenario", "sweep", "sweep_scenario"]
+
+Overrides = Mapping[str, Any]  # {"m68030.context_switch": 120, ...}: values in each data file's unit
 
 
-def params(overrides=None):
+def params(overrides: Overrides | None = None) -> pd.DataFrame:
     """Every model parameter as a DataFrame (name, value, unit, value_si, provenance, description), with
     `overrides` applied ({"m68030.context_switch": 120}); a bad name or value raises ValueError."""
     from . import _core
@@ -29,25 +36,25 @@ def params(overrides=None):
 sweep_scenario = _sweep.sweep_scenario
 
 
-def run(scenario, overrides=None, seed=None, out=None):
-    """Runs a scenario and returns its ScenarioResult: the summary, `tables` (one DataFrame per output
-    table: incarnations, calls, records, node_load, messages, migrations with their phases and freeze
-    times, reconfigurations with forwarded counts), and `files` (results.json, the Perfetto trace, the
-    configuration graphs). `out`: where the outputs go (default: a fresh temporary directory, so that the
-    tables are always there). Same arguments otherwise as run_scenario()."""
-    import tempfile
+def run(scenario: Scenario, overrides: Overrides | None = None, seed: int | None = None,
+        out: str | os.PathLike[str] | None = None) -> Results:
+    """Runs a scenario and returns its Results: the summary's fields, `tables` (a DataFrame per CSV table
+    the run wrote: incarnations, calls, records, node_load, messages, migrations with their phases and
+    freeze times, reconfigurations with forwarded counts, and any other), `summary` (results.json),
+    `end_reason`, `trace` and `graphs` (paths), `manifest`. `out`: where the outputs go; by default a
+    temporary directory that lives as long as the Results. Same arguments otherwise as run_scenario()."""
+    return _scenario.run(scenario, overrides, seed, out, keep_temporary=True)
 
-    return run_scenario(scenario, overrides, seed, out if out is not None else tempfile.mkdtemp(prefix="equus-run-"))
 
-
-def known_tables():
+def known_tables() -> list[str]:
     """Names of the tables reproduce() knows, in print order."""
     from . import _core
 
     return list(_core.known_tables())
 
 
-def reproduce(only=None, overrides=None, experiments=10, calls_scale=1.0, seed=1, jobs=0):
+def reproduce(only: str | Sequence[str] | None = None, overrides: Overrides | None = None, experiments: int = 10,
+              calls_scale: float = 1.0, seed: int = 1, jobs: int = 0) -> pd.DataFrame:
     """Runs the Appendix A experiments and returns one row per figure cell.
 
     only: table names (e.g. ["A.1"]; default all); overrides: {"m68030.trap_us": "120", ...};
@@ -59,25 +66,28 @@ def reproduce(only=None, overrides=None, experiments=10, calls_scale=1.0, seed=1
     return _runner.to_frame(_runner.run_json(opts))
 
 
-def run_scenario(scenario, overrides=None, seed=None, out_dir=None):
-    """Validates and runs a scenario; returns a ScenarioResult.
+def run_scenario(scenario: Scenario, overrides: Overrides | None = None, seed: int | None = None,
+                 out_dir: str | os.PathLike[str] | None = None) -> Results:
+    """Validates and runs a scenario; returns its Results.
 
     scenario: a path to a scenario JSON file, a dict, or JSON text; overrides: model parameters over the
     scenario's own ({"m68030.context_switch": "120", ...}, in each file's unit); seed: replaces the
-    scenario's; out_dir: where results (JSON, CSV), trace and graphs are written (None: nothing written,
-    and no tables). The result's `tables` are the CSVs as DataFrames ("records", "messages", ...). Raises
-    ValueError on a bad scenario or override, before anything runs.
+    scenario's; out_dir: where results (JSON, CSV), trace, graphs and the manifest are written (None:
+    nothing written, and no tables). Raises ValueError on a bad scenario (naming the JSON pointer),
+    override or seed, in this process and before any simulation process starts.
     """
     return _scenario.run(scenario, overrides, seed, out_dir)
 
 
-def sweep(param, values, only=None, overrides=None, experiments=10, calls_scale=1.0, seed=1, jobs=0,
-          client=None):
+def sweep(param: str, values: Iterable[Any], only: str | Sequence[str] | None = None,
+          overrides: Overrides | None = None, experiments: int = 10, calls_scale: float = 1.0, seed: int = 1,
+          jobs: int = 0, client: Any = None, progress: bool = True) -> pd.DataFrame:
     """Runs reproduce() once per value of `param` on Dask and concatenates the results.
 
     param: an override key ("m68030.trap_us") or one of experiments/calls_scale/seed/jobs. The result has
-    a leading column named `param`. client: a dask.distributed.Client; default a LocalCluster of 2
-    single-threaded worker processes. Each run is a separate process.
+    a leading column named `param`. client: a dask.distributed.Client; default a LocalCluster in this
+    process with a thread per core (each run is a separate process). progress: a progress bar if tqdm is
+    installed.
     """
     if param in COLUMNS:
         raise ValueError(f"sweep parameter {param!r} clashes with a result column")
@@ -94,16 +104,10 @@ def sweep(param, values, only=None, overrides=None, experiments=10, calls_scale=
             kwargs["overrides"][param] = value
         tasks.append(_runner.options(**kwargs))
 
-    if client is not None:
-        texts = client.gather(client.map(_runner.sweep_task, tasks, pure=False))
-    else:
-        import dask
-        from dask.distributed import Client, LocalCluster
-
-        with dask.config.set({"distributed.worker.daemon": False}), \
-                LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-                Client(cluster) as own_client:
-            texts = own_client.gather(own_client.map(_runner.sweep_task, tasks, pure=False))
+    texts = []
+    if tasks:
+        with _sweep.client_or_local(client) as c:
+            texts = _sweep.gather(c, _runner.sweep_task, tasks, progress, "reproductions")
 
     frames = []
     for value, text in zip(values, texts):

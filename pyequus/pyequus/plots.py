@@ -10,12 +10,14 @@ Each takes the DataFrame of pyequus.reproduce() (or of an `equus reproduce --jso
 PNG files (what `equus reproduce --plots DIR` runs).
 """
 
-import json
-import math
+from __future__ import annotations
+
+import os
 import pathlib
 import sys
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: no backend chosen for the caller, no display needed
 
 from . import _runner
@@ -33,7 +35,7 @@ LABELS = {
 }
 
 
-def cells_frame(path):
+def cells_frame(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The DataFrame of reproduce() from an `equus reproduce --json` file."""
     return _runner.to_frame(pathlib.Path(path).read_text())
 
@@ -63,17 +65,17 @@ def _invocations(df, max_bytes, title):
     return fig
 
 
-def figure_a1(df):
+def figure_a1(df: pd.DataFrame) -> Figure:
     """Figure A.1: invocation times between nodes, 0-1 kB of extra data."""
     return _invocations(df, 1024, "Figure A.1: invocation times between nodes (0-1k extra data)")
 
 
-def figure_a2(df):
+def figure_a2(df: pd.DataFrame) -> Figure:
     """Figure A.2: invocation times between nodes, 0-64 kB of extra data."""
     return _invocations(df, 64 * 1024, "Figure A.2: invocation times between nodes (0-64k extra data)")
 
 
-def figure_a3(df):
+def figure_a3(df: pd.DataFrame) -> Figure:
     """Figure A.3: migration times against address-space size, 1 and 9 ports: simulated points and their
     least-squares line, published points (±1 sd) and the published regression."""
     a4 = df[df["table"] == "A.4"].dropna(subset=["size_bytes"])
@@ -106,7 +108,7 @@ def figure_a3(df):
 FIGURES = {"figure_A1": figure_a1, "figure_A2": figure_a2, "figure_A3": figure_a3}
 
 
-def write_figures(df, out_dir):
+def write_figures(df: pd.DataFrame, out_dir: str | os.PathLike[str]) -> list[str]:
     """Writes every figure whose table is in `df` as <out_dir>/figure_A<n>.png; returns the paths."""
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -24,3 +24,6 @@ def test_what_if_notebook_executes_and_draws(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # Figure A.3 and the sweep
     assert any("reconfigurations" in o.get("text", "") for o in outputs)
+    # No warnings shown (tqdm's notebook bar warned where ipywidgets is missing); the sweep's bar is there.
+    stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert "Warning" not in stderr and "reproductions" in stderr

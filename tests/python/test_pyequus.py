@@ -78,3 +78,18 @@ def test_sweep_on_dask():
     assert sorted(set(df["seed"])) == [1, 2]
     assert (df["simulated"] > 0).all()
     assert len(df[df["seed"] == 1]) == len(df[df["seed"] == 2])
+
+
+def test_the_public_api_is_typed():
+    import pathlib
+    import typing
+
+    import pandas as pd
+
+    # PEP 561: the marker is installed beside the package (the build copies it), and hints resolve.
+    assert (pathlib.Path(pyequus.__file__).parent / "py.typed").is_file()
+    assert typing.get_type_hints(pyequus.run)["return"] is pyequus.Results
+    assert typing.get_type_hints(pyequus.reproduce)["return"] is pd.DataFrame
+    assert typing.get_type_hints(pyequus.sweep_scenario)["return"] is pd.DataFrame
+    assert typing.get_type_hints(pyequus.Results)["tables"] == dict[str, pd.DataFrame]
+    assert isinstance(pyequus.__version__, str) and pyequus.__version__

@@ -96,3 +96,35 @@ def test_a_deadlock_ends_the_run_and_names_the_waiters(tmp_path):
     assert [f.split(": ")[1] for f in r.failures] == ["deadlock", "deadlock"]
     waiting = json.loads((tmp_path / "results.json").read_text())["waiting"]
     assert sorted(w["incarnation"] for w in waiting) == ["alice", "bob"]
+
+
+@pytest.fixture
+def no_process(monkeypatch):
+    """Fails the test if a simulation process is started."""
+    from pyequus import _runner
+
+    def started(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[0] if args else kwargs}")
+
+    monkeypatch.setattr(_runner.subprocess, "run", started)
+
+
+@pytest.mark.parametrize("entry", ["run", "run_scenario"])
+def test_a_bad_dict_scenario_names_the_json_pointer_before_any_process_starts(entry, no_process, tmp_path):
+    doc = json.loads(PRINTER.read_text())
+    module = next(iter(doc["modules"]))
+    doc["modules"][module]["size"] = "x"
+    with pytest.raises(ValueError, match=f"/modules/{module}/size"):
+        getattr(pyequus, entry)(doc, **{"out" if entry == "run" else "out_dir": tmp_path / "out"})
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"overrides": {"kernel.no_such_param": 1}}, "no_such_param"),
+    ({"overrides": {"m68030.context_switch": "fast"}}, "m68030.context_switch"),
+    ({"seed": -1}, "seed"),
+    ({"seed": 1.5}, "seed"),
+])
+def test_bad_overrides_and_seeds_fail_before_any_process_starts(kwargs, message, no_process):
+    with pytest.raises(ValueError, match=message):
+        pyequus.run(PRINTER, **kwargs)
