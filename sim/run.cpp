@@ -89,7 +89,8 @@ void collect_failures(const Recorder& rec, RunSummary& summary) {
 /// The incarnations blocked in a call, but for servers and the launch program (they wait by design).
 std::vector<System::Waiter> left_waiting(const System& sys, const pool::Pool& pool) {
   auto waiters = sys.waiters(/*servers=*/false);
-  std::erase_if(waiters, [&pool](const System::Waiter& w) { return w.inc == pool.launch_incarnation().gid(); });
+  std::erase_if(waiters,
+                [&pool](const System::Waiter& w) { return w.inc == pool.launch_incarnation().gid(); });
   return waiters;
 }
 
@@ -157,8 +158,8 @@ void name_waiters(const Recorder& rec, RunSummary& summary) {
     auto who = w.rdc.empty() ? w.incarnation : fmt::format("{} (rdc {})", w.incarnation, w.rdc);
     summary.blocked += fmt::format("  {} at {} waits on {}\n", who, w.node, w.waits_on);
     if (summary.end_reason == "deadlock")
-      summary.failures.push_back(
-          fmt::format("{:.6f} s: deadlock: {} at {} waits for ever on {}", summary.end_time, who, w.node, w.waits_on));
+      summary.failures.push_back(fmt::format("{:.6f} s: deadlock: {} at {} waits for ever on {}",
+                                             summary.end_time, who, w.node, w.waits_on));
   }
 }
 
@@ -205,7 +206,8 @@ void write_outputs(const ScenarioSpec& spec, const Recorder& rec, const std::str
                    std::vector<double> graph_times, RunSummary& summary) {
   std::filesystem::create_directories(out_dir);
   if (spec.outputs.results) {
-    write_results(rec, out_dir, spec.name, spec.seed, RunEnd{summary.end_time, summary.end_reason, summary.waiters});
+    write_results(rec, out_dir, spec.name, spec.seed,
+                  RunEnd{summary.end_time, summary.end_reason, summary.waiters});
     summary.files.push_back(out_dir + "/results.json");
   }
   if (spec.outputs.trace) {
@@ -234,8 +236,8 @@ std::vector<std::string> clear_outputs(const std::string& out_dir) {
   for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
     auto name = e.path().filename().string();
     bool graph = name.rfind("graph-", 0) == 0 && e.path().extension() == ".dot";
-    bool owned =
-        graph || name == "trace.json" || std::find(tables.begin(), tables.end(), name) != tables.end();
+    bool owned = graph || name == "trace.json" || name == "manifest.json" ||  // pyequus writes the manifest
+                 std::find(tables.begin(), tables.end(), name) != tables.end();
     if (owned && e.is_regular_file()) removed.push_back(name);
   }
   std::sort(removed.begin(), removed.end());
@@ -260,8 +262,8 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
   // Left to the process's end with the session: the launch program may still run it when the run stops.
   auto modules = plan.modules;
   auto* admin = new pool::Administrator(std::move(plan), pool::AdministratorHooks{hooks, graph_now});
-  pool::Pool& pool = session.boot_pool(0, [admin](Equus& eq) { admin->run(eq); },
-                                       pool::PoolOptions{spec.policy, spec.queue_limit, spec.seed});
+  pool::Pool& pool = session.boot_pool(
+      0, [admin](Equus& eq) { admin->run(eq); }, pool::PoolOptions{spec.policy, spec.queue_limit, spec.seed});
   admin->set_pool(pool);
   if (spec.workload) start_workload(spec, std::move(modules), pool, rec);
   start_watchdog(session.system(), pool, spec.duration_s, summary);
@@ -274,7 +276,8 @@ RunSummary run_scenario(const ScenarioSpec& spec, const std::string& out_dir, st
     summary.end_time = sg::Engine::get_clock();
     summary.kernel_waiters = left_waiting(session.system(), pool);
   }
-  if (spec.workload || !spec.policy.is_null()) report_pool(spec, session.system(), pool, summary.end_time, rec);
+  if (spec.workload || !spec.policy.is_null())
+    report_pool(spec, session.system(), pool, summary.end_time, rec);
   summary.violations = session.finish_recording();
   if (spec.workload) summary.jobs = summarise_jobs(rec.jobs());
   summary.migrations = static_cast<int>(rec.migrations().size());

@@ -243,7 +243,8 @@ NodeLoad Equus::read_load(unsigned node) {
   self_.compute(k().params().kernel.load_read);
   // A global variable of the other card, read across the bus (no kernel message, no interrupt there).
   if (&there != &k())
-    k().network().interconnect().copy(there.host(), k().host(), sizeof(NodeLoad), k().params().vme.read_copy_rate);
+    k().network().interconnect().copy(there.host(), k().host(), sizeof(NodeLoad),
+                                      k().params().vme.read_copy_rate);
   double now = sg::Engine::get_clock();
   return NodeLoad{node, there.cpu().load().current(), there.cpu().load().average(now), now};
 }
@@ -261,7 +262,8 @@ int Equus::inc_nodeLoads(std::vector<NodeLoad>* loads) {
   if (!inc_.rdc() || !loads) return E_INVAL;
   loads->clear();
   for (int n = 0; n < k().network().pool_size(); ++n)
-    if (k().network().kernel(n).memory().allows(inc_.rdc()->id)) loads->push_back(read_load(static_cast<unsigned>(n)));
+    if (k().network().kernel(n).memory().allows(inc_.rdc()->id))
+      loads->push_back(read_load(static_cast<unsigned>(n)));
   return E_OK;
 }
 

@@ -44,22 +44,26 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   };
   auto agents = std::make_shared<AgentDirectory>();
   const auto& nodes = sys.platform().nodes();
-  sysrdc->modules = {Module{"name_service", 0, 0, 0, 0, services::name_service_program(), true},
-                     Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(nodes, factory, pm, agents), true},
-                     Module{"launch", 0, 0, 0, 0,
-                            [this, launcher = std::move(launcher)](Equus& eq) {
-                              if (launcher) launcher(eq);
-                              wait_for_rdcs(eq);
-                            },
-                            false}};
+  sysrdc->modules = {
+      Module{"name_service", 0, 0, 0, 0, services::name_service_program(), true},
+      Module{"pool_manager", 0, 0, 0, 0, pool_manager_program(nodes, factory, pm, agents), true},
+      Module{"launch", 0, 0, 0, 0,
+             [this, launcher = std::move(launcher)](Equus& eq) {
+               if (launcher) launcher(eq);
+               wait_for_rdcs(eq);
+             },
+             false}};
   for (int n = 0; n < sys.node_count(); ++n) sys.kernel(n).memory().set_access(sysrdc->id, true);
   sys.host_kernel().memory().set_access(sysrdc->id, true);
   system_ = sysrdc;
 
   // Started directly, as at boot: their standard ports become the default streams' channels.
-  Incarnation& ns = boot(sys.kernel(service_node), ns_module, "name_service", sysrdc->modules[ns_module].program);
-  Incarnation& pmi = boot(sys.kernel(service_node), pm_module, "pool_manager", sysrdc->modules[pm_module].program);
-  Incarnation& launch = boot(sys.host_kernel(), launch_module, "launch", sysrdc->modules[launch_module].program);
+  Incarnation& ns =
+      boot(sys.kernel(service_node), ns_module, "name_service", sysrdc->modules[ns_module].program);
+  Incarnation& pmi =
+      boot(sys.kernel(service_node), pm_module, "pool_manager", sysrdc->modules[pm_module].program);
+  Incarnation& launch =
+      boot(sys.host_kernel(), launch_module, "launch", sysrdc->modules[launch_module].program);
   launch_ = &launch;
   auto channel_of = [](Incarnation& inc) { return inc.ref<PortRef>(inc.defaults().std_port)->channel(); };
   sysrdc->name_service = channel_of(ns);
@@ -68,7 +72,8 @@ Pool::Pool(System& sys, std::vector<platform::PoolUser> users, int service_node,
   // A distributed policy decides at the nodes: an agent on each (its work is load there like any other).
   if (pm.group_kinds && factory()->shape() == Policy::Shape::Distributed) {
     for (int n = 0; n < static_cast<int>(nodes.size()); ++n) {
-      sysrdc->modules.push_back(Module{"agent", 0, 0, 0, 0, agent_program(n, nodes, factory, pm, agents), true});
+      sysrdc->modules.push_back(
+          Module{"agent", 0, 0, 0, 0, agent_program(n, nodes, factory, pm, agents), true});
       Incarnation& a = boot(sys.kernel(n), static_cast<int>(sysrdc->modules.size()) - 1, "agent",
                             sysrdc->modules.back().program);
       agents->channels.push_back(channel_of(a));
@@ -88,8 +93,10 @@ Incarnation& Pool::boot(Kernel& k, int module, const std::string& name, Program 
 
 void Pool::connect(Incarnation& inc) {
   DefaultStreams d = inc.defaults();
-  d.name_service = inc.add_ref(StreamRef{sys_.network().new_gid(), system_->name_service, ChanType::Unicast, {}});
-  d.pool_manager = inc.add_ref(StreamRef{sys_.network().new_gid(), system_->pool_manager, ChanType::Unicast, {}});
+  d.name_service =
+      inc.add_ref(StreamRef{sys_.network().new_gid(), system_->name_service, ChanType::Unicast, {}});
+  d.pool_manager =
+      inc.add_ref(StreamRef{sys_.network().new_gid(), system_->pool_manager, ChanType::Unicast, {}});
   inc.set_defaults(d);
 }
 

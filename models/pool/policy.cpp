@@ -9,7 +9,9 @@
 namespace equus::pool {
 
 GroupKind kind_of(const platform::NodeDescriptor& node) {
-  auto in = [&](const char* g) { return std::find(node.groups.begin(), node.groups.end(), g) != node.groups.end(); };
+  auto in = [&](const char* g) {
+    return std::find(node.groups.begin(), node.groups.end(), g) != node.groups.end();
+  };
   if (in("balanced")) return GroupKind::Balanced;
   if (in("timeshared")) return GroupKind::Timeshared;
   if (in("systems")) return GroupKind::Systems;
@@ -47,7 +49,8 @@ std::vector<int> home_or_lowest(const PlaceRequest& r, PolicyContext& ctx) {
 }
 
 /// `count` distinct candidates other than `except`, uniformly at random.
-std::vector<int> random_others(const std::vector<int>& c, int except, std::size_t count, std::mt19937_64& rng) {
+std::vector<int> random_others(const std::vector<int>& c, int except, std::size_t count,
+                               std::mt19937_64& rng) {
   std::vector<int> pool;
   for (int n : c)
     if (n != except) pool.push_back(n);
@@ -136,7 +139,8 @@ class RoundRobinPolicy : public Policy {
     if (exclusive_request(r, ctx)) return lowest_free(r, ctx);
     const auto& c = ctx.candidates(r);
     std::vector<int> chosen;
-    for (std::size_t i = 0; i < c.size() && chosen.size() < r.nodes; ++i) chosen.push_back(c[next_++ % c.size()]);
+    for (std::size_t i = 0; i < c.size() && chosen.size() < r.nodes; ++i)
+      chosen.push_back(c[next_++ % c.size()]);
     return chosen;
   }
 
@@ -195,7 +199,8 @@ std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const std::strin
   static const std::map<std::string, std::pair<std::vector<std::string>, Make>> makers = {
       {"static", {{}, [](const Params&) { return std::make_unique<StaticPolicy>(); }}},
       {"random",
-       {{"threshold"}, [](const Params& p) { return std::make_unique<RandomPolicy>(p.integer("threshold", 2, 1)); }}},
+       {{"threshold"},
+        [](const Params& p) { return std::make_unique<RandomPolicy>(p.integer("threshold", 2, 1)); }}},
       {"round_robin", {{}, [](const Params&) { return std::make_unique<RoundRobinPolicy>(); }}},
       {"least_loaded",
        {{"measure"},
@@ -206,12 +211,14 @@ std::unique_ptr<Policy> make_policy(const nlohmann::json& spec, const std::strin
       {"threshold",
        {{"threshold", "probe_limit"},
         [](const Params& p) {
-          return std::make_unique<ThresholdPolicy>(p.integer("threshold", 2, 1), p.integer("probe_limit", 3, 1));
+          return std::make_unique<ThresholdPolicy>(p.integer("threshold", 2, 1),
+                                                   p.integer("probe_limit", 3, 1));
         }}},
   };
   auto it = makers.find(name);
   if (it == makers.end())
-    throw PolicyError(fmt::format("{}/name: unknown policy '{}' (known: {})", pointer, name, fmt::join(policy_names(), ", ")));
+    throw PolicyError(fmt::format("{}/name: unknown policy '{}' (known: {})", pointer, name,
+                                  fmt::join(policy_names(), ", ")));
   return it->second.second(Params(j, pointer, it->second.first));
 }
 

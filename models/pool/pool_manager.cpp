@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <optional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -69,7 +69,8 @@ class Streams {
 /// What every context shares: the node descriptors and the candidates of each group set.
 class ContextBase : public PolicyContext {
  public:
-  ContextBase(const std::vector<platform::NodeDescriptor>& nodes, uint64_t seed) : nodes_(nodes), rng_(seed) {}
+  ContextBase(const std::vector<platform::NodeDescriptor>& nodes, uint64_t seed)
+      : nodes_(nodes), rng_(seed) {}
   const std::vector<platform::NodeDescriptor>& nodes() const override { return nodes_; }
   const std::vector<int>& candidates(const PlaceRequest& r) override {
     auto [it, fresh] = candidates_.try_emplace(join_groups(r.groups));
@@ -118,10 +119,14 @@ class ManagerContext : public ContextBase {
 /// An agent's view: its own node's load read locally, the others' by probe messages.
 class AgentContext : public ContextBase {
  public:
-  AgentContext(Equus& eq, int node, const std::vector<platform::NodeDescriptor>& nodes, const PoolManagerOptions& o,
-               const AgentDirectory& agents, Streams& streams)
+  AgentContext(Equus& eq, int node, const std::vector<platform::NodeDescriptor>& nodes,
+               const PoolManagerOptions& o, const AgentDirectory& agents, Streams& streams)
       : ContextBase(nodes, o.seed + 7919 * static_cast<uint64_t>(node + 1)),
-        eq_(eq), node_(node), o_(o), agents_(agents), streams_(streams) {}
+        eq_(eq),
+        node_(node),
+        o_(o),
+        agents_(agents),
+        streams_(streams) {}
   bool shares(int node) const override { return shared(kind_of(nodes()[node])); }
   int placed_at(int) const override {
     throw std::logic_error("a distributed policy asked for the pool manager's records at a node's agent");
@@ -160,7 +165,11 @@ class PoolManager {
  public:
   PoolManager(Equus& eq, const std::vector<platform::NodeDescriptor>& nodes, std::unique_ptr<Policy> policy,
               const PoolManagerOptions& options, const AgentDirectory& agents)
-      : eq_(eq), policy_(std::move(policy)), o_(options), agents_(agents), ctx_(eq, nodes, options, placed_) {}
+      : eq_(eq),
+        policy_(std::move(policy)),
+        o_(options),
+        agents_(agents),
+        ctx_(eq, nodes, options, placed_) {}
 
   void alloc(Pending p) {
     if (capacity(p) < p.request.nodes) {  // never satisfiable: refuse at once
@@ -226,14 +235,16 @@ class PoolManager {
   }
 
   /// The nodes for the first of the options that can be satisfied now.
-  std::optional<std::vector<int>> try_place(const PlaceRequest& req, const std::vector<std::string>& options) {
+  std::optional<std::vector<int>> try_place(const PlaceRequest& req,
+                                            const std::vector<std::string>& options) {
     for (const auto& r : choices(req, options)) {
       if (ctx_.candidates(r).size() < r.nodes) continue;
       auto chosen = decide(r);
       if (chosen.size() >= r.nodes) {
         chosen.resize(r.nodes);
         ++o_.stats->decisions;
-        if (r.home >= 0 && std::find(chosen.begin(), chosen.end(), r.home) == chosen.end()) ++o_.stats->transfers;
+        if (r.home >= 0 && std::find(chosen.begin(), chosen.end(), r.home) == chosen.end())
+          ++o_.stats->transfers;
         return chosen;
       }
     }
@@ -245,7 +256,8 @@ class PoolManager {
     double began = eq_.now();
     std::vector<int> chosen;
     bool relay = policy_->shape() == Policy::Shape::Distributed && r.home >= 0 &&
-                 r.home < static_cast<int>(agents_.channels.size()) && ctx_.shares(ctx_.candidates(r).front());
+                 r.home < static_cast<int>(agents_.channels.size()) &&
+                 ctx_.shares(ctx_.candidates(r).front());
     if (relay) {
       ++o_.stats->relays;
       chosen = ask_agent(r);
@@ -309,7 +321,7 @@ class PoolManager {
   std::unique_ptr<Policy> policy_;
   const PoolManagerOptions& o_;
   const AgentDirectory& agents_;
-  std::map<int, int> placed_;                    // node -> RDCs holding it
+  std::map<int, int> placed_;                     // node -> RDCs holding it
   std::map<GlobalId, std::vector<int>> granted_;  // RDC -> nodes opened to it
   ManagerContext ctx_;
   Streams streams_;

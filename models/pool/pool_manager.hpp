@@ -52,7 +52,8 @@ using PolicyFactory = std::function<std::unique_ptr<Policy>()>;
 
 /// The pool manager's program over `nodes`, deciding with a policy from `policy`.
 kernel::Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, PolicyFactory policy,
-                                     PoolManagerOptions options, std::shared_ptr<const AgentDirectory> agents);
+                                     PoolManagerOptions options,
+                                     std::shared_ptr<const AgentDirectory> agents);
 
 /// The agent of node `node` (distributed policies): decides placements the pool manager relays
 /// (AGENT_PLACE) and answers other agents' probes (AGENT_PROBE) with its kernel's load.

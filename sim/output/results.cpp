@@ -271,10 +271,11 @@ json jobs(const Recorder& rec, const PoolReport& pool, double end_time, const st
   for (size_t i : order_by(jobs, [](const pool::JobRecord& j) { return j.id; })) {
     const auto& j = jobs[i];
     bool admitted = j.admitted >= 0;
-    t.add({j.id, j.arrival, maybe(admitted, j.admitted), maybe(j.started >= 0, j.started), maybe(j.done(), j.ended),
-           maybe(j.done(), j.response()), maybe(j.done() && j.idle_s > 0, j.response() / j.idle_s),
-           maybe(admitted, j.admitted - j.arrival), j.home, maybe(j.node >= 0, rec.node_name(j.node)), j.incarnations,
-           j.demand_s, j.idle_s, j.counted, j.status});
+    t.add({j.id, j.arrival, maybe(admitted, j.admitted), maybe(j.started >= 0, j.started),
+           maybe(j.done(), j.ended), maybe(j.done(), j.response()),
+           maybe(j.done() && j.idle_s > 0, j.response() / j.idle_s), maybe(admitted, j.admitted - j.arrival),
+           j.home, maybe(j.node >= 0, rec.node_name(j.node)), j.incarnations, j.demand_s, j.idle_s, j.counted,
+           j.status});
   }
   std::move(t).write(base / "jobs.csv");  // its rows stay out of results.json: a long run has many
   auto s = summarise_jobs(jobs);
@@ -318,9 +319,12 @@ JobsSummary summarise_jobs(const std::vector<pool::JobRecord>& all) {
   std::vector<double> response, slowdown, wait;
   for (const auto* j : order) {
     ++s.arrived;
-    if (j->status != 0) ++s.failed;
-    else if (!j->done()) ++s.unfinished;
-    else ++s.completed;
+    if (j->status != 0)
+      ++s.failed;
+    else if (!j->done())
+      ++s.unfinished;
+    else
+      ++s.completed;
     if (!j->counted || !j->done()) continue;
     ++s.counted;
     response.push_back(j->response());
@@ -367,8 +371,8 @@ void write_results(const Recorder& rec, const std::string& dir, const std::strin
 }
 
 const std::vector<std::string>& results_file_names() {
-  static const std::vector<std::string> names = {"results.json",   "incarnations.csv",    "calls.csv",
-                                                 "records.csv",    "node_load.csv",       "messages.csv",
+  static const std::vector<std::string> names = {"results.json",   "incarnations.csv",     "calls.csv",
+                                                 "records.csv",    "node_load.csv",        "messages.csv",
                                                  "migrations.csv", "reconfigurations.csv", "jobs.csv"};
   return names;
 }

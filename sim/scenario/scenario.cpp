@@ -845,8 +845,8 @@ void Checker::check_event(const ScenarioSpec& s, const EventSpec& e, const std::
 ScenarioSpec Checker::run(const json& doc) {
   if (!doc.is_object()) fail("", "top level must be an object");
   object(doc, "",
-         {"name", "description", "seed", "duration_s", "platform", "modules", "rdcs", "events", "outputs", "policy",
-          "workload"},
+         {"name", "description", "seed", "duration_s", "platform", "modules", "rdcs", "events", "outputs",
+          "policy", "workload"},
          {"name", "modules", "rdcs"});
   ScenarioSpec s;
   s.file = file_;
@@ -874,7 +874,8 @@ ScenarioSpec Checker::run(const json& doc) {
   const auto& limits = scenario_limits();
   {
     std::size_t i = 0, incarnations = 0;
-    within(array(doc["rdcs"], "/rdcs", !doc.contains("workload")).size(), limits.max_rdcs, "/rdcs", "rdcs", "max_rdcs");
+    within(array(doc["rdcs"], "/rdcs", !doc.contains("workload")).size(), limits.max_rdcs, "/rdcs", "rdcs",
+           "max_rdcs");
     for (const auto& item : doc["rdcs"]) {
       auto p = at("/rdcs", i++);
       s.rdcs.push_back(rdc(item, p));
@@ -1121,9 +1122,11 @@ void apply_scenario_overrides(json& doc, std::map<std::string, std::string>& ove
     json value = json::parse(it->second, nullptr, false);
     if (value.is_discarded()) value = it->second;  // a bare word: a string
     if (!doc.is_object()) throw ScenarioError("--set " + key + ": the scenario is not an object");
-    if (key == "policy") {
-      if (!doc.contains("policy") || !doc["policy"].is_object()) doc["policy"] = json::object();
-      doc["policy"]["name"] = value;
+    if (key == "policy") {  // another policy: the old one's parameters are not its own (the queue's are)
+      json fresh{{"name", value}};
+      if (doc.contains("policy") && doc["policy"].is_object() && doc["policy"].contains("queue_limit"))
+        fresh["queue_limit"] = doc["policy"]["queue_limit"];
+      doc["policy"] = fresh;
     } else {
       if (policy && doc.contains("policy") && doc["policy"].is_string())
         doc["policy"] = json{{"name", doc["policy"]}};
@@ -1139,8 +1142,8 @@ void apply_scenario_overrides(json& doc, std::map<std::string, std::string>& ove
   }
 }
 
-ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file, const std::string& base_dir,
-                                 std::map<std::string, std::string>& overrides) {
+ScenarioSpec parse_scenario_text(const std::string& text, const std::string& file,
+                                 const std::string& base_dir, std::map<std::string, std::string>& overrides) {
   json doc = parse_json(text, file);
   apply_scenario_overrides(doc, overrides);
   return parse_scenario(doc, file, base_dir);
