@@ -134,11 +134,7 @@ int Pool::launch(Equus& launcher, const LaunchSpec& spec, Launched* out) {
   if (reply.status != SVC_OK) return E_NOMEM;
   out->admitted_at = launcher.now();
   out->nodes.clear();
-  for (uint32_t i = 0; i < static_cast<uint32_t>(reply.count) && 4 * (i + 1) <= m.m_nreply; ++i) {
-    uint32_t n;
-    std::memcpy(&n, buf.data() + 4 * i, sizeof n);
-    out->nodes.push_back(n);
-  }
+  for (int n : nodes_of_reply(m, buf)) out->nodes.push_back(static_cast<unsigned>(n));
   if (out->nodes.empty()) return E_NOMEM;
 
   // 3. The RDC's stream space, then its primary incarnation with the default streams.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -153,7 +152,7 @@ class AgentContext : public ContextBase {
   Streams& streams_;
 };
 
-/// A request as it waits: the placement and the launch options' groups in order.
+/// A request as it arrives: the placement, the launch options' groups in order, its reply handle.
 struct Pending {
   PlaceRequest request;
   std::vector<std::string> options;
@@ -195,7 +194,8 @@ class PoolManager {
     XBT_VERB("RDC %llx waits for %u nodes (%zu before it)", static_cast<unsigned long long>(p.request.rdc),
              p.request.nodes, queue_.size());
     ++o_.stats->queued;
-    queue_.push_back(std::move(p));
+    queue_.push_back(p.request);
+    waiting_.push_back(std::move(p));
     eq_.record("pool_queue_length", static_cast<double>(queue_.size()));
   }
 
@@ -276,15 +276,8 @@ class PoolManager {
     ServiceRequest{AGENT_PLACE, static_cast<int32_t>(r.nodes), r.rdc, r.home}.encode(m);
     m.m_base = buf.data();
     m.m_cnt = static_cast<uint32_t>(buf.size());
-    std::vector<int> chosen;
-    if (eq_.inc_invoke(streams_.to(eq_, agents_.channels.at(r.home)), &m) != E_OK) return chosen;
-    auto reply = ServiceReply::decode(m);
-    for (int32_t i = 0; i < reply.count && 4 * static_cast<uint32_t>(i + 1) <= m.m_nreply; ++i) {
-      uint32_t n;
-      std::memcpy(&n, buf.data() + 4 * i, sizeof n);
-      chosen.push_back(static_cast<int>(n));
-    }
-    return chosen;
+    if (eq_.inc_invoke(streams_.to(eq_, agents_.channels.at(r.home)), &m) != E_OK) return {};
+    return nodes_of_reply(m, buf);
   }
 
   /// Opens the chosen nodes to the RDC and replies with them.
@@ -305,14 +298,15 @@ class PoolManager {
   /// Serves waiting requests, in the policy's order, while it finds nodes for them.
   void admit_waiting() {
     for (;;) {
-      std::vector<PlaceRequest> waiting;
-      for (const auto& p : queue_) waiting.push_back(p.request);
-      auto next = policy_->admit(waiting, ctx_);
+      auto next = policy_->admit(queue_, ctx_);
       if (!next || *next >= queue_.size()) return;
-      auto chosen = try_place(queue_[*next].request, queue_[*next].options);
+      const Pending& p = waiting_[*next];
+      auto chosen = try_place(p.request, p.options);
       if (!chosen) return;
-      grant(queue_[*next], *chosen);
-      queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(*next));
+      grant(p, *chosen);
+      auto at = static_cast<std::ptrdiff_t>(*next);
+      queue_.erase(queue_.begin() + at);
+      waiting_.erase(waiting_.begin() + at);
       eq_.record("pool_queue_length", static_cast<double>(queue_.size()));
     }
   }
@@ -325,10 +319,24 @@ class PoolManager {
   std::map<GlobalId, std::vector<int>> granted_;  // RDC -> nodes opened to it
   ManagerContext ctx_;
   Streams streams_;
-  std::deque<Pending> queue_;  // waiting, oldest first
+  std::vector<PlaceRequest> queue_;  // waiting, oldest first: what the policy's admit() sees
+  std::vector<Pending> waiting_;     // the same requests with their options and reply handles
 };
 
 }  // namespace
+
+std::vector<int> nodes_of_reply(const Msg& m, const std::vector<std::byte>& buf) {
+  std::vector<int> nodes;
+  auto count = ServiceReply::decode(m).count;
+  for (int32_t i = 0;
+       i < count && 4 * static_cast<std::size_t>(i + 1) <= std::min<std::size_t>(m.m_nreply, buf.size());
+       ++i) {
+    uint32_t n;
+    std::memcpy(&n, buf.data() + 4 * i, sizeof n);
+    nodes.push_back(static_cast<int>(n));
+  }
+  return nodes;
+}
 
 Program pool_manager_program(std::vector<platform::NodeDescriptor> nodes, PolicyFactory policy,
                              PoolManagerOptions options, std::shared_ptr<const AgentDirectory> agents) {

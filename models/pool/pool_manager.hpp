@@ -46,6 +46,9 @@ struct AgentDirectory {
   std::vector<kernel::GlobalId> channels;
 };
 
+/// The node list of a PM_ALLOC or AGENT_PLACE reply `m` (32-bit words in its extra data `buf`).
+std::vector<int> nodes_of_reply(const kernel::Msg& m, const std::vector<std::byte>& buf);
+
 /// Makes a policy: the pool manager and each agent have their own (a distributed policy's state is a
 /// node's, not shared).
 using PolicyFactory = std::function<std::unique_ptr<Policy>()>;

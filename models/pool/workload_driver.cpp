@@ -29,7 +29,6 @@ void WorkloadDriver::run(Equus& eq) {
     if (!plan_.homes.empty())
       home = plan_.homes[std::uniform_int_distribution<std::size_t>(0, plan_.homes.size() - 1)(home_rng)];
     if (job->arrival_s > eq.now()) sg::this_actor::sleep_until(job->arrival_s);
-    ++in_system_;
     pool_->spawn_launch(fmt::format("launch:job-{}", job->id),
                         [this, j = *job, home](Equus& e) { run_job(e, j, home); });
   }
@@ -71,7 +70,6 @@ void WorkloadDriver::run_job(Equus& eq, const Job& job, int home) {
     XBT_VERB("job %d not launched: status %d", job.id, rec.status);
   }
   if (l.rdc) pool_->terminate(eq, l);
-  --in_system_;
   if (done_) done_(rec);
 }
 

@@ -42,8 +42,6 @@ class WorkloadDriver {
   /// The arrival process (a launch program's program): sleeps until each arrival and starts the job's
   /// own launch program, so that a waiting launch never delays the next arrival.
   void run(kernel::Equus& eq);
-  /// Jobs arrived and not yet ended.
-  int in_system() const { return in_system_; }
 
  private:
   void run_job(kernel::Equus& eq, const Job& job, int home);
@@ -51,7 +49,6 @@ class WorkloadDriver {
   WorkloadPlan plan_;
   std::function<void(const JobRecord&)> done_;
   Pool* pool_ = nullptr;
-  int in_system_ = 0;
 };
 
 /// The job program every job module runs unless the scenario gives its own: argument 0 is the CPU
